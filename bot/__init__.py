@@ -1,0 +1,1 @@
+"""hoctap: a chat bot for Vietnam's learning-society titles (GĐHT, CDHT)."""

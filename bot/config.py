@@ -1,0 +1,119 @@
+"""Settings: one typed, frozen object read once from ``HOCTAP_*`` variables and a ``.env`` file.
+
+Nothing here is created at import time; ``load_settings()`` is called by the composition root and
+the object is passed explicitly. Must not import the bot, storage or any platform library.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PREFIX = "HOCTAP_"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hoctap.db"
+SUPPORTED_LOCALES = ("vi", "en")
+# Values copied from examples that must never reach production.
+PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "your-token-here", "xxx"})
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value that never shows in logs, reprs or tracebacks."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the product reads from its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    telegram_token: Secret | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: Secret | None = None
+    zalo_token: Secret | None = None
+    zalo_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    admin_chat_id: str | None = None
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Read ``KEY=value`` lines of a ``.env`` file; comments and blank lines are ignored."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise SettingsError(f"{path}:{number}: expected KEY=value")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Build the settings from a ``.env`` file overlaid by the process environment."""
+    merged = read_env_file(env_file) if env_file is not None else {}
+    merged.update(os.environ if environ is None else environ)
+    raw = {k[len(PREFIX) :].lower(): v for k, v in merged.items() if k.startswith(PREFIX)}
+    known = {f for f in Settings.__dataclass_fields__}
+    kwargs: dict[str, object] = {}
+    for name, value in raw.items():
+        if name not in known or value == "":
+            continue
+        kwargs[name] = _convert(name, value)
+    settings = Settings(**kwargs)  # type: ignore[arg-type]
+    _check(settings)
+    return settings
+
+
+def _convert(name: str, value: str) -> object:
+    kind = Settings.__dataclass_fields__[name].type
+    if "Secret" in str(kind):
+        if value.strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingsError(
+                f"{PREFIX}{name.upper()}: replace the example value with a real one"
+            )
+        return Secret(value.strip())
+    if kind in ("int", int):
+        try:
+            return int(value)
+        except ValueError:
+            raise SettingsError(f"{PREFIX}{name.upper()}: expected a whole number") from None
+    return value.strip()
+
+
+def _check(settings: Settings) -> None:
+    if settings.locale not in SUPPORTED_LOCALES:
+        raise SettingsError(f"{PREFIX}LOCALE: expected one of {', '.join(SUPPORTED_LOCALES)}")
+    try:
+        _ = settings.tz
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{PREFIX}TIMEZONE: unknown time zone {settings.timezone!r}") from None
+    if "://" not in settings.database_url:
+        raise SettingsError(f"{PREFIX}DATABASE_URL: expected a URL like {DEFAULT_DATABASE_URL}")

@@ -1,0 +1,121 @@
+"""One language layer: gettext catalogs, the per-update locale, and babel formatting.
+
+Catalogs live in ``locales/<lang>/LC_MESSAGES/messages.po``. They are compiled in memory when first
+used (``scripts/i18n.py compile`` writes the ``.mo`` files for tools that want them), so a fresh
+checkout never runs with a stale or missing ``.mo``. The locale is a ContextVar set per update;
+numbers, percentages and dates are formatted with babel for that locale in Asia/Ho_Chi_Minh.
+Must not import the bot's services, storage or any platform library.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date as _babel_date
+from babel.dates import format_datetime as _babel_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.numbers import format_percent as _babel_percent
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+DEFAULT_LOCALE = "vi"
+LOCALES = ("vi", "en")
+BABEL_LOCALES = {"vi": "vi_VN", "en": "en_GB"}
+TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+_current: ContextVar[str] = ContextVar("hoctap_locale", default=DEFAULT_LOCALE)
+
+
+def normalise_locale(code: str | None) -> str:
+    """Map a platform language code ("vi-VN", "en_US", None) to one of ours, Vietnamese first."""
+    base = (code or "").replace("_", "-").split("-")[0].lower()
+    return base if base in LOCALES else DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    """The locale of the update being handled."""
+    return _current.get()
+
+
+def set_locale(code: str | None) -> None:
+    """Set the locale for the rest of this task (one update)."""
+    _current.set(normalise_locale(code))
+
+
+@contextmanager
+def use_locale(code: str | None) -> Iterator[str]:
+    """Use a locale inside a block, restoring the previous one after."""
+    token = _current.set(normalise_locale(code))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """Compile one catalog in memory; fuzzy entries are left out, as msgfmt does."""
+    po_path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.is_file():
+        return gettext.NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    buffer = BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def _(message: str) -> str:
+    """Translate a message into the current locale (format placeholders after this call)."""
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """Translate a message with a count into the current locale."""
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def babel_locale(lang: str | None = None) -> Locale:
+    """The babel locale for one of our locales (vi -> vi_VN)."""
+    return Locale.parse(BABEL_LOCALES[lang or _current.get()])
+
+
+def format_number(value: float | int, decimals: int = 0) -> str:
+    """A number for people: 1.234 in Vietnamese, 1,234 in English."""
+    pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=babel_locale())
+
+
+def format_percent(ratio: float, decimals: int = 1) -> str:
+    """A share (0.734) as a percentage for people: 73,4 % in Vietnamese."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    return _babel_percent(ratio, format=pattern, locale=babel_locale())
+
+
+def local_time(moment: datetime) -> datetime:
+    """A stored UTC moment in Vietnam's time zone."""
+    return moment.astimezone(TIMEZONE)
+
+
+def format_datetime(moment: datetime, fmt: str = "short") -> str:
+    """A moment for people, in Asia/Ho_Chi_Minh."""
+    return _babel_datetime(moment, format=fmt, tzinfo=TIMEZONE, locale=babel_locale())
+
+
+def format_date(day: date | datetime, fmt: str = "short") -> str:
+    """A day for people (datetimes are first moved to Asia/Ho_Chi_Minh)."""
+    if isinstance(day, datetime):
+        day = local_time(day).date()
+    return _babel_date(day, format=fmt, locale=babel_locale())

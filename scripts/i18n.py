@@ -1,0 +1,118 @@
+"""The catalog workflow in one script: extract, update, compile, check.
+
+    python scripts/i18n.py extract   # bot/**.py -> locales/messages.pot (generated, not committed)
+    python scripts/i18n.py update    # merge the .pot into locales/<lang>/LC_MESSAGES/messages.po
+    python scripts/i18n.py compile   # .po -> .mo (not committed; the bot also compiles in memory)
+    python scripts/i18n.py check     # fail on fuzzy, untranslated (vi) or placeholder mismatches
+
+It wraps pybabel so translators need to learn one command.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "locales"
+POT = LOCALES / "messages.pot"
+LANGS = ("vi", "en")
+PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)[^{}]*\}")
+
+
+def pybabel(*args: str) -> None:
+    CommandLineInterface().run(["pybabel", "-q", *args])
+
+
+def extract() -> None:
+    pybabel(
+        "extract",
+        "-F",
+        str(ROOT / "babel.cfg"),
+        "-o",
+        str(POT),
+        "--add-comments=TRANSLATORS:",
+        "--no-location",
+        "--sort-output",
+        "-k",
+        "_",
+        "-k",
+        "ngettext:1,2",
+        "--project=hoctap",
+        str(ROOT / "bot"),
+    )
+
+
+def update() -> None:
+    extract()
+    for lang in LANGS:
+        po = LOCALES / lang / "LC_MESSAGES" / "messages.po"
+        if po.exists():
+            pybabel(
+                "update",
+                "-i",
+                str(POT),
+                "-o",
+                str(po),
+                "-l",
+                lang,
+                "--no-fuzzy-matching",
+                "--ignore-obsolete",
+            )
+        else:
+            po.parent.mkdir(parents=True, exist_ok=True)
+            pybabel("init", "-i", str(POT), "-o", str(po), "-l", lang)
+
+
+def compile_catalogs() -> None:
+    for lang in LANGS:
+        pybabel("compile", "-d", str(LOCALES), "-l", lang, "-D", "messages", "--statistics")
+
+
+def problems(lang: str) -> list[str]:
+    """Everything wrong with one catalog: fuzzy, untranslated (for vi), broken placeholders."""
+    path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    found = []
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        label = ids[0][:60]
+        if message.fuzzy:
+            found.append(f"{lang}: fuzzy: {label!r}")
+        if lang == "vi" and not all(strings):
+            found.append(f"{lang}: untranslated: {label!r}")
+        expected = set(PLACEHOLDER.findall(ids[0]))
+        for text in strings:
+            if text and set(PLACEHOLDER.findall(text)) != expected:
+                found.append(f"{lang}: placeholders differ in {label!r}: {text!r}")
+    return found
+
+
+def check() -> int:
+    found = [p for lang in LANGS for p in problems(lang)]
+    for line in found:
+        print(line, file=sys.stderr)
+    return 1 if found else 0
+
+
+def main(argv: list[str]) -> int:
+    commands = {"extract": extract, "update": update, "compile": compile_catalogs}
+    if len(argv) == 2 and argv[1] == "check":
+        return check()
+    if len(argv) != 2 or argv[1] not in commands:
+        print(__doc__, file=sys.stderr)
+        return 2
+    commands[argv[1]]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
