@@ -1,0 +1,240 @@
+"""Engine, sessions, migrations and the dialect-aware upsert for the bot's database.
+
+Holds `create_engine` (SQLite in WAL mode with BEGIN IMMEDIATE transactions, or PostgreSQL through
+asyncpg, from the same code), `make_sessionmaker`, `upgrade`/`downgrade` (Alembic run in-process),
+`insert_ignore` and `DatabaseUnavailable`.
+
+Must not import services, channels, conversations or any platform library, and must not format text
+for people: the only words it produces are error messages, and those go through gettext.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, CursorResult, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Dialect, ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.i18n import _
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_DRIVER = "sqlite+aiosqlite"
+POSTGRES_DRIVER = "postgresql+asyncpg"
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+# Both drivers cap the bind parameters of one statement (SQLite 32766, asyncpg 32767).
+_MAX_PARAMS = 30000
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened or stayed locked; str() is one line without the password."""
+
+
+def create_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> AsyncEngine:
+    """Create the async engine for a `sqlite+aiosqlite://` or `postgresql+asyncpg://` URL."""
+    parsed = _parse(url)
+    if parsed.drivername == SQLITE_DRIVER:
+        engine = create_async_engine(parsed)
+        _configure_sqlite(engine, parsed, busy_timeout_ms)
+    else:
+        engine = create_async_engine(parsed, pool_pre_ping=True)
+    _translate_connect_errors(engine, parsed)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Return the session factory; objects stay readable after commit (no implicit IO)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def upgrade(url_or_engine: str | AsyncEngine, revision: str = "head") -> None:
+    """Migrate the database up to `revision` (Alembic, in one transaction)."""
+    await _run_alembic(url_or_engine, command.upgrade, revision)
+
+
+async def downgrade(url_or_engine: str | AsyncEngine, revision: str = "base") -> None:
+    """Migrate the database down to `revision` (Alembic, in one transaction)."""
+    await _run_alembic(url_or_engine, command.downgrade, revision)
+
+
+def alembic_config() -> Config:
+    """Return an Alembic config pointing at the migrations packaged with the bot."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+async def insert_ignore(
+    session: AsyncSession,
+    model: type[Any],
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    index_elements: Sequence[str],
+) -> int:
+    """Insert rows, skipping those that hit the unique key `index_elements`; return rows added."""
+    rows = [values] if isinstance(values, Mapping) else list(values)
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    added = 0
+    for chunk in _chunks(rows, max(1, _MAX_PARAMS // len(rows[0]))):
+        statement = (
+            insert(model).values(chunk).on_conflict_do_nothing(index_elements=list(index_elements))
+        )
+        result = cast(CursorResult[Any], await session.execute(statement))
+        added += result.rowcount
+    return added
+
+
+def _chunks(rows: list[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            _("Cannot open the database {url}: {reason}").format(
+                url=url.split("@")[-1], reason=_("this is not a database URL")
+            )
+        ) from None
+    if parsed.drivername not in (SQLITE_DRIVER, POSTGRES_DRIVER):
+        reason = _("unsupported scheme {scheme}; use {sqlite}:// or {postgres}://").format(
+            scheme=parsed.drivername, sqlite=SQLITE_DRIVER, postgres=POSTGRES_DRIVER
+        )
+        raise _unavailable(parsed, reason)
+    if parsed.drivername == SQLITE_DRIVER and parsed.database in (None, "", ":memory:"):
+        # Each pooled connection would get its own empty in-memory database.
+        raise _unavailable(parsed, _("SQLite needs a file path, not an in-memory database"))
+    return parsed
+
+
+def _unavailable(url: URL, reason: str) -> DatabaseUnavailable:
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    first_line = reason.strip().splitlines()[0] if reason.strip() else "?"
+    return DatabaseUnavailable(
+        _("Cannot open the database {url}: {reason}").format(
+            url=url.render_as_string(hide_password=True), reason=first_line
+        )
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine, url: URL, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control from the driver so that every transaction (reads included)
+        # starts with BEGIN IMMEDIATE: writers queue on the busy timeout instead of failing
+        # with "database is locked" when a read transaction later tries to write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            f"busy_timeout={int(busy_timeout_ms)}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: ExceptionContext) -> None:
+        original = context.original_exception
+        if isinstance(original, sqlite3.OperationalError) and _is_locked(original):
+            reason = _("another process kept it locked for more than {ms} ms").format(
+                ms=busy_timeout_ms
+            )
+            raise _unavailable(url, reason) from original
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    text = str(error)
+    return "database is locked" in text or "database is busy" in text
+
+
+def _translate_connect_errors(engine: AsyncEngine, url: URL) -> None:
+    # Connect failures come out as driver errors or bare OSErrors (asyncpg); turning them all
+    # into DatabaseUnavailable here gives callers one exception with a readable reason.
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def on_do_connect(
+        dialect: Dialect, _record: ConnectionPoolEntry, cargs: Any, cparams: Any
+    ) -> Any:
+        reason = _sqlite_directory_problem(url)
+        if reason is not None:
+            # Checked before connecting: a failed aiosqlite connect leaves its worker thread
+            # posting to the event loop, which may already be closed by then.
+            raise _unavailable(url, reason)
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as error:
+            raise _unavailable(url, _connect_reason(url, error)) from error
+
+
+def _sqlite_directory_problem(url: URL) -> str | None:
+    if url.drivername != SQLITE_DRIVER or not url.database:
+        return None
+    directory = Path(url.database).expanduser().resolve().parent
+    if not directory.is_dir():
+        return _("the directory {path} does not exist").format(path=directory)
+    if not os.access(directory, os.W_OK):
+        return _("the directory {path} is not writable").format(path=directory)
+    return None
+
+
+def _connect_reason(url: URL, error: Exception) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return _("the server at {host}:{port} refused the connection").format(
+            host=url.host or "localhost", port=url.port or 5432
+        )
+    return str(error) or type(error).__name__
+
+
+async def _run_alembic(url_or_engine: str | AsyncEngine, action: Any, revision: str) -> None:
+    owned = isinstance(url_or_engine, str)
+    engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_alembic_in_connection, action, revision)
+    finally:
+        if owned:
+            await engine.dispose()
+
+
+def _alembic_in_connection(connection: Connection, action: Any, revision: str) -> None:
+    config = alembic_config()
+    # env.py runs the migration on this connection instead of opening its own.
+    config.attributes["connection"] = connection
+    action(config, revision)
+
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "MIGRATIONS_DIR",
+    "DatabaseUnavailable",
+    "alembic_config",
+    "create_engine",
+    "downgrade",
+    "insert_ignore",
+    "make_sessionmaker",
+    "upgrade",
+]

@@ -1,0 +1,83 @@
+"""The durable inbox: every update is stored raw before it is acknowledged, and marked done in
+the same transaction as its effect. Unfinished rows are replayed at start-up, in order per chat.
+
+Repositories never commit: the caller owns the transaction. Must not format text for people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.db import insert_ignore
+from bot.storage.models import InboxUpdate
+
+
+@dataclass(frozen=True)
+class Received:
+    """One raw update as the channel delivered it."""
+
+    update_id: int
+    chat_key: str
+    payload: str
+
+
+async def record(
+    session: AsyncSession, channel: str, updates: Sequence[Received], now: dt.datetime
+) -> None:
+    """Store updates; one already stored (a redelivery) is left as it was."""
+    if not updates:
+        return
+    rows = [
+        {
+            "channel": channel,
+            "update_id": u.update_id,
+            "chat_key": u.chat_key,
+            "payload": u.payload,
+            "received_at": now,
+        }
+        for u in updates
+    ]
+    await insert_ignore(session, InboxUpdate, rows, ["channel", "update_id"])
+
+
+async def pending(session: AsyncSession, channel: str, limit: int = 500) -> list[InboxUpdate]:
+    """Updates stored but not yet done, oldest first (update ids grow per bot)."""
+    rows = await session.scalars(
+        select(InboxUpdate)
+        .where(InboxUpdate.channel == channel, InboxUpdate.done_at.is_(None))
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def is_done(session: AsyncSession, channel: str, update_id: int) -> bool:
+    """True when this update's effect was already committed.
+
+    The row is locked until commit (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises), so
+    two workers replaying the same update apply it once: the second waits, then sees it done.
+    """
+    done = await session.scalar(
+        select(InboxUpdate.done_at)
+        .where(InboxUpdate.channel == channel, InboxUpdate.update_id == update_id)
+        .with_for_update()
+    )
+    return done is not None
+
+
+async def mark_done(session: AsyncSession, channel: str, update_id: int, now: dt.datetime) -> None:
+    """Mark an update done; call inside the transaction that applied its effect."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.channel == channel,
+            InboxUpdate.update_id == update_id,
+            InboxUpdate.done_at.is_(None),
+        )
+        .values(done_at=now)
+    )

@@ -1,0 +1,366 @@
+"""The tables of the bot's database, declared with SQLAlchemy 2 typed mappings.
+
+Holds the declarative `Base` (with a constraint naming convention so migrations stay portable),
+the `UTCDateTime` column type and one class per table. Only portable column types are used, so the
+same schema runs on SQLite and PostgreSQL.
+
+Must not import services, channels, conversations or gettext, and must not format text for people.
+Relationships are `lazy="raise"`: loading is always explicit (`selectinload`), never implicit IO.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UNIT_LEVELS = {"province": 1, "commune": 2, "village": 3}
+ROLES = ("citizen", "leader", "officer", "province", "admin")
+CHANNELS = ("telegram", "zalo", "terminal")
+SUBJECTS = ("household", "person")
+ASSESSMENT_STATES = ("draft", "submitted", "returned", "recognised", "not_recognised")
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware datetime stored as UTC; naive values are refused rather than guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the database stores aware UTC times")
+        utc = value.astimezone(dt.UTC)
+        # SQLite has no time zone type: store the UTC wall time and re-attach UTC on load.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    """Declarative base; every constraint and index gets a predictable name."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """Return the Core table of a model, for bulk statements without ORM bookkeeping."""
+    return cast(Table, model.__table__)
+
+
+class Unit(Base):
+    """A node of the unit tree: province, commune (xã, phường, đặc khu), village or deeper."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The division type ("province", "city", "commune", "ward", "special_zone", "village", ...);
+    # `level` groups them: 1 province, 2 commune, 3 village, deeper levels allowed.
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Ancestor ids and its own, "/1/57/1200/", so a subtree is one indexed LIKE '/1/57/%'.
+    path: Mapped[str] = mapped_column(String(255), index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(default=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped[Unit | None] = relationship(
+        remote_side=[id], foreign_keys=[parent_id], lazy="raise"
+    )
+
+
+class Household(Base):
+    """A household of a village; removal keeps the row so anonymous counts stay right."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        UniqueConstraint("village_id", "code"),
+        CheckConstraint("members > 0", name="members_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    head_name: Mapped[str] = mapped_column(String(200))
+    members: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    village: Mapped[Unit] = relationship(lazy="raise")
+
+
+class Registration(Base):
+    """A household registered for the titles of one calendar year."""
+
+    __tablename__ = "registrations"
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Person(Base):
+    """Someone who talks to the bot; erasure blanks the personal fields and keeps the row."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(16), default="vi")
+    consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    consent_purpose: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChatState(Base):
+    """Where a person stands in a conversation, so a restart or another worker resumes there."""
+
+    __tablename__ = "chat_states"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id"), primary_key=True, autoincrement=False
+    )
+    flow: Mapped[str] = mapped_column(String(64), default="")
+    data: Mapped[str | None] = mapped_column(Text)  # JSON text of the flow's small state
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Identity(Base):
+    """A person's account on one channel (Telegram user id, Zalo id, terminal name)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoleAssignment(Base):
+    """A role held by a person over a unit (no unit for admin); revoked rows stay for audit."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class FormVersion(Base):
+    """A criteria-set file version seen by the bot (assessments name key and version)."""
+
+    __tablename__ = "form_versions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(128))
+    loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FormSetting(Base):
+    """A form parameter (points, pass mark, ...) overridden by a commune or province."""
+
+    __tablename__ = "form_settings"
+    __table_args__ = (UniqueConstraint("unit_id", "form_key", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    form_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Assessment(Base):
+    """One assessment of a household or a person against one form version, for one year."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        CheckConstraint(_one_of("subject", SUBJECTS), name="subject"),
+        CheckConstraint(_one_of("state", ASSESSMENT_STATES), name="state"),
+        CheckConstraint(
+            "(subject = 'household' AND household_id IS NOT NULL)"
+            " OR (subject = 'person' AND person_id IS NOT NULL)",
+            name="subject_given",
+        ),
+        Index("ix_assessments_unit_id_year_form_key", "unit_id", "year", "form_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_key: Mapped[str] = mapped_column(String(64))
+    form_version: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(16))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    cursor: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column()
+    level: Mapped[int | None] = mapped_column(Integer)
+    # JSON text of the engine's Result, kept so a report never re-scores an old version.
+    result: Mapped[str | None] = mapped_column(Text)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    decision_no: Mapped[str | None] = mapped_column(String(64))
+    decision_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    answers: Mapped[list[Answer]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Answer(Base):
+    """One stored answer; unique per (assessment, question) so a redelivery is harmless."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("assessment_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Target(Base):
+    """A target share recognised for one title and year; no unit means the national default."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "title", "year"),
+        # NULLs are distinct in a unique constraint on both databases, so the national row
+        # needs its own partial index to stay unique.
+        Index(
+            "uq_targets_national_title_year",
+            "title",
+            "year",
+            unique=True,
+            sqlite_where=text("unit_id IS NULL"),
+            postgresql_where=text("unit_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    title: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer)
+    percent: Mapped[float] = mapped_column(Float)
+
+
+class Reminder(Base):
+    """A message to send at `due_at`; a periodic job sends what is due and marks `sent_at`."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_sent_at_due_at", "sent_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str | None] = mapped_column(Text)  # JSON text
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboxUpdate(Base):
+    """A raw update committed before it is acknowledged; `done_at` commits with its effect."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        Index("ix_inbox_done_at_channel_received_at", "done_at", "channel", "received_at"),
+    )
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # the raw JSON as received
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what to which object; `detail` never holds personal data values."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,53 @@
+"""Migrations: every revision goes up, down and up again (the stairway), and the migrated schema
+is exactly what the models declare, on SQLite and, with HOCTAP_TEST_DATABASE_URL, PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import Connection, inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.db import alembic_config, create_engine, downgrade, upgrade
+from bot.storage.models import Base
+
+
+def _revisions() -> list[Script]:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return list(reversed(list(scripts.walk_revisions("base", "heads"))))
+
+
+async def _tables(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    return set(names) - {"alembic_version"}
+
+
+async def test_every_revision_upgrades_downgrades_and_upgrades_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        for script in _revisions():
+            await upgrade(engine, script.revision)
+            await downgrade(engine, script.down_revision or "base")  # type: ignore[arg-type]
+            await upgrade(engine, script.revision)
+        assert await _tables(engine) == set(Base.metadata.tables)
+        await downgrade(engine, "base")
+        assert await _tables(engine) == set()
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+def test_revisions_form_one_line() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert len(scripts.get_heads()) == 1
+    assert _revisions()[0].down_revision is None

@@ -1,0 +1,86 @@
+"""Database fixtures for the tests: a fresh, migrated database per test.
+
+Every database test runs on a new SQLite file. With HOCTAP_TEST_DATABASE_URL set to a PostgreSQL
+URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test) it runs a second time on a throwaway
+database created through that server and dropped afterwards, so tests never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as create_admin_engine
+
+from bot.storage.db import create_engine, make_sessionmaker, upgrade
+from bot.storage.geography import load_geography
+
+PG_ENV = "HOCTAP_TEST_DATABASE_URL"
+# python-telegram-bot 22 warns unless durations are timedeltas; the product opts in too.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A URL of a new SQLite file, whatever database the suite runs on."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'hoctap.db'}"
+
+
+BACKENDS = ["sqlite", *(["postgresql"] if os.environ.get(PG_ENV) else [])]
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[str]:
+    """A URL of an empty database: SQLite, and a throwaway PostgreSQL database when configured."""
+    if request.param == "sqlite":
+        yield sqlite_url
+        return
+    server = os.environ[PG_ENV]
+    name = f"hoctap_test_{secrets.token_hex(6)}"
+    # CREATE/DROP DATABASE cannot run inside a transaction.
+    admin = create_admin_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test database, migrated to the newest revision."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The session factory the bot would build for this database."""
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One session for the test body; the test decides when to commit."""
+    async with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+async def geography(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """The official provinces and communes, loaded and committed."""
+    async with session_factory() as session:
+        await load_geography(session)
+        await session.commit()
