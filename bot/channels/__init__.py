@@ -1,0 +1,1 @@
+"""Channel adapters: one per platform. They know the platform and nothing of criteria."""

@@ -1,0 +1,77 @@
+"""The terminal channel: the same conversations as Telegram, with numbered options.
+
+Interactive on a terminal; when standard input is a pipe it reads one answer per line, so a
+session can be scripted. Every answer goes through the same service and is committed before the
+next question is printed, so Ctrl-C and running it again resumes at the same question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from typing import TextIO
+
+from bot.channels.text import choice_for, numbered
+from bot.i18n import _
+from bot.services import router
+from bot.services.context import Services
+from bot.services.messages import Actor, Inbound, Outbound, Reply
+
+QUIT_WORDS = {"q", "quit", "exit", "thoat", "thoát"}
+
+
+def terminal_actor(language: str, user: str | None = None) -> Actor:
+    """The person at this terminal: one identity per operating-system user."""
+    name = user or getpass.getuser()
+    return Actor("terminal", name, name, name, language)
+
+
+async def converse(
+    services: Services,
+    actor: Actor,
+    first: Inbound,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> int:
+    """Run one conversation until the input ends or the person quits."""
+    last = await _send(services, first, stdout)
+    interactive = stdin.isatty()
+    while True:
+        if interactive:
+            stdout.write("> ")
+            stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line or line.strip().lower() in QUIT_WORDS:
+            break
+        typed = line.strip()
+        if not interactive:
+            stdout.write(f"> {typed}\n")
+        inbound = _inbound(actor, typed, last)
+        last = await _send(services, inbound, stdout) or last
+    stdout.write(_("Goodbye. Your answers are saved.") + "\n")
+    return 0
+
+
+def _inbound(actor: Actor, typed: str, last: Reply | None) -> Inbound:
+    if typed.startswith("/"):
+        name, _sep, argument = typed[1:].partition(" ")
+        return Inbound(actor, command=name.lower(), argument=argument.strip())
+    button = choice_for(last, typed)
+    if button is not None:
+        return Inbound(actor, choice=button.data)
+    return Inbound(actor, text=typed)
+
+
+async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> Reply | None:
+    try:
+        out: Outbound = await router.handle(services, inbound)
+    except router.Busy as busy:
+        stdout.write(f"{busy}\n")
+        return None
+    if out.notice:
+        stdout.write(f"({out.notice})\n")
+    for reply in out.replies:
+        stdout.write(numbered(reply) + "\n\n")
+    stdout.flush()
+    return next((r for r in reversed(out.replies) if r.buttons), None)

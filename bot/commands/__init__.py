@@ -1,0 +1,15 @@
+"""The ``hoctap`` sub-commands, one module per concern, registered explicitly (no import magic)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.commands import chat, forms, run, setup
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add every sub-command to the parser."""
+    setup.register(commands)
+    forms.register(commands)
+    chat.register(commands)
+    run.register(commands)

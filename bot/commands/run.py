@@ -1,0 +1,51 @@
+"""``hoctap run``: serve the bot on Telegram (long polling, or ``--webhook URL``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from bot.app import open_services
+from bot.commands.common import fail
+from bot.config import Settings
+from bot.i18n import _
+from bot.storage.db import DatabaseUnavailable
+from conversations.model import FormError
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``run``."""
+    run = commands.add_parser("run", help=_("serve the bot (Telegram long polling by default)"))
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help=_("receive updates at this public HTTPS URL instead of polling"),
+    )
+    run.add_argument(
+        "--channel", choices=["telegram"], default="telegram", help=_("the messenger to serve")
+    )
+    run.set_defaults(handler=run_bot)
+
+
+async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until interrupted (Ctrl-C or SIGTERM), then stop cleanly."""
+    from bot.channels.telegram.runner import run_polling, run_webhook
+
+    if settings.telegram_token is None:
+        return fail(_("Set HOCTAP_TELEGRAM_TOKEN (the token from @BotFather) to run the bot."))
+    if args.webhook and settings.webhook_secret is None:
+        return fail(_("Set HOCTAP_WEBHOOK_SECRET to run with a webhook."))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with open_services(settings) as services:
+            if args.webhook:
+                await run_webhook(settings, services, stop, args.webhook)
+            else:
+                await run_polling(settings, services, stop)
+    except (FormError, DatabaseUnavailable) as error:
+        return fail(str(error))
+    return 0

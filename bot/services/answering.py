@@ -1,0 +1,139 @@
+"""Walking an assessment: a tapped answer or typed text goes through the engine, is stored, and
+the next question (or the review, or the result) comes back.
+
+Who may touch an assessment: its own person (a self-check), or a leader of the household's
+village. Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import _
+from bot.services import assessing, presenting
+from bot.services.callbacks import Callback
+from bot.services.menus import menu_reply
+from bot.services.messages import Reply
+from bot.services.people import Conversation, villages_led
+from bot.services.turn import Turn
+from bot.storage.models import Assessment, Household
+from conversations.engine import Input, Outcome, Prompt, Result, Review
+
+FLOW = "assess"
+
+
+async def begin(turn: Turn, assessment: Assessment) -> None:
+    """Show where an assessment stands: its current question, its review, or its result."""
+    if assessment.state not in assessing.OPEN_STATES:
+        await show_result(turn, assessment)
+        return
+    await _step(turn, assessment, Input("start"))
+
+
+async def on_button(turn: Turn, callback: Callback) -> None:
+    """An answer, back, skip, edit or submit tapped under a question."""
+    assessment_id, step, value = callback.fields
+    assessment = await _allowed(turn, int(assessment_id)) if assessment_id.isdigit() else None
+    if assessment is None:
+        turn.out.notice = _("This assessment is not yours to change.")
+        return
+    if assessment.state not in assessing.OPEN_STATES:
+        turn.out.notice = _("This assessment was already submitted.")
+        await show_result(turn, assessment)
+        return
+    await _step(turn, assessment, _input(step, value))
+
+
+async def on_text(turn: Turn, text: str) -> None:
+    """Typed text while a question is open: the engine matches it as it matches buttons."""
+    assessment = await _allowed(turn, int(turn.conversation.data.get("id", 0)))
+    if assessment is None or assessment.state not in assessing.OPEN_STATES:
+        turn.conversation = Conversation()
+        turn.out.add(await menu_reply(turn))
+        return
+    await _step(turn, assessment, Input("answer", value=text))
+
+
+def _input(step: str, value: str) -> Input:
+    if value == presenting.BACK:
+        return Input("back", question=step)
+    if value == presenting.SKIP:
+        return Input("skip", question=step)
+    if value == presenting.SUBMIT:
+        return Input("submit")
+    if value == presenting.REVIEW:
+        return Input("review")
+    if value.startswith(presenting.EDIT):
+        return Input("edit", value=value.removeprefix(presenting.EDIT))
+    if step == presenting.REVIEW_STEP:
+        return Input("answer", value=value)
+    return Input("answer", value=value, question=step)
+
+
+async def _step(turn: Turn, assessment: Assessment, inp: Input) -> None:
+    form = await assessing.form_of(turn.session, turn.services.forms, assessment)
+    outcome = await assessing.apply(turn.session, assessment, form, inp, turn.lang, turn.now)
+    header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
+    reply = outcome.reply
+    stale = (
+        isinstance(reply, Prompt | Review)
+        and reply.problem is not None
+        and reply.problem.code == "stale"
+    )
+    if stale:
+        # A double tap or an old button: say so briefly and show the current step in place.
+        turn.out.notice = presenting.problem_text(reply.problem)  # type: ignore[union-attr]
+        outcome = Outcome(outcome.state, _without_problem(reply), outcome.changed)
+    turn.out.add(_render(outcome, assessment, header, edit=turn.tapped))
+    if isinstance(outcome.reply, Result):
+        turn.conversation = Conversation()
+        turn.out.add(await menu_reply(turn))
+    else:
+        turn.conversation = Conversation(FLOW, {"id": assessment.id})
+
+
+def _without_problem(reply: Prompt | Review) -> Prompt | Review:
+    return replace(reply, problem=None)
+
+
+def _render(outcome: Outcome, assessment: Assessment, header: str, edit: bool) -> Reply:
+    reply = outcome.reply
+    if isinstance(reply, Prompt):
+        return presenting.prompt_reply(reply, assessment.id, header, edit=edit)
+    if isinstance(reply, Review):
+        return presenting.review_reply(reply, assessment.id, header, edit=edit)
+    text = _("Submitted. Thank you!") + "\n\n" + presenting.result_text(reply, header)
+    return Reply(text, edit=edit)
+
+
+async def show_result(turn: Turn, assessment: Assessment) -> None:
+    """The stored result of a submitted assessment, re-worded in the person's language."""
+    result = await assessing.result_of(turn.session, turn.services.forms, assessment, turn.lang)
+    form = turn.services.forms.get(assessment.form_key, assessment.form_version)
+    header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
+    turn.out.add(Reply(presenting.result_text(result, header), edit=turn.tapped))
+    turn.conversation = Conversation()
+
+
+async def _header(session: AsyncSession, assessment: Assessment, title: str) -> str:
+    if assessment.household_id is None:
+        return "📝 " + presenting.escape(title)
+    household = await session.get(Household, assessment.household_id)
+    if household is None:
+        return "📝 " + presenting.escape(title)
+    return "🏠 " + _("Household {code} · {name}").format(
+        code=presenting.escape(household.code), name=presenting.escape(household.head_name)
+    )
+
+
+async def _allowed(turn: Turn, assessment_id: int) -> Assessment | None:
+    """The assessment, locked for change, if this person may touch it; otherwise None."""
+    assessment = await assessing.lock(turn.session, assessment_id)
+    if assessment is None:
+        return None
+    if assessment.subject == "person":
+        return assessment if assessment.person_id == turn.person.id else None
+    villages = {v.id for v in await villages_led(turn.session, turn.person.id)}
+    return assessment if assessment.unit_id in villages else None

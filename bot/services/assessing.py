@@ -1,0 +1,201 @@
+"""Assessments: open or resume one, apply one engine step, store exactly what changed.
+
+Every answer is written in the caller's transaction, which commits before the next question is
+shown, so nothing typed is lost. The position is the stored cursor plus the stored answers; the
+engine derives everything else. Must not import any platform library or format text for people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import asdict
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import Answer, Assessment, FormSetting, Household, Unit
+from conversations.engine import Input, Outcome, Result, State, advance, evaluate
+from conversations.loader import FormRegistry
+from conversations.model import Form
+
+OPEN_STATES = ("draft", "returned")
+
+
+async def form_of(session: AsyncSession, forms: FormRegistry, assessment: Assessment) -> Form:
+    """The form version an assessment was made with, with its unit's parameter settings."""
+    form = forms.get(assessment.form_key, assessment.form_version)
+    return await with_settings(session, form, assessment.unit_id)
+
+
+async def with_settings(session: AsyncSession, form: Form, unit_id: int | None) -> Form:
+    """Apply the parameter values a province or commune set; the nearest unit wins."""
+    if unit_id is None:
+        return form
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        return form
+    ancestors = [int(part) for part in unit.path.strip("/").split("/") if part]
+    rows = await session.execute(
+        select(Unit.depth, FormSetting.name, FormSetting.value)
+        .join(Unit, Unit.id == FormSetting.unit_id)
+        .where(FormSetting.unit_id.in_(ancestors), FormSetting.form_key == form.key)
+        .order_by(Unit.depth)
+    )
+    values = {name: value for _depth, name, value in rows}
+    known = {k: v for k, v in values.items() if k in form.parameters}
+    return form.with_overrides(known) if known else form
+
+
+async def open_household_assessment(
+    session: AsyncSession, form: Form, household: Household, year: int, by: int, now: dt.datetime
+) -> Assessment:
+    """The household's assessment for the year: the open or submitted one, or a new draft."""
+    found = await session.scalar(
+        select(Assessment)
+        .where(
+            Assessment.household_id == household.id,
+            Assessment.year == year,
+            Assessment.form_key == form.key,
+        )
+        .order_by(Assessment.id.desc())
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    return await _create(
+        session,
+        form,
+        year,
+        by,
+        now,
+        subject="household",
+        household_id=household.id,
+        unit_id=household.village_id,
+    )
+
+
+async def open_own_assessment(
+    session: AsyncSession, form: Form, person_id: int, year: int, now: dt.datetime
+) -> Assessment:
+    """A person's own draft of a form (a self-check), or a new one."""
+    found = await session.scalar(
+        select(Assessment)
+        .where(
+            Assessment.person_id == person_id,
+            Assessment.subject == "person",
+            Assessment.form_key == form.key,
+            Assessment.state.in_(OPEN_STATES),
+        )
+        .order_by(Assessment.id.desc())
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    return await _create(
+        session, form, year, person_id, now, subject="person", person_id=person_id
+    )
+
+
+async def _create(
+    session: AsyncSession, form: Form, year: int, by: int, now: dt.datetime, **subject: object
+) -> Assessment:
+    assessment = Assessment(
+        form_key=form.key,
+        form_version=form.version,
+        year=year,
+        created_by=by,
+        state="draft",
+        created_at=now,
+        updated_at=now,
+        **subject,
+    )
+    session.add(assessment)
+    await session.flush()
+    return assessment
+
+
+async def lock(session: AsyncSession, assessment_id: int) -> Assessment | None:
+    """Load an assessment for change; on PostgreSQL the row is locked until commit."""
+    return await session.scalar(
+        select(Assessment).where(Assessment.id == assessment_id).with_for_update()
+    )
+
+
+async def stored_answers(session: AsyncSession, assessment_id: int) -> dict[str, str]:
+    """The answers given so far, by question id."""
+    rows = await session.execute(
+        select(Answer.question_id, Answer.value).where(Answer.assessment_id == assessment_id)
+    )
+    return dict(rows.tuples().all())
+
+
+async def apply(
+    session: AsyncSession,
+    assessment: Assessment,
+    form: Form,
+    inp: Input,
+    lang: str,
+    now: dt.datetime,
+) -> Outcome:
+    """Run one engine step on an open assessment and store what it changed."""
+    answers = await stored_answers(session, assessment.id)
+    outcome = advance(form, State(answers, assessment.cursor), inp, lang)
+    await _write(session, assessment.id, answers, outcome.changed, now)
+    assessment.cursor = outcome.state.cursor
+    assessment.updated_at = now
+    if isinstance(outcome.reply, Result):
+        submit(assessment, outcome.reply, now)
+    return outcome
+
+
+async def _write(
+    session: AsyncSession,
+    assessment_id: int,
+    before: dict[str, str],
+    changed: Mapping[str, str | None],
+    now: dt.datetime,
+) -> None:
+    gone = [qid for qid, value in changed.items() if value is None and qid in before]
+    if gone:
+        await session.execute(
+            delete(Answer).where(
+                Answer.assessment_id == assessment_id, Answer.question_id.in_(gone)
+            )
+        )
+    for qid, value in changed.items():
+        if value is None:
+            continue
+        if qid in before:
+            row = await session.scalar(
+                select(Answer).where(
+                    Answer.assessment_id == assessment_id, Answer.question_id == qid
+                )
+            )
+            if row is not None:
+                row.value, row.answered_at = value, now
+                continue
+        session.add(
+            Answer(assessment_id=assessment_id, question_id=qid, value=value, answered_at=now)
+        )
+    await session.flush()
+
+
+def submit(assessment: Assessment, result: Result, now: dt.datetime) -> None:
+    """Record the result on the assessment and mark it submitted."""
+    assessment.state = "submitted"
+    assessment.submitted_at = now
+    assessment.score = result.total
+    assessment.max_score = result.max_total
+    assessment.passed = result.recognised
+    assessment.level = result.level
+    assessment.result = json.dumps(asdict(result), ensure_ascii=False, default=str)
+
+
+async def result_of(
+    session: AsyncSession, forms: FormRegistry, assessment: Assessment, lang: str
+) -> Result:
+    """Re-evaluate a stored assessment in a language (results are shown, not re-stored)."""
+    form = await form_of(session, forms, assessment)
+    return evaluate(form, await stored_answers(session, assessment.id), lang)

@@ -1,0 +1,52 @@
+"""Compact callback data: ``"<prefix>:<field>:<field>"``, checked for prefix, arity and 64 bytes.
+
+Buttons route on these ids, never on their translated labels. Must not import platform libraries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEPARATOR = ":"
+MAX_BYTES = 64  # Telegram's limit for callback_data
+
+# Prefixes and how many fields each carries.
+MENU = "m"  # m:<action>
+ANSWER = "a"  # a:<assessment id>:<step>:<value>
+HOUSEHOLD = "h"  # h:<action>:<household id>
+LANGUAGE = "l"  # l:<lang>
+CONSENT = "c"  # c:<yes|no>
+ARITY = {MENU: 1, ANSWER: 3, HOUSEHOLD: 2, LANGUAGE: 1, CONSENT: 1}
+
+
+class CallbackError(ValueError):
+    """Callback data that is not ours, has the wrong shape, or is too long."""
+
+
+@dataclass(frozen=True)
+class Callback:
+    prefix: str
+    fields: tuple[str, ...]
+
+
+def pack(prefix: str, *fields: object) -> str:
+    """Build callback data; refuse anything that would not round-trip."""
+    if prefix not in ARITY or len(fields) != ARITY[prefix]:
+        raise CallbackError(f"{prefix!r} takes {ARITY.get(prefix)} fields, got {len(fields)}")
+    parts = [str(f) for f in fields]
+    if any(SEPARATOR in part for part in parts):
+        raise CallbackError(f"a field contains {SEPARATOR!r}: {parts}")
+    data = SEPARATOR.join([prefix, *parts])
+    if len(data.encode("utf-8")) > MAX_BYTES:
+        raise CallbackError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+    return data
+
+
+def unpack(data: str) -> Callback:
+    """Parse callback data built by ``pack``."""
+    if len(data.encode("utf-8")) > MAX_BYTES:
+        raise CallbackError("callback data too long")
+    prefix, *fields = data.split(SEPARATOR)
+    if prefix not in ARITY or len(fields) != ARITY[prefix]:
+        raise CallbackError(f"unknown callback data {data[:20]!r}")
+    return Callback(prefix, tuple(fields))

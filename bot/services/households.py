@@ -1,0 +1,368 @@
+"""The village leader's households: the list with this year's status, one household's card,
+registering for the year, adding a household, starting or resuming its assessment, and the
+village's summary. A leader sees and changes only the villages assigned to them.
+Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import _, format_number, format_percent
+from bot.services import answering, assessing
+from bot.services.callbacks import HOUSEHOLD, MENU, Callback, pack
+from bot.services.context import GDHT
+from bot.services.menus import menu_reply
+from bot.services.messages import Button, Reply
+from bot.services.people import Conversation, villages_led
+from bot.services.presenting import escape
+from bot.services.turn import Turn
+from bot.storage.models import Answer, Assessment, Household, Registration, Unit
+
+PAGE = 8
+ADD_FLOW = "add_household"
+MAX_MEMBERS = 50
+
+
+@dataclass(frozen=True)
+class Status:
+    """One household's standing for a year."""
+
+    household: Household
+    registered: bool
+    state: str | None
+    passed: bool | None
+    answered: int
+
+
+def status_label(status: Status) -> str:
+    """A short word for the list: not registered, registered, draft, submitted, recognised."""
+    if status.state == "recognised":
+        return "🏅 " + _("recognised")
+    if status.state in ("submitted", "not_recognised"):
+        return "📨 " + (_("submitted, passes") if status.passed else _("submitted, below"))
+    if status.state in ("draft", "returned"):
+        return "📝 " + _("draft ({count} answers)").format(count=status.answered)
+    return "🔵 " + _("registered") if status.registered else "⚪ " + _("not registered")
+
+
+async def statuses(session: AsyncSession, village_id: int, year: int) -> list[Status]:
+    """Every current household of a village with its status for the year, in one query."""
+    answered = (
+        select(Answer.assessment_id, func.count().label("n"))
+        .group_by(Answer.assessment_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Household, Registration.year, Assessment.state, Assessment.passed, answered.c.n)
+        .outerjoin(
+            Registration,
+            and_(Registration.household_id == Household.id, Registration.year == year),
+        )
+        .outerjoin(
+            Assessment,
+            and_(
+                Assessment.household_id == Household.id,
+                Assessment.year == year,
+                Assessment.form_key == GDHT,
+            ),
+        )
+        .outerjoin(answered, answered.c.assessment_id == Assessment.id)
+        .where(Household.village_id == village_id, Household.removed_at.is_(None))
+        .order_by(Household.code, Assessment.id)
+    )
+    found: dict[int, Status] = {}
+    for household, reg_year, state, passed, count in rows:
+        found[household.id] = Status(household, reg_year is not None, state, passed, count or 0)
+    return list(found.values())
+
+
+async def on_button(turn: Turn, callback: Callback) -> None:
+    """Route ``h:<action>:<id>`` after checking the village is this leader's."""
+    action, ident = callback.fields
+    actions = {
+        "list": _list,
+        "open": _open,
+        "reg": _toggle_registration,
+        "go": _assess,
+        "add": _ask_name,
+        "sum": _summary,
+    }
+    handler = actions.get(action)
+    if handler is None:
+        turn.out.notice = _("This button is no longer valid.")
+        return
+    await handler(turn, ident)
+
+
+async def _my_village(turn: Turn, village_id: int) -> Unit | None:
+    for village in await villages_led(turn.session, turn.person.id):
+        if village.id == village_id:
+            return village
+    turn.out.notice = _("You are not a leader of that village.")
+    return None
+
+
+async def _my_household(turn: Turn, ident: str) -> Household | None:
+    household = await turn.session.get(Household, int(ident)) if ident.isdigit() else None
+    if household is None or household.removed_at is not None:
+        turn.out.notice = _("That household is no longer on the list.")
+        return None
+    if await _my_village(turn, household.village_id) is None:
+        return None
+    return household
+
+
+async def _list(turn: Turn, ident: str) -> None:
+    village_part, _sep, page_part = ident.partition("-")
+    village = await _my_village(turn, int(village_part)) if village_part.isdigit() else None
+    if village is None:
+        return
+    page = int(page_part) if page_part.isdigit() else 0
+    year = turn.services.year()
+    rows = await statuses(turn.session, village.id, year)
+    shown = rows[page * PAGE : (page + 1) * PAGE]
+    text = _("<b>{village}</b>, year {year}: {count} households").format(
+        village=escape(village.name), year=year, count=format_number(len(rows))
+    )
+    if not rows:
+        text += "\n" + _("No households yet. Add the first one.")
+    buttons = [
+        (
+            Button(
+                f"{s.household.code} · {s.household.head_name} · {status_label(s)}",
+                pack(HOUSEHOLD, "open", s.household.id),
+            ),
+        )
+        for s in shown
+    ]
+    pager = []
+    if page > 0:
+        pager.append(Button("◀", pack(HOUSEHOLD, "list", f"{village.id}-{page - 1}")))
+    if (page + 1) * PAGE < len(rows):
+        pager.append(Button("▶", pack(HOUSEHOLD, "list", f"{village.id}-{page + 1}")))
+    if pager:
+        buttons.append(tuple(pager))
+    buttons.append(
+        (
+            Button("+ " + _("Add a household"), pack(HOUSEHOLD, "add", village.id)),
+            Button("🏠 " + _("Menu"), pack(MENU, "menu")),
+        )
+    )
+    turn.out.add(Reply(text, tuple(buttons), edit=turn.tapped))
+
+
+async def _open(turn: Turn, ident: str) -> None:
+    household = await _my_household(turn, ident)
+    if household is None:
+        return
+    turn.out.add(await card(turn, household))
+
+
+async def card(turn: Turn, household: Household) -> Reply:
+    """One household: who, this year's status, and what the leader can do next."""
+    year = turn.services.year()
+    status = next(
+        s
+        for s in await statuses(turn.session, household.village_id, year)
+        if s.household.id == household.id
+    )
+    text = "\n".join(
+        [
+            "🏠 "
+            + _("Household {code} · {name}").format(
+                code=escape(household.code), name=escape(household.head_name)
+            ),
+            _("{members} people").format(members=household.members),
+            _("Year {year}: {status}").format(year=year, status=status_label(status)),
+        ]
+    )
+    register = (
+        _("Cancel registration for {year}") if status.registered else _("Register for {year}")
+    ).format(year=year)
+    go = {
+        None: _("Start the assessment"),
+        "draft": _("Continue the assessment"),
+        "returned": _("Continue the assessment"),
+    }.get(status.state, _("See the result"))
+    buttons: list[tuple[Button, ...]] = [(Button("▶ " + go, pack(HOUSEHOLD, "go", household.id)),)]
+    if status.state in (None, "draft"):
+        buttons.append((Button(register, pack(HOUSEHOLD, "reg", household.id)),))
+    buttons.append(
+        (Button("◀ " + _("Households"), pack(HOUSEHOLD, "list", f"{household.village_id}-0")),)
+    )
+    return Reply(text, tuple(buttons), edit=turn.tapped)
+
+
+async def _toggle_registration(turn: Turn, ident: str) -> None:
+    household = await _my_household(turn, ident)
+    if household is None:
+        return
+    year = turn.services.year()
+    row = await turn.session.get(Registration, (household.id, year))
+    if row is None:
+        turn.session.add(
+            Registration(household_id=household.id, year=year, registered_at=turn.now)
+        )
+        turn.out.notice = _("Registered for {year}.").format(year=year)
+    else:
+        await turn.session.delete(row)
+        turn.out.notice = _("Registration for {year} cancelled.").format(year=year)
+    await turn.session.flush()
+    turn.out.add(await card(turn, household))
+
+
+async def _assess(turn: Turn, ident: str) -> None:
+    household = await _my_household(turn, ident)
+    if household is None:
+        return
+    year = turn.services.year()
+    if await turn.session.get(Registration, (household.id, year)) is None:
+        # Assessing a household registers it: the leader would otherwise have to tap twice.
+        turn.session.add(
+            Registration(household_id=household.id, year=year, registered_at=turn.now)
+        )
+    form = turn.services.forms.get(GDHT)
+    assessment = await assessing.open_household_assessment(
+        turn.session, form, household, year, turn.person.id, turn.now
+    )
+    await answering.begin(turn, assessment)
+
+
+async def start_adding(turn: Turn) -> None:
+    """The /add command: add a household to the leader's (first) village."""
+    villages = await villages_led(turn.session, turn.person.id)
+    if not villages:
+        turn.out.add(Reply(_("Only village leaders can add households.")))
+        return
+    await _ask_name(turn, str(villages[0].id))
+
+
+async def _ask_name(turn: Turn, ident: str) -> None:
+    village = await _my_village(turn, int(ident)) if ident.isdigit() else None
+    if village is None:
+        return
+    turn.conversation = Conversation(ADD_FLOW, {"village": village.id, "step": "name"})
+    turn.out.add(
+        Reply(
+            _("New household in {village}. Type the name of the head of the household:").format(
+                village=escape(village.name)
+            )
+        )
+    )
+
+
+async def on_add_text(turn: Turn, text: str) -> None:
+    """The typed name, then the number of people; then the household exists."""
+    data = turn.conversation.data
+    village = await _my_village(turn, int(data.get("village", 0)))
+    if village is None:
+        turn.conversation = Conversation()
+        return
+    text = " ".join(text.split())
+    if data.get("step") == "name":
+        if not 2 <= len(text) <= 100:
+            turn.out.add(
+                Reply(_("Please type the head of the household's name (2 to 100 letters)."))
+            )
+            return
+        turn.conversation = Conversation(ADD_FLOW, {**data, "step": "members", "name": text})
+        turn.out.add(
+            Reply(
+                _(
+                    "How many people live in the household? Type a number from 1 to {maximum}."
+                ).format(maximum=MAX_MEMBERS)
+            )
+        )
+        return
+    if not text.isdigit() or not 1 <= int(text) <= MAX_MEMBERS:
+        turn.out.add(
+            Reply(_("Please type a number from 1 to {maximum}.").format(maximum=MAX_MEMBERS))
+        )
+        return
+    household = await _create(turn.session, village, data["name"], int(text), turn)
+    turn.conversation = Conversation()
+    turn.out.add(
+        Reply(
+            _("Added household {code} · {name}.").format(
+                code=household.code, name=escape(household.head_name)
+            )
+        )
+    )
+    turn.out.add(await card(turn, household))
+
+
+async def _create(
+    session: AsyncSession, village: Unit, name: str, members: int, turn: Turn
+) -> Household:
+    codes = set(
+        await session.scalars(select(Household.code).where(Household.village_id == village.id))
+    )
+    number = len(codes) + 1
+    while f"H{number:03d}" in codes:
+        number += 1
+    household = Household(
+        village_id=village.id,
+        code=f"H{number:03d}",
+        head_name=name,
+        members=members,
+        created_at=turn.now,
+    )
+    session.add(household)
+    await session.flush()
+    return household
+
+
+async def show_households(turn: Turn) -> None:
+    """The /households command: the list of the leader's first village."""
+    villages = await villages_led(turn.session, turn.person.id)
+    if not villages:
+        turn.out.add(Reply(_("Only village leaders have a list of households.")))
+        return
+    await _list(turn, f"{villages[0].id}-0")
+
+
+async def _summary(turn: Turn, ident: str) -> None:
+    village = await _my_village(turn, int(ident)) if ident.isdigit() else None
+    if village is not None:
+        turn.out.add(await summary_reply(turn, village))
+
+
+async def show_summary(turn: Turn) -> None:
+    """The village summary of every village this person leads."""
+    villages = await villages_led(turn.session, turn.person.id)
+    if not villages:
+        turn.out.add(Reply(_("Only village leaders have a village summary.")))
+        return
+    for village in villages:
+        turn.out.add(await summary_reply(turn, village))
+    turn.out.add(await menu_reply(turn))
+
+
+async def summary_reply(turn: Turn, village: Unit) -> Reply:
+    """This year's counts for one village: households, registered, assessed, passing."""
+    year = turn.services.year()
+    rows = await statuses(turn.session, village.id, year)
+    total = len(rows)
+    registered = sum(1 for s in rows if s.registered)
+    drafts = sum(1 for s in rows if s.state in ("draft", "returned"))
+    submitted = [s for s in rows if s.state in ("submitted", "recognised", "not_recognised")]
+    passing = sum(1 for s in submitted if s.passed)
+    share = format_percent(passing / total) if total else "—"
+    text = "\n".join(
+        [
+            "📈 "
+            + _("<b>{village}</b>, year {year}").format(village=escape(village.name), year=year),
+            _("Households: {count}").format(count=format_number(total)),
+            _("Registered: {count}").format(count=format_number(registered)),
+            _("Drafts: {count}").format(count=format_number(drafts)),
+            _("Assessed: {count}").format(count=format_number(len(submitted))),
+            _("Meeting the criteria: {count} ({share} of households)").format(
+                count=format_number(passing), share=share
+            ),
+        ]
+    )
+    return Reply(text)

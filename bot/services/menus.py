@@ -1,0 +1,162 @@
+"""Greeting, consent, language, help and the main menu, by role.
+
+Consent is explicit and recorded with its purpose (Law 91/2025/QH15, Decree 356/2025/NĐ-CP): two
+buttons, neither pre-selected; nothing else works until the person agrees.
+Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+from bot.i18n import _, set_locale
+from bot.services.callbacks import CONSENT, LANGUAGE, MENU, pack
+from bot.services.messages import Button, Reply
+from bot.services.people import CONSENT_PURPOSE, Conversation, villages_led
+from bot.services.presenting import escape
+from bot.services.turn import Turn
+
+
+def consent_reply() -> Reply:
+    """What the bot does, what it keeps and why, and the question of consent."""
+    text = "\n\n".join(
+        [
+            _(
+                "Hello! hoctap helps with the learning-society titles: citizens check themselves "
+                'against the "Learning citizen" criteria, village leaders assess households for '
+                'the "Learning family" title, and communes count the results.'
+            ),
+            "<b>"
+            + _("Your data")
+            + "</b>\n"
+            + _(
+                "We keep your name as shown in this chat, your answers and results, and, for "
+                "village leaders, the households they assess, only to work out results and the "
+                "village and commune totals. We never ask for ID-card numbers. You can see and "
+                "erase your data at any time."
+            ),
+            _("Do you agree?"),
+        ]
+    )
+    buttons = (
+        (Button("✅ " + _("I agree"), pack(CONSENT, "yes")),),
+        (Button(_("I do not agree"), pack(CONSENT, "no")),),
+        (Button("🌐 Tiếng Việt / English", pack(MENU, "lang")),),
+    )
+    return Reply(text, buttons)
+
+
+def language_reply() -> Reply:
+    """The language choice; each language is named in itself."""
+    return Reply(
+        _("Choose your language:"),
+        (
+            (
+                Button("🇻🇳 Tiếng Việt", pack(LANGUAGE, "vi")),
+                Button("🇬🇧 English", pack(LANGUAGE, "en")),
+            ),
+        ),
+    )
+
+
+async def menu_reply(turn: Turn) -> Reply:
+    """The main menu: what this person can do, one big button each."""
+    rows: list[tuple[Button, ...]] = []
+    villages = await villages_led(turn.session, turn.person.id)
+    for village in villages:
+        rows.append(
+            (
+                Button(
+                    "🏠 " + _("Households of {village}").format(village=village.name),
+                    pack("h", "list", f"{village.id}-0"),
+                ),
+            )
+        )
+    if villages:
+        rows.append((Button("📈 " + _("Village summary"), pack(MENU, "village")),))
+    rows.append((Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),))
+    rows.append((Button("📊 " + _("My results"), pack(MENU, "history")),))
+    rows.append(
+        (
+            Button("🌐 " + _("Language"), pack(MENU, "lang")),
+            Button("❓ " + _("Help"), pack(MENU, "help")),
+        )
+    )
+    return Reply(_("What would you like to do?"), tuple(rows))
+
+
+async def help_reply(turn: Turn) -> Reply:
+    """The commands this person can use, and nothing they cannot."""
+    lines = [
+        "<b>" + _("How to use hoctap") + "</b>",
+        _("/start: the main menu"),
+        _("/selfcheck: check yourself against the Learning citizen criteria"),
+        _("/results: your results"),
+        _("/cancel: stop what you are doing (your answers are kept)"),
+        _("/language: change the language"),
+    ]
+    if await villages_led(turn.session, turn.person.id):
+        lines += [
+            _("/households: the households of your village and this year's status"),
+            _("/add: add a household"),
+            _("/summary: this year's summary of your village"),
+        ]
+    lines.append(_("You can stop at any question and come back later: every answer is saved."))
+    return Reply("\n".join(lines))
+
+
+async def on_start(turn: Turn) -> None:
+    """Greet; ask consent the first time, otherwise show the menu."""
+    turn.conversation = Conversation()
+    if turn.person.consent_at is None:
+        turn.out.add(consent_reply())
+        return
+    name = escape(turn.person.display_name)
+    turn.out.add(Reply(_("Welcome back, {name}!").format(name=name)))
+    turn.out.add(await menu_reply(turn))
+
+
+async def on_consent(turn: Turn, answer: str, show_menu: bool = True) -> None:
+    """Record consent with its purpose, or explain what refusing means."""
+    if answer == "yes":
+        if turn.person.consent_at is None:
+            turn.person.consent_at = turn.now
+            turn.person.consent_purpose = CONSENT_PURPOSE
+        turn.out.add(Reply(_("Thank you. Your consent is recorded."), edit=turn.tapped))
+        if show_menu:
+            turn.out.add(await menu_reply(turn))
+        return
+    turn.out.add(
+        Reply(
+            _(
+                "Understood: nothing about you is kept beyond this chat's name. You "
+                "can agree later with /start."
+            ),
+            edit=turn.tapped,
+        )
+    )
+
+
+async def on_language(turn: Turn, lang: str) -> None:
+    """Switch the person's language from now on."""
+    if lang in ("vi", "en"):
+        turn.person.locale = lang
+        set_locale(lang)
+    turn.out.add(
+        Reply(
+            _("Language: English") if lang == "en" else _("Language: Vietnamese"), edit=turn.tapped
+        )
+    )
+    turn.out.add(consent_reply() if turn.person.consent_at is None else await menu_reply(turn))
+
+
+async def on_cancel(turn: Turn) -> None:
+    """Leave the current flow; the answers given so far stay saved."""
+    was_busy = bool(turn.conversation.flow)
+    turn.conversation = Conversation()
+    turn.out.add(
+        Reply(
+            _("Stopped. Your answers are saved; pick up again from the menu.")
+            if was_busy
+            else _("Nothing to stop.")
+        )
+    )
+    turn.out.add(await menu_reply(turn))

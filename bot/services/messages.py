@@ -1,0 +1,77 @@
+"""Channel-neutral messages: what a channel adapter hands a service and what it gets back.
+
+An adapter turns a platform update into an ``Inbound`` and renders each ``Reply``: inline keyboards
+and in-place edits on Telegram, numbered options on Zalo and in the terminal. Services never learn
+which platform a message came from. Must not import any platform library or the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind an update, as the channel knows them."""
+
+    channel: str  # "telegram" | "zalo" | "terminal"
+    external_id: str
+    chat_id: str
+    name: str = ""
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a person did: typed text, a command, or a tapped choice."""
+
+    actor: Actor
+    text: str | None = None
+    choice: str | None = None  # packed callback data of a tapped button
+    command: str | None = None  # "start", "help", … without the slash
+    argument: str = ""
+    update_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice a person can tap (or type the number of, where there are no buttons)."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply: a spreadsheet (document) or a chart (photo)."""
+
+    filename: str
+    content: bytes
+    kind: str = "document"  # "document" | "photo"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to show. ``edit`` asks to replace the message the tapped button was on."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit: bool = False
+    attachment: Attachment | None = None
+    expects_text: bool = False  # a number or words are typed; buttons only navigate
+
+    def choices(self) -> list[Button]:
+        """The buttons in reading order, as numbered options are listed."""
+        return [button for row in self.buttons for button in row]
+
+
+@dataclass
+class Outbound:
+    """Everything a service answers to one inbound message."""
+
+    replies: list[Reply] = field(default_factory=list)
+    notice: str | None = None  # a short toast for a tapped button (Telegram answerCallbackQuery)
+
+    def add(self, reply: Reply) -> Outbound:
+        self.replies.append(reply)
+        return self

@@ -1,0 +1,118 @@
+"""People, their channel identities, their roles and where each stands in a conversation.
+
+The conversation state (``ChatState``) is a stored row, never memory, so a restart or a second
+worker continues where the person stopped. Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import normalise_locale
+from bot.services.messages import Actor
+from bot.storage.models import ChatState, Identity, Person, RoleAssignment, Unit
+
+LEADER, OFFICER, PROVINCE, ADMIN = "leader", "officer", "province", "admin"
+CONSENT_PURPOSE = "hoctap-assessments"
+
+
+@dataclass
+class Conversation:
+    """Which flow a person is in (``""`` for the menu) and the little it needs to remember."""
+
+    flow: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+async def ensure_person(session: AsyncSession, actor: Actor, now: dt.datetime) -> Person:
+    """The person behind a channel identity, created on first contact."""
+    person = await session.scalar(
+        select(Person)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Identity.channel == actor.channel, Identity.external_id == actor.external_id)
+    )
+    if person is not None:
+        return person
+    person = Person(
+        display_name=actor.name[:200] or actor.external_id,
+        locale=normalise_locale(actor.language),
+        created_at=now,
+    )
+    session.add(person)
+    await session.flush()
+    session.add(
+        Identity(
+            person_id=person.id,
+            channel=actor.channel,
+            external_id=actor.external_id,
+            chat_id=actor.chat_id,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return person
+
+
+async def villages_led(session: AsyncSession, person_id: int) -> list[Unit]:
+    """The villages a person leads (active role assignments only)."""
+    rows = await session.scalars(
+        select(Unit)
+        .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+        .where(
+            RoleAssignment.person_id == person_id,
+            RoleAssignment.role == LEADER,
+            RoleAssignment.revoked_at.is_(None),
+            Unit.active.is_(True),
+        )
+        .order_by(Unit.name)
+    )
+    return list(rows)
+
+
+async def roles_of(session: AsyncSession, person_id: int) -> set[str]:
+    """The roles a person holds now."""
+    rows = await session.scalars(
+        select(RoleAssignment.role).where(
+            RoleAssignment.person_id == person_id, RoleAssignment.revoked_at.is_(None)
+        )
+    )
+    return set(rows)
+
+
+async def grant(
+    session: AsyncSession, person_id: int, role: str, unit_id: int | None, now: dt.datetime
+) -> RoleAssignment:
+    """Give a person a role over a unit (the caller checks who may do this)."""
+    assignment = RoleAssignment(person_id=person_id, role=role, unit_id=unit_id, created_at=now)
+    session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+async def load_conversation(session: AsyncSession, person_id: int) -> Conversation:
+    """Where the person stands, from the stored row."""
+    row = await session.get(ChatState, person_id)
+    if row is None:
+        return Conversation()
+    return Conversation(row.flow, json.loads(row.data or "{}"))
+
+
+async def save_conversation(
+    session: AsyncSession, person_id: int, conversation: Conversation, now: dt.datetime
+) -> None:
+    """Store where the person stands, in the same transaction as the answer that moved it."""
+    row = await session.get(ChatState, person_id)
+    data = json.dumps(conversation.data, ensure_ascii=False)
+    if row is None:
+        session.add(
+            ChatState(person_id=person_id, flow=conversation.flow, data=data, updated_at=now)
+        )
+    else:
+        row.flow, row.data, row.updated_at = conversation.flow, data, now
+    await session.flush()

@@ -1,0 +1,211 @@
+"""The one entry point for everything a person sends: one unit of work per inbound message.
+
+It opens the session, skips an update already applied, finds the person, sets their language,
+routes the message to its flow, stores where the person now stands, marks the update done, and
+commits once — only then does the channel send the reply. A locked database is retried; if it
+stays locked the person is told to try again and the update stays pending, so nothing is lost.
+Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from bot.i18n import _, set_locale
+from bot.services import answering, households, menus, self_check
+from bot.services.callbacks import (
+    ANSWER,
+    CONSENT,
+    HOUSEHOLD,
+    LANGUAGE,
+    MENU,
+    CallbackError,
+    unpack,
+)
+from bot.services.context import Services
+from bot.services.messages import Inbound, Outbound, Reply
+from bot.services.people import Conversation, ensure_person, load_conversation, save_conversation
+from bot.services.turn import Turn
+from bot.storage import inbox
+from bot.storage.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 4
+Action = Callable[[Turn], Awaitable[None]]
+
+
+class Busy(RuntimeError):
+    """The database stayed locked; the update was not applied and stays pending."""
+
+
+async def handle(services: Services, inbound: Inbound) -> Outbound:
+    """Apply one inbound message exactly once and return what to show."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await _unit_of_work(services, inbound)
+        except (OperationalError, IntegrityError, DatabaseUnavailable) as error:
+            # Lock timeouts (SQLite) and races between workers (PostgreSQL) resolve on retry.
+            log.warning(
+                "update %s attempt %d: %s", inbound.update_id, attempt, type(error).__name__
+            )
+            await asyncio.sleep(0.05 * attempt)
+    set_locale(inbound.actor.language)
+    raise Busy(_("The system is busy. Please send that again in a minute."))
+
+
+async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
+    async with services.sessions() as session:
+        channel, update_id = inbound.actor.channel, inbound.update_id
+        if update_id is not None and await inbox.is_done(session, channel, update_id):
+            return Outbound()  # a redelivery: its effect is already in place
+        now = services.clock()
+        person = await ensure_person(session, inbound.actor, now)
+        set_locale(person.locale)
+        conversation = await load_conversation(session, person.id)
+        turn = Turn(session, services, person, inbound, now, conversation, Outbound())
+        await route(turn)
+        await save_conversation(session, person.id, turn.conversation, now)
+        if update_id is not None:
+            await inbox.mark_done(session, channel, update_id, now)
+        await session.commit()
+        return turn.out
+
+
+async def route(turn: Turn) -> None:
+    """Send the message to the flow it belongs to."""
+    inbound = turn.inbound
+    if inbound.command is not None:
+        await _command(turn, inbound.command)
+    elif inbound.choice is not None:
+        await _choice(turn, inbound.choice)
+    elif inbound.text is not None:
+        await _text(turn, inbound.text)
+
+
+COMMANDS: dict[str, Action] = {
+    "start": menus.on_start,
+    "menu": lambda turn: _menu(turn),
+    "help": lambda turn: _add(turn, menus.help_reply(turn)),
+    "cancel": menus.on_cancel,
+    "language": lambda turn: _add_plain(turn, menus.language_reply()),
+    "selfcheck": self_check.start_self_check,
+    "form": self_check.start_form,
+    "results": self_check.show_history,
+    "households": households.show_households,
+    "add": households.start_adding,
+    "summary": households.show_summary,
+}
+OPEN_COMMANDS = {"start", "help", "language", "cancel"}  # usable before consent
+
+
+async def _command(turn: Turn, name: str) -> None:
+    action = COMMANDS.get(name)
+    if action is None:
+        turn.out.add(
+            Reply(
+                _("I do not know the command /{name}. Here is what I can do:").format(
+                    name=name[:32]
+                )
+            )
+        )
+        await _add(turn, menus.help_reply(turn))
+        return
+    if name not in OPEN_COMMANDS and not await _consented(turn):
+        return
+    await action(turn)
+
+
+async def _choice(turn: Turn, data: str) -> None:
+    try:
+        callback = unpack(data)
+    except CallbackError:
+        turn.out.notice = _("This button is no longer valid.")
+        return
+    if callback.prefix == CONSENT:
+        await _on_consent(turn, callback.fields[0])
+    elif callback.prefix == LANGUAGE:
+        await menus.on_language(turn, callback.fields[0])
+    elif callback.prefix == MENU and callback.fields[0] in ("lang", "help"):
+        await COMMANDS["language" if callback.fields[0] == "lang" else "help"](turn)
+    elif not await _consented(turn):
+        return
+    elif callback.prefix == ANSWER:
+        await answering.on_button(turn, callback)
+    elif callback.prefix == HOUSEHOLD:
+        await households.on_button(turn, callback)
+    else:
+        await _menu_button(turn, callback.fields[0])
+
+
+MENU_ACTIONS: dict[str, Action] = {
+    "self": self_check.start_self_check,
+    "history": self_check.show_history,
+    "village": households.show_summary,
+}
+
+
+async def _menu_button(turn: Turn, action: str) -> None:
+    if action == "pause":
+        turn.conversation.flow = ""
+        turn.out.add(
+            Reply(_("Paused. Every answer is saved; continue any time from the menu."), edit=True)
+        )
+        await _menu(turn)
+        return
+    await MENU_ACTIONS.get(action, _menu)(turn)
+
+
+async def _text(turn: Turn, text: str) -> None:
+    if not await _consented(turn):
+        return
+    flow = turn.conversation.flow
+    if flow == answering.FLOW:
+        await answering.on_text(turn, text)
+    elif flow == households.ADD_FLOW:
+        await households.on_add_text(turn, text)
+    else:
+        turn.out.add(Reply(_("Please choose from the menu.")))
+        await _menu(turn)
+
+
+async def _consented(turn: Turn) -> bool:
+    """Nothing but the greeting works before consent; ask for it, remembering the request."""
+    if turn.person.consent_at is not None:
+        return True
+    if turn.inbound.command is not None:
+        turn.conversation = Conversation(
+            "", {"then": turn.inbound.command, "argument": turn.inbound.argument}
+        )
+    turn.out.add(menus.consent_reply())
+    return False
+
+
+async def _on_consent(turn: Turn, answer: str) -> None:
+    """Record the answer; after a yes, carry on with what the person asked for first."""
+    pending = turn.conversation.data.get("then")
+    if answer != "yes" or pending not in COMMANDS or pending in OPEN_COMMANDS:
+        await menus.on_consent(turn, answer)
+        return
+    await menus.on_consent(turn, answer, show_menu=False)
+    argument = str(turn.conversation.data.get("argument", ""))
+    turn.conversation = Conversation()
+    turn.inbound = replace(turn.inbound, command=pending, argument=argument, choice=None)
+    await COMMANDS[pending](turn)
+
+
+async def _menu(turn: Turn) -> None:
+    turn.conversation.flow = ""
+    turn.out.add(await menus.menu_reply(turn))
+
+
+async def _add(turn: Turn, reply: Awaitable[Reply]) -> None:
+    turn.out.add(await reply)
+
+
+async def _add_plain(turn: Turn, reply: Reply) -> None:
+    turn.out.add(reply)

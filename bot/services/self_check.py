@@ -1,0 +1,71 @@
+"""The citizen's self-check against Công dân học tập, and the history of their own results.
+
+A citizen sees only their own self-checks. Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.i18n import _, format_date, format_number
+from bot.services import answering, assessing
+from bot.services.context import CDHT
+from bot.services.messages import Reply
+from bot.services.turn import Turn
+from bot.storage.models import Assessment
+
+
+async def start_self_check(turn: Turn, form_key: str = CDHT) -> None:
+    """Open (or resume) the person's own draft of a form and show where it stands."""
+    form = turn.services.forms.get(form_key)
+    assessment = await assessing.open_own_assessment(
+        turn.session, form, turn.person.id, turn.services.year(), turn.now
+    )
+    await answering.begin(turn, assessment)
+
+
+async def start_form(turn: Turn) -> None:
+    """Walk any shipped form for oneself (``/form KEY``): a practice run, never counted."""
+    key = turn.inbound.argument.strip() or CDHT
+    if key not in turn.services.forms.keys():  # noqa: SIM118 (a registry, not a dict)
+        turn.out.add(
+            Reply(
+                _("There is no criteria set called {key}. Known sets: {keys}.").format(
+                    key=key[:64], keys=", ".join(sorted(turn.services.forms.keys()))
+                )
+            )
+        )
+        return
+    await start_self_check(turn, key)
+
+
+async def show_history(turn: Turn) -> None:
+    """The person's submitted self-checks, newest first."""
+    rows = (
+        await turn.session.scalars(
+            select(Assessment)
+            .where(
+                Assessment.person_id == turn.person.id,
+                Assessment.subject == "person",
+                Assessment.state != "draft",
+            )
+            .order_by(Assessment.submitted_at.desc())
+            .limit(20)
+        )
+    ).all()
+    if not rows:
+        turn.out.add(Reply(_("You have no results yet. Start a self-check from the menu.")))
+        return
+    lines = ["<b>" + _("My results") + "</b>"]
+    for row in rows:
+        form = turn.services.forms.get(row.form_key, row.form_version)
+        verdict = "✅ " + _("recognised") if row.passed else _("not yet recognised")
+        lines.append(
+            _("{date} · {title}: {score} points, {verdict}").format(
+                date=format_date(row.submitted_at) if row.submitted_at else "",
+                title=form.title.get(turn.lang, form.key),
+                score=format_number(row.score or 0, decimals=1),
+                verdict=verdict,
+            )
+        )
+    turn.out.add(Reply("\n".join(lines)))
