@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(handler(args, settings))
     except KeyboardInterrupt:
-        print()
+        print("\n" + _("Stopped. Everything answered so far is saved."))
         return 130
 
 

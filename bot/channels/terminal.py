@@ -8,8 +8,10 @@ next question is printed, so Ctrl-C and running it again resumes at the same que
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import sys
+import threading
 from typing import TextIO
 
 from bot.channels.text import choice_for, numbered
@@ -41,7 +43,7 @@ async def converse(
         if interactive:
             stdout.write("> ")
             stdout.flush()
-        line = await asyncio.to_thread(stdin.readline)
+        line = await _readline(stdin)
         if not line or line.strip().lower() in QUIT_WORDS:
             break
         typed = line.strip()
@@ -51,6 +53,27 @@ async def converse(
         last = await _send(services, inbound, stdout) or last
     stdout.write(_("Goodbye. Your answers are saved.") + "\n")
     return 0
+
+
+def _readline(stdin: TextIO) -> asyncio.Future[str]:
+    """Read a line without blocking the loop, in a daemon thread so Ctrl-C ends at once.
+
+    (``asyncio.to_thread`` would make the interpreter wait at exit for the pending read.)
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def settle(line: str) -> None:
+        if not future.done():
+            future.set_result(line)
+
+    def read() -> None:
+        line = stdin.readline()
+        with contextlib.suppress(RuntimeError):  # the loop already closed: nobody waits
+            loop.call_soon_threadsafe(settle, line)
+
+    threading.Thread(target=read, name="terminal-input", daemon=True).start()
+    return future
 
 
 def _inbound(actor: Actor, typed: str, last: Reply | None) -> Inbound:

@@ -1,0 +1,97 @@
+"""The ``hoctap`` command as an officer runs it: real processes, a real database file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def hoctap(
+    tmp_path: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``hoctap`` in a fresh working directory, the way a person would."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HOCTAP_")}
+    environ.update({"HOCTAP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hoctap.db'}",
+                    "PYTHONPATH": str(ROOT), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=environ, input=stdin,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_init_twice_loads_the_geography_once(tmp_path: Path) -> None:
+    first = hoctap(tmp_path, "init")
+    assert first.returncode == 0, first.stderr
+    assert "34" in first.stdout and "3.321" in first.stdout  # Vietnamese number format
+    second = hoctap(tmp_path, "init")
+    assert second.returncode == 0, second.stderr
+    assert "34" not in second.stdout and "3.321" not in second.stdout
+
+
+def test_villages_and_households_import_in_one_go(tmp_path: Path) -> None:
+    assert hoctap(tmp_path, "init").returncode == 0
+    csv = tmp_path / "xa.csv"
+    csv.write_text("village,household_code,head_name,members\n"
+                   "Thôn Đông,H001,Nguyễn Văn An,4\nThôn Đông,H002,Trần Thị Bình,5\n"
+                   "Thôn Tây,H001,Lê Văn Cường,3\n", encoding="utf-8")
+    result = hoctap(tmp_path, "units", "import", "--commune", "00070", str(csv))
+    assert result.returncode == 0, result.stderr
+    listing = hoctap(tmp_path, "units", "list", "--commune", "00070")
+    assert "Thôn Đông" in listing.stdout and "Thôn Tây" in listing.stdout
+
+
+def test_a_broken_csv_names_file_row_and_field_and_writes_nothing(tmp_path: Path) -> None:
+    assert hoctap(tmp_path, "init").returncode == 0
+    csv = tmp_path / "xa.csv"
+    csv.write_text("village,household_code,head_name,members\n"
+                   "Thôn Đông,H001,Nguyễn Văn An,4\nThôn Đông,H001,Trần Thị Bình,nhiều\n",
+                   encoding="utf-8")
+    result = hoctap(tmp_path, "units", "import", "--commune", "00070", str(csv))
+    assert result.returncode != 0
+    assert "xa.csv:3" in result.stderr
+    assert "Thôn Đông" not in hoctap(tmp_path, "units", "list", "--commune", "00070").stdout
+
+
+def test_an_unknown_commune_is_refused(tmp_path: Path) -> None:
+    assert hoctap(tmp_path, "init").returncode == 0
+    result = hoctap(tmp_path, "units", "add-village", "--commune", "99999", "Thôn Mới")
+    assert result.returncode != 0
+    assert "99999" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_database_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> None:
+    result = hoctap(tmp_path, "init",
+                    HOCTAP_DATABASE_URL="sqlite+aiosqlite:////no/such/dir/hoctap.db")
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and "/no/such/dir" in result.stderr
+
+
+def test_a_broken_form_file_is_refused_with_its_place(tmp_path: Path) -> None:
+    form = (ROOT / "conversations/forms/cong-dan-hoc-tap.toml").read_text(encoding="utf-8")
+    broken = tmp_path / "cdht.toml"
+    broken.write_text(form.replace('en = "', 'xx = "', 1), encoding="utf-8")
+    result = hoctap(tmp_path, "forms", "check", str(broken))
+    assert result.returncode != 0
+    assert "cong-dan-hoc-tap" in result.stderr
+    shipped = ROOT / "conversations/forms/gia-dinh-hoc-tap.toml"
+    ok = hoctap(tmp_path, "forms", "check", str(shipped))
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_forms_draw_prints_a_mermaid_graph(tmp_path: Path) -> None:
+    result = hoctap(tmp_path, "forms", "draw", "gia-dinh-hoc-tap")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(("flowchart", "graph"))
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_command_speaks_the_configured_language(tmp_path: Path, locale: str) -> None:
+    result = hoctap(tmp_path, "init", HOCTAP_LOCALE=locale)
+    assert result.returncode == 0
+    assert ("Provinces added" in result.stdout) is (locale == "en")
