@@ -7,19 +7,18 @@ village. Must not import any platform library.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
 from bot.services import assessing, presenting
-from bot.services.callbacks import Callback
+from bot.services.callbacks import HOUSEHOLD, Callback, pack
 from bot.services.menus import menu_reply
-from bot.services.messages import Reply
+from bot.services.messages import Button, Reply
 from bot.services.people import Conversation, villages_led
 from bot.services.turn import Turn
 from bot.storage.models import Assessment, Household
 from conversations.engine import Input, Outcome, Prompt, Result, Review
+from conversations.text import fold
 
 FLOW = "assess"
 
@@ -53,7 +52,27 @@ async def on_text(turn: Turn, text: str) -> None:
         turn.conversation = Conversation()
         turn.out.add(await menu_reply(turn))
         return
-    await _step(turn, assessment, Input("answer", value=text))
+    await _step(turn, assessment, Input("answer", value=text), typed=True)
+
+
+def _by_prefix(reply: Prompt | Review | Result, typed: str) -> Input | None:
+    """The one choice whose label starts with what was typed, as a tap on it; else None.
+
+    People type the start of a long label ("thuong xuyen" for "Thường xuyên, hằng ngày"); the
+    engine accepts only whole labels, so a unique whole-word prefix is read here as that choice.
+    An ambiguous prefix ("có" for two "Có, …" options) stays a problem.
+    """
+    if not isinstance(reply, Prompt) or reply.problem is None:
+        return None
+    if reply.problem.code != "unknown_choice":
+        return None
+    words = fold(typed).split()
+    if not words:
+        return None
+    found = [c for c in reply.choices if fold(c.label).split()[: len(words)] == words]
+    if len(found) != 1:
+        return None
+    return Input("answer", value=found[0].id, question=reply.step)
 
 
 def _input(step: str, value: str) -> Input:
@@ -72,30 +91,24 @@ def _input(step: str, value: str) -> Input:
     return Input("answer", value=value, question=step)
 
 
-async def _step(turn: Turn, assessment: Assessment, inp: Input) -> None:
+async def _step(turn: Turn, assessment: Assessment, inp: Input, typed: bool = False) -> None:
     form = await assessing.form_of(turn.session, turn.services.forms, assessment)
     outcome = await assessing.apply(turn.session, assessment, form, inp, turn.lang, turn.now)
-    header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
+    retry = _by_prefix(outcome.reply, inp.value) if typed else None
+    if retry is not None:
+        outcome = await assessing.apply(turn.session, assessment, form, retry, turn.lang, turn.now)
     reply = outcome.reply
-    stale = (
-        isinstance(reply, Prompt | Review)
-        and reply.problem is not None
-        and reply.problem.code == "stale"
-    )
-    if stale:
-        # A double tap or an old button: say so briefly and show the current step in place.
-        turn.out.notice = presenting.problem_text(reply.problem)  # type: ignore[union-attr]
-        outcome = Outcome(outcome.state, _without_problem(reply), outcome.changed)
+    turn.conversation = Conversation(FLOW, {"id": assessment.id})
+    if isinstance(reply, Prompt | Review) and reply.problem and reply.problem.code == "stale":
+        # An old button, or a second tap of one: the newest message already shows the current
+        # step (a tap edits it in place), so a short note is all; re-sending it would clutter.
+        turn.out.notice = presenting.problem_text(reply.problem)
+        return
+    header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
     turn.out.add(_render(outcome, assessment, header, edit=turn.tapped))
-    if isinstance(outcome.reply, Result):
+    if isinstance(reply, Result):
         turn.conversation = Conversation()
         turn.out.add(await menu_reply(turn))
-    else:
-        turn.conversation = Conversation(FLOW, {"id": assessment.id})
-
-
-def _without_problem(reply: Prompt | Review) -> Prompt | Review:
-    return replace(reply, problem=None)
 
 
 def _render(outcome: Outcome, assessment: Assessment, header: str, edit: bool) -> Reply:
@@ -113,7 +126,11 @@ async def show_result(turn: Turn, assessment: Assessment) -> None:
     result = await assessing.result_of(turn.session, turn.services.forms, assessment, turn.lang)
     form = turn.services.forms.get(assessment.form_key, assessment.form_version)
     header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
-    turn.out.add(Reply(presenting.result_text(result, header), edit=turn.tapped))
+    back: tuple[tuple[Button, ...], ...] = ()
+    if assessment.household_id is not None:  # the tapped list or card is replaced: a way back
+        to_list = pack(HOUSEHOLD, "list", f"{assessment.unit_id}-0")
+        back = ((Button("◀ " + _("Households"), to_list),),)
+    turn.out.add(Reply(presenting.result_text(result, header), back, edit=turn.tapped))
     turn.conversation = Conversation()
 
 

@@ -128,7 +128,7 @@ async def stored_answers(session: AsyncSession, assessment_id: int) -> dict[str,
     rows = await session.execute(
         select(Answer.question_id, Answer.value).where(Answer.assessment_id == assessment_id)
     )
-    return dict(rows.tuples().all())
+    return {question_id: value for question_id, value in rows}
 
 
 async def apply(

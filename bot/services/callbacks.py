@@ -16,7 +16,9 @@ ANSWER = "a"  # a:<assessment id>:<step>:<value>
 HOUSEHOLD = "h"  # h:<action>:<household id>
 LANGUAGE = "l"  # l:<lang>
 CONSENT = "c"  # c:<yes|no>
-ARITY = {MENU: 1, ANSWER: 3, HOUSEHOLD: 2, LANGUAGE: 1, CONSENT: 1}
+ACCOUNT = "u"  # u:<action>  (the person's own data)
+OFFICER = "o"  # o:<action>:<id>  (a commune officer's villages, leaders, targets)
+ARITY = {MENU: 1, ANSWER: 3, HOUSEHOLD: 2, LANGUAGE: 1, CONSENT: 1, ACCOUNT: 1, OFFICER: 2}
 
 
 class CallbackError(ValueError):

@@ -27,6 +27,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     forms: FormRegistry
     clock: Callable[[], dt.datetime] = utc_now
+    deep_link: str = ""  # e.g. "https://t.me/hoctap_bot?start={code}", set by the channel
 
     def year(self) -> int:
         """The assessment year: the calendar year in Vietnam now."""

@@ -38,15 +38,27 @@ class Status:
     answered: int
 
 
-def status_label(status: Status) -> str:
-    """A short word for the list: not registered, registered, draft, submitted, recognised."""
+def status_parts(status: Status) -> tuple[str, str]:
+    """An icon and a short word: not registered, registered, draft, submitted, recognised."""
     if status.state == "recognised":
-        return "🏅 " + _("recognised")
+        return "🏅", _("recognised")
     if status.state in ("submitted", "not_recognised"):
-        return "📨 " + (_("submitted, passes") if status.passed else _("submitted, below"))
+        return "📨", (_("submitted, passes") if status.passed else _("submitted, below"))
     if status.state in ("draft", "returned"):
-        return "📝 " + _("draft ({count} answers)").format(count=status.answered)
-    return "🔵 " + _("registered") if status.registered else "⚪ " + _("not registered")
+        return "📝", _("draft ({count} answers)").format(count=status.answered)
+    return ("🔵", _("registered")) if status.registered else ("⚪", _("not registered"))
+
+
+def status_label(status: Status) -> str:
+    """The status as the icon and the word."""
+    return " ".join(status_parts(status))
+
+
+def list_label(status: Status) -> str:
+    """One household in the list; the icon leads, so a narrow screen that cuts the label short
+    still shows each household's status."""
+    icon, word = status_parts(status)
+    return f"{icon} {status.household.code} · {status.household.head_name} · {word}"
 
 
 async def statuses(session: AsyncSession, village_id: int, year: int) -> list[Status]:
@@ -86,7 +98,8 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     actions = {
         "list": _list,
         "open": _open,
-        "reg": _toggle_registration,
+        "reg": _register,
+        "unreg": _unregister,
         "go": _assess,
         "add": _ask_name,
         "sum": _summary,
@@ -130,10 +143,10 @@ async def _list(turn: Turn, ident: str) -> None:
     )
     if not rows:
         text += "\n" + _("No households yet. Add the first one.")
-    buttons = [
+    buttons: list[tuple[Button, ...]] = [
         (
             Button(
-                f"{s.household.code} · {s.household.head_name} · {status_label(s)}",
+                list_label(s),
                 pack(HOUSEHOLD, "open", s.household.id),
             ),
         )
@@ -190,27 +203,38 @@ async def card(turn: Turn, household: Household) -> Reply:
     }.get(status.state, _("See the result"))
     buttons: list[tuple[Button, ...]] = [(Button("▶ " + go, pack(HOUSEHOLD, "go", household.id)),)]
     if status.state in (None, "draft"):
-        buttons.append((Button(register, pack(HOUSEHOLD, "reg", household.id)),))
+        # Two actions, not one toggle: a double tap must not undo the first tap.
+        action = "unreg" if status.registered else "reg"
+        buttons.append((Button(register, pack(HOUSEHOLD, action, household.id)),))
     buttons.append(
         (Button("◀ " + _("Households"), pack(HOUSEHOLD, "list", f"{household.village_id}-0")),)
     )
     return Reply(text, tuple(buttons), edit=turn.tapped)
 
 
-async def _toggle_registration(turn: Turn, ident: str) -> None:
+async def _register(turn: Turn, ident: str) -> None:
+    await _set_registration(turn, ident, registered=True)
+
+
+async def _unregister(turn: Turn, ident: str) -> None:
+    await _set_registration(turn, ident, registered=False)
+
+
+async def _set_registration(turn: Turn, ident: str, registered: bool) -> None:
     household = await _my_household(turn, ident)
     if household is None:
         return
     year = turn.services.year()
     row = await turn.session.get(Registration, (household.id, year))
-    if row is None:
+    if row is None and registered:
         turn.session.add(
             Registration(household_id=household.id, year=year, registered_at=turn.now)
         )
-        turn.out.notice = _("Registered for {year}.").format(year=year)
-    else:
+    elif row is not None and not registered:
         await turn.session.delete(row)
-        turn.out.notice = _("Registration for {year} cancelled.").format(year=year)
+    turn.out.notice = (
+        _("Registered for {year}.") if registered else _("Registration for {year} cancelled.")
+    ).format(year=year)
     await turn.session.flush()
     turn.out.add(await card(turn, household))
 

@@ -15,9 +15,9 @@ from bot.services.presenting import escape
 from bot.services.turn import Turn
 
 
-def consent_reply() -> Reply:
-    """What the bot does, what it keeps and why, and the question of consent."""
-    text = "\n\n".join(
+def privacy_notice() -> str:
+    """What the bot does, what it keeps and why."""
+    return "\n\n".join(
         [
             _(
                 "Hello! hoctap helps with the learning-society titles: citizens check themselves "
@@ -33,11 +33,16 @@ def consent_reply() -> Reply:
                 "village and commune totals. We never ask for ID-card numbers. You can see and "
                 "erase your data at any time."
             ),
-            _("Do you agree?"),
         ]
     )
+
+
+def consent_reply() -> Reply:
+    """The privacy notice and the question of consent."""
+    text = privacy_notice() + "\n\n" + _("Do you agree?")
+    # Both answers look alike: no tick or colour suggests one is already chosen.
     buttons = (
-        (Button("✅ " + _("I agree"), pack(CONSENT, "yes")),),
+        (Button(_("I agree"), pack(CONSENT, "yes")),),
         (Button(_("I do not agree"), pack(CONSENT, "no")),),
         (Button("🌐 Tiếng Việt / English", pack(MENU, "lang")),),
     )
@@ -117,11 +122,15 @@ async def on_start(turn: Turn) -> None:
 async def on_consent(turn: Turn, answer: str, show_menu: bool = True) -> None:
     """Record consent with its purpose, or explain what refusing means."""
     if answer == "yes":
-        if turn.person.consent_at is None:
+        again = turn.person.consent_at is not None  # a double tap, or an older notice
+        if not again:
             turn.person.consent_at = turn.now
             turn.person.consent_purpose = CONSENT_PURPOSE
-        turn.out.add(Reply(_("Thank you. Your consent is recorded."), edit=turn.tapped))
-        if show_menu:
+        # The notice stays on screen above the thanks: people can re-read what they agreed to.
+        thanks = "✅ " + _("Thank you. Your consent is recorded.")
+        text = privacy_notice() + "\n\n" + thanks if turn.tapped else thanks
+        turn.out.add(Reply(text, edit=turn.tapped))
+        if show_menu and not again:
             turn.out.add(await menu_reply(turn))
         return
     turn.out.add(

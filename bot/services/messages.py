@@ -31,6 +31,7 @@ class Inbound:
     command: str | None = None  # "start", "help", … without the slash
     argument: str = ""
     update_id: int | None = None
+    message_id: str | None = None  # for a tapped choice: the message its button is on
 
 
 @dataclass(frozen=True)

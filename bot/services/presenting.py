@@ -34,7 +34,8 @@ def problem_text(problem: Problem) -> str:
         ),
         "empty": _("You did not type anything. Please answer the question below."),
         "too_long": _("That answer is too long: at most {maximum} characters."),
-        "stale": _("That question is already behind us. Here is the current one:"),
+        # TRANSLATORS: a short note for a button of a question answered before (a double tap).
+        "stale": _("That question is already answered. Please answer the latest question."),
         "at_review": _("Every question is answered. Check the answers and tap Submit."),
         "required": _("This question needs an answer; it cannot be skipped."),
         "no_previous": _("This is the first question."),

@@ -37,6 +37,7 @@ from bot.storage.db import DatabaseUnavailable
 log = logging.getLogger(__name__)
 ATTEMPTS = 4
 Action = Callable[[Turn], Awaitable[None]]
+LAST_TAP = "_tap"  # in the stored conversation: the tap whose answer replaced its message
 
 
 class Busy(RuntimeError):
@@ -68,12 +69,31 @@ async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
         set_locale(person.locale)
         conversation = await load_conversation(session, person.id)
         turn = Turn(session, services, person, inbound, now, conversation, Outbound())
-        await route(turn)
+        tap = _tap_of(inbound)
+        if tap is None or conversation.data.get(LAST_TAP) != tap:
+            await route(turn)
+            _remember_tap(turn, tap)
+        # else: a second tap of a button whose first tap replaced its message; nothing to do.
         await save_conversation(session, person.id, turn.conversation, now)
         if update_id is not None:
             await inbox.mark_done(session, channel, update_id, now)
         await session.commit()
         return turn.out
+
+
+def _tap_of(inbound: Inbound) -> str | None:
+    """A tapped button and the message it is on, or None for anything else."""
+    if inbound.choice is None or inbound.message_id is None:
+        return None
+    return f"{inbound.message_id}:{inbound.choice}"
+
+
+def _remember_tap(turn: Turn, tap: str | None) -> None:
+    """Remember a tap that replaced its own message: a repeat of it is a double tap (the button
+    is gone from the screen), applied at most once. Anything else forgets it."""
+    turn.conversation.data.pop(LAST_TAP, None)
+    if tap is not None and turn.out.replies and turn.out.replies[0].edit:
+        turn.conversation.data[LAST_TAP] = tap
 
 
 async def route(turn: Turn) -> None:

@@ -49,7 +49,7 @@ async def show_history(turn: Turn) -> None:
                 Assessment.subject == "person",
                 Assessment.state != "draft",
             )
-            .order_by(Assessment.submitted_at.desc())
+            .order_by(Assessment.submitted_at.desc(), Assessment.id.desc())
             .limit(20)
         )
     ).all()

@@ -45,11 +45,15 @@ async def on_command(update: Update, context: HoctapContext) -> None:
 
 async def on_callback(update: Update, context: HoctapContext) -> None:
     """A tapped inline button."""
-    assert update.callback_query is not None
+    query = update.callback_query
+    assert query is not None
+    message = str(query.message.message_id) if query.message is not None else None
     await _respond(
         update,
         context,
-        Inbound(actor_of(update), choice=update.callback_query.data, update_id=update.update_id),
+        Inbound(
+            actor_of(update), choice=query.data, update_id=update.update_id, message_id=message
+        ),
     )
 
 
@@ -75,6 +79,11 @@ async def on_error(update: object, context: HoctapContext) -> None:
     """Log the update id and the error type only (never personal data), and apologise."""
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("update %s failed", update_id, exc_info=context.error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        try:  # stop the button's spinner; the apology below says what happened
+            await update.callback_query.answer()
+        except Exception:
+            log.info("could not answer the query of update %s", update_id)
     if isinstance(update, Update) and update.effective_chat is not None:
         user = update.effective_user
         set_locale(user.language_code if user else None)

@@ -1,0 +1,1 @@
+"""End-to-end tests through the real python-telegram-bot stack against a fake Bot API."""

@@ -1,0 +1,162 @@
+"""End-to-end fixtures: the real Telegram runner against a local fake Bot API, on a test database.
+
+``bot`` runs ``run_polling`` as a task (and can stop and start it again on the same database);
+``village`` creates a commune's villages with households and a leader bound to a Telegram user.
+Only Telegram's HTTP and the clock are fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import open_services
+from bot.channels.telegram.runner import run_polling
+from bot.config import Secret, Settings
+from bot.services.people import LEADER, grant
+from bot.services.units import add_village
+from bot.storage.models import Household, Identity, Person, Unit
+from tests.support.fake_telegram import FakeBotApi, FakeUser
+
+NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+YEAR = 2026
+COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
+LEADER_ID = 5001
+
+
+def clock() -> dt.datetime:
+    return NOW
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API server, listening on 127.0.0.1."""
+    async with FakeBotApi() as fake:
+        yield fake
+
+
+class RunningBot:
+    """``run_polling`` as a task: ``stop()`` ends it as SIGTERM would, ``start()`` runs anew."""
+
+    def __init__(self, api: FakeBotApi, settings: Settings) -> None:
+        self.api = api
+        self.settings = settings
+        self.task: asyncio.Task[None] | None = None
+        self.stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Start a fresh process-like run (new engine, new Application); return once polling."""
+        self.stopping = asyncio.Event()
+        mark = len(self.api.calls)
+        self.task = asyncio.create_task(self._run(self.stopping))
+
+        def polling() -> bool:
+            assert self.task is not None
+            if self.task.done():
+                return True  # failed at start: reported below
+            return any(c.method == "getUpdates" for c in self.api.calls[mark:])
+
+        await self.api.wait_until(polling, describe="the bot's first getUpdates")
+        if self.task.done():
+            self.task.result()
+
+    async def _run(self, stopping: asyncio.Event) -> None:
+        async with open_services(self.settings) as services:
+            await run_polling(self.settings, replace(services, clock=clock), stopping)
+
+    async def stop(self) -> None:
+        """Ask the runner to stop and wait until the Application and the engine are closed."""
+        if self.task is None:
+            return
+        self.stopping.set()
+        task, self.task = self.task, None
+        await task
+
+    async def idle(self) -> None:
+        """Wait until every queued update was handled and the bot polls again for news."""
+
+        def waiting() -> bool:
+            polls = self.api.calls_to("getUpdates")
+            return bool(polls) and polls[-1].status is None and not self.api.pending_ids()
+
+        await self.api.wait_until(waiting, describe="the bot idle, polling for news")
+
+
+@pytest.fixture
+def settings(api: FakeBotApi, database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        telegram_token=Secret(api.token),
+        telegram_base_url=api.base_url,
+        telegram_base_file_url=api.base_file_url,
+    )
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, settings: Settings, village: World) -> AsyncIterator[RunningBot]:
+    """The bot, polling the fake API, on the test database with ``village`` set up."""
+    running = RunningBot(api, settings)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@dataclass(frozen=True)
+class World:
+    """What the tests start from: two villages of one commune, their households, a leader."""
+
+    village: Unit
+    households: list[Household]
+    other_village: Unit
+    other_household: Household
+    leader: Person
+    leader_user: FakeUser
+
+
+HOUSEHOLDS = [
+    ("H001", "Nguyễn Văn An", 4),
+    ("H002", "Lê Thị Bích", 3),
+    ("H003", "Phạm Văn Cường", 5),
+]
+
+
+@pytest.fixture
+async def village(
+    api: FakeBotApi,
+    session_factory: async_sessionmaker[AsyncSession],
+    geography: None,
+) -> World:
+    """Thôn Đông (three households, led by Trần Văn Bình on Telegram) and Thôn Tây (one)."""
+    async with session_factory() as session:
+        east = await add_village(session, COMMUNE, "Thôn Đông")
+        west = await add_village(session, COMMUNE, "Thôn Tây")
+        households = [
+            Household(village_id=east.id, code=code, head_name=name, members=members)
+            for code, name, members in HOUSEHOLDS
+        ]
+        other = Household(village_id=west.id, code="H001", head_name="Đỗ Văn Dũng", members=2)
+        session.add_all([*households, other])
+        leader = Person(display_name="Trần Văn Bình", locale="vi", created_at=NOW)
+        session.add(leader)
+        await session.flush()
+        session.add(
+            Identity(
+                person_id=leader.id,
+                channel="telegram",
+                external_id=str(LEADER_ID),
+                chat_id=str(LEADER_ID),
+                created_at=NOW,
+            )
+        )
+        # Roles onboarding is a later issue: the role is granted directly.
+        await grant(session, leader.id, LEADER, east.id, NOW)
+        await session.commit()
+    user = api.user(LEADER_ID, "Bình", "vi", last_name="Trần Văn")
+    return World(east, households, west, other, leader, user)
