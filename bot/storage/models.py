@@ -124,6 +124,14 @@ class Household(Base):
     __table_args__ = (
         UniqueConstraint("village_id", "code"),
         CheckConstraint("members > 0", name="members_positive"),
+        # Covers the reports' count of households in scope per village (bot/storage/queries.py).
+        Index(
+            "ix_households_village_id_removed_at_created_at",
+            "village_id",
+            "removed_at",
+            "created_at",
+            "members",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -248,6 +256,16 @@ class Assessment(Base):
             name="subject_given",
         ),
         Index("ix_assessments_unit_id_year_form_key", "unit_id", "year", "form_key"),
+        # Covers finding a household's deciding assessment of a year without reading the rows.
+        Index(
+            "ix_assessments_household_id_year_form_key",
+            "household_id",
+            "year",
+            "form_key",
+            "state",
+            "passed",
+            "unit_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -364,3 +382,20 @@ class AuditEntry(Base):
     object_id: Mapped[str | None] = mapped_column(String(64))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Invite(Base):
+    """A one-time code that gives a role over a unit; it expires and can be revoked."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
