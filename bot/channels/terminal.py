@@ -14,11 +14,11 @@ import sys
 import threading
 from typing import TextIO
 
-from bot.channels.text import choice_for, numbered
+from bot.channels.text import numbered
 from bot.i18n import _
 from bot.services import router
 from bot.services.context import Services
-from bot.services.messages import Actor, Inbound, Outbound, Reply
+from bot.services.messages import Actor, Inbound, Outbound
 
 QUIT_WORDS = {"q", "quit", "exit", "thoat", "thoát"}
 
@@ -37,7 +37,7 @@ async def converse(
     stdout: TextIO = sys.stdout,
 ) -> int:
     """Run one conversation until the input ends or the person quits."""
-    last = await _send(services, first, stdout)
+    await _send(services, first, stdout)
     interactive = stdin.isatty()
     while True:
         if interactive:
@@ -49,8 +49,7 @@ async def converse(
         typed = line.strip()
         if not interactive:
             stdout.write(f"> {typed}\n")
-        inbound = _inbound(actor, typed, last)
-        last = await _send(services, inbound, stdout) or last
+        await _send(services, _inbound(actor, typed), stdout)
     stdout.write(_("Goodbye. Your answers are saved.") + "\n")
     return 0
 
@@ -76,25 +75,22 @@ def _readline(stdin: TextIO) -> asyncio.Future[str]:
     return future
 
 
-def _inbound(actor: Actor, typed: str, last: Reply | None) -> Inbound:
+def _inbound(actor: Actor, typed: str) -> Inbound:
+    """A command, or typed text (the router maps a listed key to its choice)."""
     if typed.startswith("/"):
         name, _sep, argument = typed[1:].partition(" ")
-        return Inbound(actor, command=name.lower(), argument=argument.strip())
-    button = choice_for(last, typed)
-    if button is not None:
-        return Inbound(actor, choice=button.data)
-    return Inbound(actor, text=typed)
+        return Inbound(actor, command=name.lower(), argument=argument.strip(), keyed=True)
+    return Inbound(actor, text=typed, keyed=True)
 
 
-async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> Reply | None:
+async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> None:
     try:
         out: Outbound = await router.handle(services, inbound)
     except router.Busy as busy:
         stdout.write(f"{busy}\n")
-        return None
+        return
     if out.notice:
         stdout.write(f"({out.notice})\n")
     for reply in out.replies:
         stdout.write(numbered(reply) + "\n\n")
     stdout.flush()
-    return next((r for r in reversed(out.replies) if r.buttons), None)

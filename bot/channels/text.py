@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from bot.services.messages import Button, Reply
+from bot.services.messages import Reply
 
 _TAG = re.compile(r"</?(b|i|u|s|code|pre)>")
 
@@ -15,31 +15,9 @@ def plain(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
-LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def keys(reply: Reply) -> list[str]:
-    """What to type for each choice: numbers, or letters where a number is the answer itself."""
-    count = len(reply.choices())
-    if reply.expects_text:
-        return list(LETTERS[:count])
-    return [str(n) for n in range(1, count + 1)]
-
-
 def numbered(reply: Reply) -> str:
     """The reply as text with its choices listed as ``1. label`` (or ``a. label``)."""
     lines = [plain(reply.text)]
-    for key, button in zip(keys(reply), reply.choices(), strict=False):
+    for key, button in zip(reply.keys(), reply.choices(), strict=True):
         lines.append(f"  {key}. {plain(button.label)}")
     return "\n".join(lines)
-
-
-def choice_for(reply: Reply | None, typed: str) -> Button | None:
-    """The choice a typed key stands for, if it is one of the listed keys."""
-    if reply is None:
-        return None
-    wanted = typed.strip().lower()
-    for key, button in zip(keys(reply), reply.choices(), strict=False):
-        if key == wanted:
-            return button
-    return None

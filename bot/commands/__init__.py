@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import chat, forms, run, setup
+from bot.commands import chat, demo, forms, people, report, run, setup
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -13,3 +13,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     forms.register(commands)
     chat.register(commands)
     run.register(commands)
+    people.register(commands)
+    report.register(commands)
+    demo.register(commands)

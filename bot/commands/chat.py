@@ -32,9 +32,9 @@ async def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Open the database and converse until the input ends."""
     actor = terminal_actor(settings.locale, args.user)
     first = (
-        Inbound(actor, command="form", argument=args.form)
+        Inbound(actor, command="form", argument=args.form, keyed=True)
         if args.form
-        else Inbound(actor, command="start")
+        else Inbound(actor, command="start", keyed=True)
     )
     try:
         async with open_services(settings) as services:

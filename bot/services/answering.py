@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
-from bot.services import assessing, presenting
+from bot.services import assessing, audit, presenting
 from bot.services.callbacks import HOUSEHOLD, Callback, pack
 from bot.services.menus import menu_reply
 from bot.services.messages import Button, Reply
@@ -107,6 +107,8 @@ async def _step(turn: Turn, assessment: Assessment, inp: Input, typed: bool = Fa
     header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
     turn.out.add(_render(outcome, assessment, header, edit=turn.tapped))
     if isinstance(reply, Result):
+        await audit.record(turn.session, turn.person.id, "assessment.submitted", "assessment",
+                           assessment.id, turn.now, assessment.unit_id)
         turn.conversation = Conversation()
         turn.out.add(await menu_reply(turn))
 

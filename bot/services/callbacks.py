@@ -18,7 +18,17 @@ LANGUAGE = "l"  # l:<lang>
 CONSENT = "c"  # c:<yes|no>
 ACCOUNT = "u"  # u:<action>  (the person's own data)
 OFFICER = "o"  # o:<action>:<id>  (a commune officer's villages, leaders, targets)
-ARITY = {MENU: 1, ANSWER: 3, HOUSEHOLD: 2, LANGUAGE: 1, CONSENT: 1, ACCOUNT: 1, OFFICER: 2}
+REVIEW = "r"  # r:<action>:<id>  (a commune officer's review of submitted households)
+ARITY = {
+    MENU: 1,
+    ANSWER: 3,
+    HOUSEHOLD: 2,
+    LANGUAGE: 1,
+    CONSENT: 1,
+    ACCOUNT: 1,
+    OFFICER: 2,
+    REVIEW: 2,
+}
 
 
 class CallbackError(ValueError):

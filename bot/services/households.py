@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_number, format_percent
-from bot.services import answering, assessing
+from bot.services import answering, assessing, audit, privacy
 from bot.services.callbacks import HOUSEHOLD, MENU, Callback, pack
 from bot.services.context import GDHT
 from bot.services.menus import menu_reply
@@ -103,6 +103,8 @@ async def on_button(turn: Turn, callback: Callback) -> None:
         "go": _assess,
         "add": _ask_name,
         "sum": _summary,
+        "del": _ask_remove,
+        "delok": _remove,
     }
     handler = actions.get(action)
     if handler is None:
@@ -207,9 +209,40 @@ async def card(turn: Turn, household: Household) -> Reply:
         action = "unreg" if status.registered else "reg"
         buttons.append((Button(register, pack(HOUSEHOLD, action, household.id)),))
     buttons.append(
+        (Button("🗑 " + _("Remove from the list"), pack(HOUSEHOLD, "del", household.id)),)
+    )
+    buttons.append(
         (Button("◀ " + _("Households"), pack(HOUSEHOLD, "list", f"{household.village_id}-0")),)
     )
     return Reply(text, tuple(buttons), edit=turn.tapped)
+
+
+async def _ask_remove(turn: Turn, ident: str) -> None:
+    household = await _my_household(turn, ident)
+    if household is None:
+        return
+    turn.out.add(
+        Reply(
+            _(
+                "Remove household {code} · {name}? Its name and answers are erased; its past "
+                "results stay only as numbers in the totals."
+            ).format(code=escape(household.code), name=escape(household.head_name)),
+            (
+                (Button(_("Yes, remove it"), pack(HOUSEHOLD, "delok", household.id)),),
+                (Button(_("No, keep it"), pack(HOUSEHOLD, "open", household.id)),),
+            ),
+            edit=turn.tapped,
+        )
+    )
+
+
+async def _remove(turn: Turn, ident: str) -> None:
+    household = await _my_household(turn, ident)
+    if household is None:
+        return
+    await privacy.remove_household(turn.session, turn.person.id, household, turn.now)
+    turn.out.notice = _("Household removed.")
+    await _list(turn, f"{household.village_id}-0")
 
 
 async def _register(turn: Turn, ident: str) -> None:
@@ -232,6 +265,9 @@ async def _set_registration(turn: Turn, ident: str, registered: bool) -> None:
         )
     elif row is not None and not registered:
         await turn.session.delete(row)
+    action = "household.registered" if registered else "household.unregistered"
+    await audit.record(turn.session, turn.person.id, action, "household", household.id,
+                       turn.now, household.village_id, detail=str(year))
     turn.out.notice = (
         _("Registered for {year}.") if registered else _("Registration for {year} cancelled.")
     ).format(year=year)
@@ -337,6 +373,8 @@ async def _create(
     )
     session.add(household)
     await session.flush()
+    await audit.record(session, turn.person.id, "household.created", "household", household.id,
+                       turn.now, village.id)
     return household
 
 

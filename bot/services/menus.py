@@ -8,6 +8,7 @@ Must not import any platform library.
 from __future__ import annotations
 
 from bot.i18n import _, set_locale
+from bot.services import officer
 from bot.services.callbacks import CONSENT, LANGUAGE, MENU, pack
 from bot.services.messages import Button, Reply
 from bot.services.people import CONSENT_PURPOSE, Conversation, villages_led
@@ -76,7 +77,14 @@ async def menu_reply(turn: Turn) -> Reply:
             )
         )
     if villages:
-        rows.append((Button("📈 " + _("Village summary"), pack(MENU, "village")),))
+        rows.append(
+            (
+                Button("📈 " + _("Village summary"), pack(MENU, "village")),
+                Button("📊 " + _("Report"), pack(MENU, "report")),
+            )
+        )
+    for commune in await officer.communes_of(turn):
+        rows.extend(officer.menu_rows(commune))
     rows.append((Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),))
     rows.append((Button("📊 " + _("My results"), pack(MENU, "history")),))
     rows.append(
@@ -97,12 +105,20 @@ async def help_reply(turn: Turn) -> Reply:
         _("/results: your results"),
         _("/cancel: stop what you are doing (your answers are kept)"),
         _("/language: change the language"),
+        _("/mydata: see or erase what is stored about you"),
+        _("/join CODE: take up a role with the code you were given"),
     ]
     if await villages_led(turn.session, turn.person.id):
         lines += [
             _("/households: the households of your village and this year's status"),
             _("/add: add a household"),
             _("/summary: this year's summary of your village"),
+            _("/report: the year's report as a spreadsheet and a chart"),
+        ]
+    if await officer.communes_of(turn):
+        lines += [
+            _("/review: households waiting for the commune's review"),
+            _("/report: the year's report as a spreadsheet and a chart"),
         ]
     lines.append(_("You can stop at any question and come back later: every answer is saved."))
     return Reply("\n".join(lines))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -31,6 +33,9 @@ class Inbound:
     command: str | None = None  # "start", "help", … without the slash
     argument: str = ""
     update_id: int | None = None
+    # True from channels without buttons (Zalo, terminal): a typed "2" or "b" may stand for the
+    # second choice of the last reply, which the router remembers with the conversation.
+    keyed: bool = False
     message_id: str | None = None  # for a tapped choice: the message its button is on
 
 
@@ -64,6 +69,14 @@ class Reply:
     def choices(self) -> list[Button]:
         """The buttons in reading order, as numbered options are listed."""
         return [button for row in self.buttons for button in row]
+
+    def keys(self) -> list[str]:
+        """What to type for each choice where there are no buttons: 1, 2, … or, where a number
+        is itself the answer (a number or text question), a, b, …"""
+        count = len(self.choices())
+        if self.expects_text:
+            return list(LETTERS[:count])
+        return [str(n) for n in range(1, count + 1)]
 
 
 @dataclass

@@ -17,13 +17,25 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.i18n import _, set_locale
-from bot.services import answering, households, menus, self_check
+from bot.services import (
+    account,
+    answering,
+    households,
+    menus,
+    officer,
+    reports,
+    review_chat,
+    self_check,
+)
 from bot.services.callbacks import (
+    ACCOUNT,
     ANSWER,
     CONSENT,
     HOUSEHOLD,
     LANGUAGE,
     MENU,
+    OFFICER,
+    REVIEW,
     CallbackError,
     unpack,
 )
@@ -38,6 +50,7 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 4
 Action = Callable[[Turn], Awaitable[None]]
 LAST_TAP = "_tap"  # in the stored conversation: the tap whose answer replaced its message
+TYPED_KEYS = "_keys"  # in the stored conversation: typed key -> choice of the last reply
 
 
 class Busy(RuntimeError):
@@ -68,17 +81,40 @@ async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
         person = await ensure_person(session, inbound.actor, now)
         set_locale(person.locale)
         conversation = await load_conversation(session, person.id)
+        inbound = _typed_choice(inbound, conversation)
         turn = Turn(session, services, person, inbound, now, conversation, Outbound())
         tap = _tap_of(inbound)
         if tap is None or conversation.data.get(LAST_TAP) != tap:
             await route(turn)
             _remember_tap(turn, tap)
         # else: a second tap of a button whose first tap replaced its message; nothing to do.
+        if inbound.keyed:
+            _remember_keys(turn)
         await save_conversation(session, person.id, turn.conversation, now)
         if update_id is not None:
             await inbox.mark_done(session, channel, update_id, now)
         await session.commit()
         return turn.out
+
+
+def _typed_choice(inbound: Inbound, conversation: Conversation) -> Inbound:
+    """On a channel without buttons, a typed key of the last reply's choices is that choice."""
+    keys = conversation.data.get(TYPED_KEYS)
+    if not inbound.keyed or inbound.text is None or not isinstance(keys, dict):
+        return inbound
+    data = keys.get(inbound.text.strip().lower())
+    return replace(inbound, text=None, choice=data) if isinstance(data, str) else inbound
+
+
+def _remember_keys(turn: Turn) -> None:
+    """Keep what can be typed next, committed with the effect (so a restart maps it the same)."""
+    shown = next((r for r in reversed(turn.out.replies) if r.buttons), None)
+    if shown is not None:
+        turn.conversation.data[TYPED_KEYS] = dict(
+            zip(shown.keys(), (b.data for b in shown.choices()), strict=True)
+        )
+    elif turn.out.replies:
+        turn.conversation.data.pop(TYPED_KEYS, None)
 
 
 def _tap_of(inbound: Inbound) -> str | None:
@@ -107,8 +143,22 @@ async def route(turn: Turn) -> None:
         await _text(turn, inbound.text)
 
 
+async def _start(turn: Turn) -> None:
+    """/start, or a deep link ``/start CODE`` that joins a role after consent."""
+    if not turn.inbound.argument:
+        await menus.on_start(turn)
+    elif await _consented(turn):
+        await account.on_join(turn)
+    else:
+        turn.conversation = Conversation("", {"then": "join", "argument": turn.inbound.argument})
+
+
 COMMANDS: dict[str, Action] = {
-    "start": menus.on_start,
+    "start": _start,
+    "join": account.on_join,
+    "mydata": account.on_mydata,
+    "report": reports.on_report,
+    "review": review_chat.show_pending,
     "menu": lambda turn: _menu(turn),
     "help": lambda turn: _add(turn, menus.help_reply(turn)),
     "cancel": menus.on_cancel,
@@ -120,7 +170,8 @@ COMMANDS: dict[str, Action] = {
     "add": households.start_adding,
     "summary": households.show_summary,
 }
-OPEN_COMMANDS = {"start", "help", "language", "cancel"}  # usable before consent
+# Usable before consent: seeing (and erasing) what is stored needs no consent either.
+OPEN_COMMANDS = {"start", "help", "language", "cancel", "mydata"}
 
 
 async def _command(turn: Turn, name: str) -> None:
@@ -152,12 +203,18 @@ async def _choice(turn: Turn, data: str) -> None:
         await menus.on_language(turn, callback.fields[0])
     elif callback.prefix == MENU and callback.fields[0] in ("lang", "help"):
         await COMMANDS["language" if callback.fields[0] == "lang" else "help"](turn)
+    elif callback.prefix == ACCOUNT:
+        await account.on_button(turn, callback.fields[0])
     elif not await _consented(turn):
         return
     elif callback.prefix == ANSWER:
         await answering.on_button(turn, callback)
     elif callback.prefix == HOUSEHOLD:
         await households.on_button(turn, callback)
+    elif callback.prefix == OFFICER:
+        await officer.on_button(turn, callback)
+    elif callback.prefix == REVIEW:
+        await review_chat.on_review_button(turn, callback)
     else:
         await _menu_button(turn, callback.fields[0])
 
@@ -166,6 +223,8 @@ MENU_ACTIONS: dict[str, Action] = {
     "self": self_check.start_self_check,
     "history": self_check.show_history,
     "village": households.show_summary,
+    "review": review_chat.show_pending,
+    "report": reports.on_report,
 }
 
 
@@ -188,6 +247,10 @@ async def _text(turn: Turn, text: str) -> None:
         await answering.on_text(turn, text)
     elif flow == households.ADD_FLOW:
         await households.on_add_text(turn, text)
+    elif flow == officer.FLOW:
+        await officer.on_text(turn, text)
+    elif flow == review_chat.FLOW:
+        await review_chat.on_review_text(turn, text)
     else:
         turn.out.add(Reply(_("Please choose from the menu.")))
         await _menu(turn)

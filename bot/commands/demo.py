@@ -1,0 +1,74 @@
+"""``hoctap demo``: fill one commune with realistic example data and print its report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.commands.common import database, fail
+from bot.config import Settings
+from bot.i18n import TIMEZONE, _, format_number
+from bot.reports import text
+from bot.services import demo
+from bot.services.reports import build_report
+from bot.services.review import ReviewError
+from bot.services.units import UnitError
+from bot.storage.db import DatabaseUnavailable
+from bot.storage.geography import load_geography
+from bot.storage.models import Unit
+from conversations.loader import load_forms
+
+DEFAULT_COMMUNE = "00640"  # Xã Thanh Trì, Hà Nội
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``demo``."""
+    parser = commands.add_parser(
+        "demo", help=_("fill an empty commune with example data and print its report")
+    )
+    parser.add_argument(
+        "--commune",
+        default=DEFAULT_COMMUNE,
+        help=_("the commune's official code (default: {code})").format(code=DEFAULT_COMMUNE),
+    )
+    parser.add_argument("--year", type=int, help=_("the year (default: this year)"))
+    parser.add_argument("--seed", type=int, default=1, help=_("the same seed gives the same data"))
+    parser.set_defaults(handler=run_demo)
+
+
+async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Load the geography if needed, fill the commune in one transaction, print the report."""
+    now = dt.datetime.now(dt.UTC)
+    year = args.year or now.astimezone(TIMEZONE).year
+    try:
+        async with database(settings) as (_engine, sessions):
+            async with sessions() as session:
+                if await session.scalar(select(Unit.id).where(Unit.code == args.commune)) is None:
+                    await load_geography(session)
+                summary = await demo.fill(
+                    session, load_forms(), args.commune, year, args.seed, now
+                )
+                await session.commit()
+            async with sessions() as session:
+                report = await build_report(session, args.commune, year, now)
+    except (demo.DemoError, UnitError, ReviewError, DatabaseUnavailable) as error:
+        return fail(str(error))
+    print(_summary(summary))
+    print(text.render(report))
+    print(
+        _(
+            "Try it: hoctap chat --user {officer} (the commune officer) or --user {leader} "
+            "(a village leader)."
+        ).format(officer=demo.OFFICER_LOGIN, leader="truong-thon-01")
+    )
+    return 0
+
+
+def _summary(summary: demo.DemoSummary) -> str:
+    return _(
+        "Example data added: {villages} villages, {households} households, {assessed} "
+        "assessed, {recognised} recognised, {returned} returned, {citizens} citizens' "
+        "self-checks."
+    ).format(**{key: format_number(value) for key, value in vars(summary).items()})

@@ -1,0 +1,68 @@
+"""``hoctap report``: a unit's totals for a year, as text, a spreadsheet or a chart.
+
+The command line is the operator's: it reads any unit, with no person's scope applied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+from bot.commands.common import database, fail
+from bot.config import Settings
+from bot.i18n import TIMEZONE, _
+from bot.reports import chart, text, xlsx
+from bot.reports.model import Report
+from bot.services.reports import build_report, file_name
+from bot.services.review import ReviewError
+from bot.storage.db import DatabaseUnavailable
+
+FORMATS = ("text", "xlsx", "png")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``report``."""
+    parser = commands.add_parser(
+        "report", help=_("a unit's totals for a year, as text, a spreadsheet or a chart")
+    )
+    parser.add_argument(
+        "--unit", required=True, help=_("the code of a province, commune or village")
+    )
+    parser.add_argument("--year", type=int, help=_("the year (default: this year)"))
+    parser.add_argument("--format", choices=FORMATS, default="text", help=_("what to produce"))
+    parser.add_argument(
+        "--output", type=Path, help=_("the file to write (default: a name with the unit and year)")
+    )
+    parser.set_defaults(handler=run_report)
+
+
+def render(report: Report, kind: str) -> bytes:
+    """The report in one of FORMATS, as bytes."""
+    if kind == "xlsx":
+        return xlsx.render(report)
+    if kind == "png":
+        return chart.render(report)
+    return (text.render(report) + "\n").encode("utf-8")
+
+
+async def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the report in one read-only session, then print or write it."""
+    year = args.year or dt.datetime.now(TIMEZONE).year
+    try:
+        async with database(settings) as (_engine, sessions), sessions() as session:
+            report = await build_report(session, args.unit, year)
+    except (ReviewError, DatabaseUnavailable) as error:
+        return fail(str(error))
+    content = render(report, args.format)
+    if args.format == "text" and args.output is None:
+        print(content.decode("utf-8"), end="")
+        return 0
+    path: Path = args.output or Path(file_name(report, args.format))
+    try:
+        await asyncio.to_thread(path.write_bytes, content)
+    except OSError as error:
+        return fail(_("Cannot write {path}: {reason}").format(path=path, reason=error.strerror))
+    print(_("Report written to {path}.").format(path=path))
+    return 0

@@ -1,0 +1,140 @@
+"""A report as a spreadsheet laid out like a commune's statistics return: one sheet per title,
+the title, unit and year at the top, a row per village (or commune) and a totals row.
+
+Cells hold numbers, not formatted text, so officers can add up and chart them; shares are
+fractions shown as percentages. Labels follow the current locale.
+Must not import the database, services, channels or any platform library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from io import BytesIO
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.i18n import _, format_date
+from bot.reports.model import Line, Report
+
+DATE_PATTERN = "dd/MM/yyyy"  # as Vietnamese administrative documents write dates
+HEADER_ROW = 5  # rows 1-3: title, unit, date; row 4 empty
+PERCENT, TARGET = "0.0%", "0%"
+THIN = Side(style="thin", color="999999")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its heading, how a line gives its value, its number format and width."""
+
+    heading: str
+    value: Callable[[Line], object]
+    number_format: str = "#,##0"
+    width: int = 12
+
+
+def _goal(percent: float | None) -> float | None:
+    return None if percent is None else percent / 100
+
+
+def family_columns(report: Report) -> list[Column]:
+    """The Gia đình học tập columns; villages reporting only where rows are communes."""
+    columns = [
+        Column(_("Number of households"), lambda x: x.households),
+        Column(_("Registered"), lambda x: x.registered),
+        Column(_("Assessed"), lambda x: x.assessed),
+        Column(_("Waiting for review"), lambda x: x.pending),
+        Column(_("Returned"), lambda x: x.returned),
+        Column(_("Recognised"), lambda x: x.recognised),
+        Column(_("Share recognised"), lambda x: x.family_share, PERCENT),
+        Column(_("Target"), lambda x: _goal(x.family_target), TARGET),
+        Column(_("Households still needed"), lambda x: x.family_needed, width=14),
+    ]
+    if not report.by_village:
+        columns[1:1] = [
+            Column(_("Villages"), lambda x: x.villages),
+            Column(_("Villages reporting"), lambda x: x.villages_reporting, width=14),
+        ]
+    return columns
+
+
+def citizen_columns() -> list[Column]:
+    """The Công dân học tập columns."""
+    return [
+        Column(_("Residents"), lambda x: x.members),
+        Column(_("Self-checked"), lambda x: x.checked),
+        Column(_("Met the criteria"), lambda x: x.certified, width=14),
+        Column(_("Share of those checked"), lambda x: x.citizen_pass_rate, PERCENT, 14),
+        Column(_("Share of residents"), lambda x: x.citizen_share, PERCENT, 14),
+        Column(_("Target"), lambda x: _goal(x.citizen_target), TARGET),
+    ]
+
+
+def render(report: Report) -> bytes:
+    """The workbook as .xlsx bytes."""
+    book = Workbook()
+    families = book.active
+    assert families is not None
+    families.title = _sheet_name(_("Learning families"))
+    title = _("Learning families: results for {year}").format(year=report.year)
+    _fill(families, report, title, family_columns(report))
+    citizens = book.create_sheet(_sheet_name(_("Learning citizens")))
+    title = _("Learning citizens: results for {year}").format(year=report.year)
+    _fill(citizens, report, title, citizen_columns())
+    # Fixed document times keep the file identical for identical numbers.
+    book.properties.created = book.properties.modified = report.generated_at.replace(tzinfo=None)
+    buffer = BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_name(name: str) -> str:
+    """Sheet names: at most 31 characters, none of []:*?/\\."""
+    return "".join(ch for ch in name if ch not in "[]:*?/\\")[:31]
+
+
+def _fill(sheet: Worksheet, report: Report, title: str, columns: Sequence[Column]) -> None:
+    sheet["A1"] = title.upper()
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet["A2"] = _("Unit: {unit} (code {code})").format(
+        unit=report.unit_name, code=report.unit_code
+    )
+    made = format_date(report.generated_at, DATE_PATTERN)
+    sheet["A3"] = _("Made on {date}").format(date=made)
+    unit_heading = _("Village") if report.by_village else _("Commune")
+    headings = [_("No."), unit_heading, *(column.heading for column in columns)]
+    for number, heading in enumerate(headings, start=1):
+        cell = sheet.cell(HEADER_ROW, number, heading)
+        cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    for offset, line in enumerate(report.lines, start=1):
+        _row(sheet, HEADER_ROW + offset, offset, line, columns)
+    total_row = HEADER_ROW + len(report.lines) + 1
+    _row(sheet, total_row, None, report.total, columns, label=_("Total"))
+    for cell in sheet[total_row]:
+        cell.font, cell.fill = Font(bold=True), TOTAL_FILL
+    widths = [6, 28, *(column.width for column in columns)]
+    for number, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(number)].width = width
+    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 3)
+
+
+def _row(
+    sheet: Worksheet,
+    row: int,
+    number: int | None,
+    line: Line,
+    columns: Sequence[Column],
+    label: str | None = None,
+) -> None:
+    values = [number, label or line.name, *(column.value(line) for column in columns)]
+    formats = ["0", "@", *(column.number_format for column in columns)]
+    for col, (value, number_format) in enumerate(zip(values, formats, strict=True), start=1):
+        cell = sheet.cell(row, col, value)
+        cell.number_format, cell.border = number_format, BOX

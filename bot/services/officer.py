@@ -1,0 +1,363 @@
+"""The commune officer in chat: the commune's villages (add, rename, merge, household counts), its
+village leaders (invite, list, remove) and the commune's audit log.
+
+Every action checks that the unit lies in the officer's commune. Must not import any platform
+library.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.i18n import _, format_datetime, format_number
+from bot.services import audit, invites, scope, units
+from bot.services.callbacks import MENU, OFFICER, Callback, pack
+from bot.services.messages import Button, Reply
+from bot.services.people import Conversation
+from bot.services.presenting import escape
+from bot.services.turn import Turn
+from bot.storage.models import Household, Person, RoleAssignment, Unit
+
+FLOW = "officer"
+OFFICER_ROLES = ("officer",)
+
+
+async def communes_of(turn: Turn) -> list[Unit]:
+    """The communes this person is an officer of."""
+    return [
+        u
+        for u in await scope.units_of(turn.session, turn.person.id, OFFICER_ROLES)
+        if u.level == 2
+    ]
+
+
+def menu_rows(commune: Unit) -> list[tuple[Button, ...]]:
+    """The officer's entries in the main menu."""
+    return [
+        (
+            Button(
+                "🏘 " + _("Villages of {commune}").format(commune=commune.name),
+                pack(OFFICER, "villages", commune.id),
+            ),
+        ),
+        (
+            Button("📨 " + _("Review submissions"), pack(MENU, "review")),
+            Button("📊 " + _("Report"), pack(MENU, "report")),
+        ),
+        (
+            Button("👥 " + _("Village leaders"), pack(OFFICER, "leaders", commune.id)),
+            Button("📋 " + _("Activity log"), pack(OFFICER, "log", commune.id)),
+        ),
+    ]
+
+
+async def _unit_in_scope(turn: Turn, ident: str) -> Unit | None:
+    unit = await turn.session.get(Unit, int(ident)) if ident.isdigit() else None
+    if (
+        unit is None
+        or not unit.active
+        or not await scope.may(turn.session, turn.person.id, unit, OFFICER_ROLES)
+    ):
+        turn.out.notice = _("That is outside your commune.")
+        return None
+    return unit
+
+
+async def on_button(turn: Turn, callback: Callback) -> None:
+    """Route ``o:<action>:<id>``; every target unit is checked against the officer's scope."""
+    action, ident = callback.fields
+    if action in ("mergeto", "mergeok"):
+        await _merge_step(turn, action, ident)
+        return
+    actions = {
+        "villages": _villages,
+        "village": _village,
+        "rename": _ask_rename,
+        "add": _ask_add,
+        "merge": _merge_targets,
+        "invite": _invite,
+        "leaders": _leaders,
+        "log": _log,
+    }
+    if action == "unassign":
+        await _unassign(turn, ident)
+        return
+    unit = await _unit_in_scope(turn, ident)
+    if unit is not None and action in actions:
+        await actions[action](turn, unit)
+
+
+async def _villages(turn: Turn, commune: Unit) -> None:
+    rows = await turn.session.execute(
+        select(Unit, func.count(Household.id))
+        .outerjoin(Household, (Household.village_id == Unit.id) & Household.removed_at.is_(None))
+        .where(Unit.parent_id == commune.id, Unit.active.is_(True))
+        .group_by(Unit.id)
+        .order_by(Unit.name)
+    )
+    buttons: list[tuple[Button, ...]] = [
+        (
+            Button(
+                _("{village} · {count} households").format(village=v.name, count=format_number(n)),
+                pack(OFFICER, "village", v.id),
+            ),
+        )
+        for v, n in rows
+    ]
+    buttons.append(
+        (
+            Button("+ " + _("Add a village"), pack(OFFICER, "add", commune.id)),
+            Button("◀ " + _("Menu"), pack(MENU, "menu")),
+        )
+    )
+    turn.out.add(
+        Reply(
+            _("<b>{commune}</b>: villages").format(commune=escape(commune.name)),
+            tuple(buttons),
+            edit=turn.tapped,
+        )
+    )
+
+
+async def _village(turn: Turn, village: Unit) -> None:
+    households = (
+        await turn.session.scalar(
+            select(func.count(Household.id)).where(
+                Household.village_id == village.id, Household.removed_at.is_(None)
+            )
+        )
+        or 0
+    )
+    leaders = await _leader_rows(turn, village)
+    text = "\n".join(
+        [
+            "🏘 <b>" + escape(village.name) + f"</b> ({escape(village.code)})",
+            _("Households: {count}").format(count=format_number(households)),
+            _("Leaders: {names}").format(
+                names=", ".join(escape(p.display_name) for _r, p, _v in leaders) or "—"
+            ),
+        ]
+    )
+    turn.out.add(
+        Reply(
+            text,
+            (
+                (
+                    Button(_("Rename"), pack(OFFICER, "rename", village.id)),
+                    Button(_("Merge into another"), pack(OFFICER, "merge", village.id)),
+                ),
+                (Button(_("Invite a leader"), pack(OFFICER, "invite", village.id)),),
+                (Button("◀ " + _("Villages"), pack(OFFICER, "villages", village.parent_id)),),
+            ),
+            edit=turn.tapped,
+        )
+    )
+
+
+async def _ask_rename(turn: Turn, village: Unit) -> None:
+    turn.conversation = Conversation(FLOW, {"action": "rename", "id": village.id})
+    turn.out.add(Reply(_("Type the new name of {village}:").format(village=escape(village.name))))
+
+
+async def _ask_add(turn: Turn, commune: Unit) -> None:
+    turn.conversation = Conversation(FLOW, {"action": "add", "id": commune.id})
+    turn.out.add(Reply(_("Type the name of the new village:")))
+
+
+async def on_text(turn: Turn, text: str) -> None:
+    """The typed name for a rename or a new village."""
+    data = turn.conversation.data
+    turn.conversation = Conversation()
+    unit = await _unit_in_scope(turn, str(data.get("id", "")))
+    if unit is None:
+        return
+    try:
+        if data.get("action") == "rename":
+            await units.rename_unit(turn.session, unit.code, text)
+            await audit.record(
+                turn.session, turn.person.id, "village.renamed", "unit", unit.id, turn.now, unit.id
+            )
+            turn.out.add(Reply(_("Renamed to {name}.").format(name=escape(unit.name))))
+            await _village(turn, unit)
+        else:
+            village = await units.add_village(turn.session, unit.code, text)
+            await audit.record(
+                turn.session,
+                turn.person.id,
+                "village.added",
+                "unit",
+                village.id,
+                turn.now,
+                village.id,
+            )
+            turn.out.add(
+                Reply(
+                    _("Village added: {name} (code {code}).").format(
+                        name=escape(village.name), code=village.code
+                    )
+                )
+            )
+            await _villages(turn, unit)
+    except units.UnitError as error:
+        turn.conversation = Conversation(FLOW, data)  # ask again; nothing was changed
+        turn.out.add(Reply(str(error)))
+
+
+async def _merge_targets(turn: Turn, village: Unit) -> None:
+    others = await turn.session.scalars(
+        select(Unit)
+        .where(Unit.parent_id == village.parent_id, Unit.active.is_(True), Unit.id != village.id)
+        .order_by(Unit.name)
+    )
+    buttons = [(Button(o.name, pack(OFFICER, "mergeto", f"{village.id}-{o.id}")),) for o in others]
+    buttons.append((Button("◀ " + _("Back"), pack(OFFICER, "village", village.id)),))
+    turn.out.add(
+        Reply(
+            _(
+                "Merge {village} into which village? Its households and assessments move there."
+            ).format(village=escape(village.name)),
+            tuple(buttons),
+            edit=turn.tapped,
+        )
+    )
+
+
+async def _merge_step(turn: Turn, action: str, ident: str) -> None:
+    source_id, _sep, target_id = ident.partition("-")
+    source = await _unit_in_scope(turn, source_id)
+    target = await _unit_in_scope(turn, target_id) if source else None
+    if source is None or target is None:
+        return
+    if action == "mergeto":
+        turn.out.add(
+            Reply(
+                _("Merge {source} into {target}? This cannot be undone.").format(
+                    source=escape(source.name), target=escape(target.name)
+                ),
+                (
+                    (Button(_("Yes, merge"), pack(OFFICER, "mergeok", ident)),),
+                    (Button(_("No"), pack(OFFICER, "village", source.id)),),
+                ),
+                edit=turn.tapped,
+            )
+        )
+        return
+    try:
+        await units.merge_villages(turn.session, source.code, target.code)
+    except units.UnitError as error:
+        turn.out.add(Reply(str(error)))
+        return
+    await audit.record(
+        turn.session,
+        turn.person.id,
+        "village.merged",
+        "unit",
+        source.id,
+        turn.now,
+        target.id,
+        detail=f"into {target.id}",
+    )
+    turn.out.add(
+        Reply(
+            _("{source} is merged into {target}.").format(
+                source=escape(source.name), target=escape(target.name)
+            ),
+            edit=turn.tapped,
+        )
+    )
+
+
+async def _invite(turn: Turn, village: Unit) -> None:
+    try:
+        invite = await invites.create(
+            turn.session, turn.person.id, "leader", village.code, turn.now
+        )
+    except invites.InviteError as error:
+        turn.out.add(Reply(str(error)))
+        return
+    link = turn.services.deep_link.format(code=invite.code) if turn.services.deep_link else ""
+    lines = [
+        _("Invite for the leader of {village}:").format(village=escape(village.name)),
+        f"<code>/join {invite.code}</code>",
+        _("Valid until {date}; it works once.").format(date=format_datetime(invite.expires_at)),
+    ]
+    if link:
+        lines.append(link)
+    turn.out.add(Reply("\n".join(lines)))
+
+
+async def _leader_rows(turn: Turn, area: Unit) -> list[tuple[RoleAssignment, Person, Unit]]:
+    rows = await turn.session.execute(
+        select(RoleAssignment, Person, Unit)
+        .join(Person, Person.id == RoleAssignment.person_id)
+        .join(Unit, Unit.id == RoleAssignment.unit_id)
+        .where(
+            RoleAssignment.role == "leader",
+            RoleAssignment.revoked_at.is_(None),
+            (Unit.id == area.id) | Unit.path.startswith(area.path),
+        )
+        .order_by(Unit.name, Person.display_name)
+    )
+    return [(r, p, u) for r, p, u in rows]
+
+
+async def _leaders(turn: Turn, commune: Unit) -> None:
+    rows = await _leader_rows(turn, commune)
+    lines = [
+        "<b>" + _("Village leaders of {commune}").format(commune=escape(commune.name)) + "</b>"
+    ]
+    lines += [f"• {escape(p.display_name)} — {escape(u.name)}" for _r, p, u in rows]
+    if not rows:
+        lines.append(_("No leaders yet: open a village and invite one."))
+    buttons = [
+        (
+            Button(
+                _("Remove {name} ({village})").format(name=p.display_name, village=u.name),
+                pack(OFFICER, "unassign", r.id),
+            ),
+        )
+        for r, p, u in rows
+    ]
+    buttons.append((Button("◀ " + _("Menu"), pack(MENU, "menu")),))
+    turn.out.add(Reply("\n".join(lines), tuple(buttons), edit=turn.tapped))
+
+
+async def _unassign(turn: Turn, ident: str) -> None:
+    role = await turn.session.get(RoleAssignment, int(ident)) if ident.isdigit() else None
+    unit = await _unit_in_scope(turn, str(role.unit_id)) if role and role.unit_id else None
+    if role is None or unit is None or role.role != "leader" or role.revoked_at is not None:
+        turn.out.notice = turn.out.notice or _("This button is no longer valid.")
+        return
+    role.revoked_at = turn.now
+    await audit.record(
+        turn.session,
+        turn.person.id,
+        "role.removed",
+        "role",
+        role.id,
+        turn.now,
+        unit.id,
+        detail="leader",
+    )
+    turn.out.notice = _("Removed. Their drafts stay saved for the next leader.")
+    commune = await turn.session.get(Unit, unit.parent_id) if unit.parent_id else None
+    if commune is not None:
+        await _leaders(turn, commune)
+
+
+async def _log(turn: Turn, commune: Unit) -> None:
+    entries = await audit.entries_under(turn.session, commune)
+    actors = {e.actor_id for e in entries if e.actor_id}
+    rows = await turn.session.execute(
+        select(Person.id, Person.display_name).where(Person.id.in_(actors))
+    )
+    names = {person_id: name for person_id, name in rows}
+    lines = ["<b>" + _("Activity log of {commune}").format(commune=escape(commune.name)) + "</b>"]
+    for entry in entries:
+        lines.append(
+            f"{format_datetime(entry.at)} · {escape(names.get(entry.actor_id or 0, '—'))}"
+            f" · {entry.action} · {entry.object_type} #{entry.object_id}"
+        )
+    if not entries:
+        lines.append(_("Nothing recorded yet."))
+    turn.out.add(Reply("\n".join(lines), ((Button("◀ " + _("Menu"), pack(MENU, "menu")),),)))

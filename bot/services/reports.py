@@ -1,0 +1,136 @@
+"""Reports: build a unit's totals for a year, and send them in chat as text, spreadsheet and chart.
+
+``build_report`` turns the aggregate queries (one statement per level) and the targets into a
+``Report`` the renderers take. ``on_report`` (/report) answers with the person's own scope: the
+villages they lead, the communes they are an officer of, the provinces they view; ``/report
+CODE`` picks one unit inside that scope. Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import _
+from bot.reports import chart, text, xlsx
+from bot.reports.model import Line, Report
+from bot.services import scope
+from bot.services.context import CDHT, GDHT
+from bot.services.messages import Attachment, Reply
+from bot.services.review import ReviewError, find_unit
+from bot.services.turn import Turn
+from bot.storage import queries
+from bot.storage.models import Unit, utcnow
+from conversations.text import fold
+
+HOUSEHOLD_FORMS = (GDHT,)
+PERSON_FORMS = (CDHT,)
+VIEWERS = ("leader", "officer", "province")
+MAX_UNITS = 5  # reports sent for one /report; more would flood the chat
+
+__all__ = ["Report", "build_report", "on_report"]
+
+
+def _sort_key(line: Line) -> tuple[object, ...]:
+    """Names in reading order, numbers as numbers: Thôn 2 before Thôn 10."""
+    parts = re.split(r"(\d+)", fold(line.name))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts), line.code
+
+
+def _line(
+    unit_path: str,
+    code: str,
+    name: str,
+    counts: queries.Counts,
+    goals: dict[tuple[str, str], float | None],
+) -> Line:
+    return Line(
+        code=code,
+        name=name,
+        **asdict(counts),
+        family_target=goals[(unit_path, queries.TITLE_FAMILY)],
+        citizen_target=goals[(unit_path, queries.TITLE_CITIZEN)],
+    )
+
+
+async def build_report(
+    session: AsyncSession, unit: str | int | Unit, year: int, now: dt.datetime | None = None
+) -> Report:
+    """The report of a unit (its code, id or row) for a year; ``ReviewError`` if unknown."""
+    found = await find_unit(session, unit)
+    rows = await queries.child_counts(session, found, year, HOUSEHOLD_FORMS, PERSON_FORMS)
+    paths = [found.path, *(row.path for row in rows)]
+    goals = await queries.targets(session, paths, queries.TITLES, year)
+    lines = [_line(row.path, row.code, row.name, row.counts, goals) for row in rows]
+    total = sum((row.counts for row in rows), queries.Counts())
+    return Report(
+        unit_code=found.code,
+        unit_name=found.name,
+        unit_level=found.level,
+        year=year,
+        lines=tuple(sorted(lines, key=_sort_key)),
+        total=_line(found.path, found.code, found.name, total, goals),
+        generated_at=now or utcnow(),
+    )
+
+
+def file_name(report: Report, extension: str) -> str:
+    """A download name that names the unit and year: bao-cao-00640-2025.xlsx."""
+    return f"bao-cao-{report.unit_code}-{report.year}.{extension}"
+
+
+def report_replies(report: Report) -> list[Reply]:
+    """The text, the spreadsheet as a document and, for several rows, the chart as a photo."""
+    replies = [Reply(text.render(report, html=True))]
+    caption = _("{unit}, year {year}").format(unit=report.unit_name, year=report.year)
+    replies.append(
+        Reply(caption, attachment=Attachment(file_name(report, "xlsx"), xlsx.render(report)))
+    )
+    if len(report.lines) > 1:
+        png = chart.render(report)
+        replies.append(
+            Reply(caption, attachment=Attachment(file_name(report, "png"), png, "photo"))
+        )
+    return replies
+
+
+async def units_in_view(session: AsyncSession, person_id: int) -> list[Unit]:
+    """The units a person may see reports of: their own, widest first, without repeats."""
+    held = await scope.units_of(session, person_id, VIEWERS)
+    kept: list[Unit] = []
+    for unit in sorted(held, key=lambda u: (u.level, u.name)):
+        if not any(scope.contains(outer, unit) for outer in kept):
+            kept.append(unit)
+    return kept
+
+
+async def _chosen(turn: Turn, code: str) -> list[Unit]:
+    try:
+        unit = await find_unit(turn.session, code)
+    except ReviewError as error:
+        turn.out.add(Reply(str(error)))
+        return []
+    if not await scope.may(turn.session, turn.person.id, unit, VIEWERS):
+        turn.out.add(Reply(_("You can only see reports of units in your own area.")))
+        return []
+    return [unit]
+
+
+async def on_report(turn: Turn) -> None:
+    """/report [CODE]: this year's report of each unit in the person's view."""
+    code = turn.inbound.argument.strip()
+    units = (
+        await _chosen(turn, code) if code else await units_in_view(turn.session, turn.person.id)
+    )
+    if not units and not code:
+        turn.out.add(
+            Reply(_("Reports are for village leaders, commune officers and province staff."))
+        )
+        return
+    for unit in units[:MAX_UNITS]:
+        report = await build_report(turn.session, unit, turn.services.year(), turn.now)
+        for reply in report_replies(report):
+            turn.out.add(reply)

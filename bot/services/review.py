@@ -1,0 +1,312 @@
+"""The commune's review of submitted household assessments, and the targets units set.
+
+States: a leader's submitted assessment is recognised (with the UBND decision's number and date),
+not recognised, or returned for changes with a comment; a returned one is open again in the
+engine flow (``assessing.OPEN_STATES``), so the leader edits and resubmits it. A recognised
+result is final: no state change or edit reaches it again.
+
+Only an officer of the commune holding the household's village (or an administrator) reviews
+it; anyone else gets a ``ReviewError`` with a message in their language. Every change writes an
+audit entry naming the object and unit, never a personal value. Functions never commit.
+Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import _
+from bot.services import audit, scope
+from bot.services.context import GDHT
+from bot.storage.models import Assessment, Household, Target, Unit
+from bot.storage.queries import TITLES, deciding
+
+REVIEWERS = ("officer",)
+TARGET_SETTERS = ("officer", "province")
+HOUSEHOLD_FORMS = (GDHT,)
+DECISION_MAX, COMMENT_MAX = 64, 500
+
+
+class ReviewError(ValueError):
+    """A refused review or target change; str() is one line for the person."""
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A household assessment as the reviewing officer sees it."""
+
+    assessment_id: int
+    year: int
+    village_id: int
+    village: str
+    household_code: str
+    head_name: str
+    score: float | None
+    max_score: float | None
+    passed: bool
+    state: str
+    comment: str | None = None
+
+
+async def find_unit(session: AsyncSession, ref: str | int | Unit) -> Unit:
+    """A unit by its code or id; ``ReviewError`` when there is none."""
+    if isinstance(ref, Unit):
+        return ref
+    column = Unit.id if isinstance(ref, int) else Unit.code
+    unit = await session.scalar(select(Unit).where(column == ref))
+    if unit is None:
+        raise ReviewError(_("There is no unit with code {code}.").format(code=ref))
+    return unit
+
+
+async def reviewable_village(session: AsyncSession, actor_id: int, village_id: int) -> Unit:
+    """A village whose households this person may review; ``ReviewError`` otherwise."""
+    village = await session.get(Unit, village_id)
+    if village is None:
+        raise ReviewError(_("There is no unit with code {code}.").format(code=village_id))
+    await _authorise(session, actor_id, village)
+    return village
+
+
+async def _authorise(session: AsyncSession, actor_id: int, village: Unit) -> None:
+    if not await scope.may(session, actor_id, village, REVIEWERS):
+        raise ReviewError(_("Only an officer of this commune can review its households."))
+
+
+ITEM_COLUMNS = (
+    Assessment.id, Assessment.year, Unit.id, Unit.name, Household.code, Household.head_name,
+    Assessment.score, Assessment.max_score, Assessment.passed, Assessment.state,
+    Assessment.review_comment,
+)  # fmt: skip
+
+
+async def _fetch(session: AsyncSession, *where: ColumnElement[bool]) -> list[ReviewItem]:
+    """Review items in the order of ``ITEM_COLUMNS``, which is ``ReviewItem``'s."""
+    rows = await session.execute(
+        select(*ITEM_COLUMNS)
+        .join(Household, Household.id == Assessment.household_id)
+        .join(Unit, Unit.id == Household.village_id)
+        .where(*where)
+        .order_by(Assessment.year, Unit.name, Household.code)
+    )
+    return [ReviewItem(*row[:8], bool(row[8]), *row[9:]) for row in rows]
+
+
+async def pending_reviews(
+    session: AsyncSession, actor_id: int, commune: str | int | Unit, year: int | None = None
+) -> list[ReviewItem]:
+    """The commune's submitted household assessments, by year, village and household."""
+    unit = await find_unit(session, commune)
+    await _authorise(session, actor_id, unit)
+    a = Assessment
+    return await _fetch(
+        session,
+        Unit.path.startswith(unit.path),
+        Household.removed_at.is_(None),
+        a.form_key.in_(HOUSEHOLD_FORMS),
+        a.state == "submitted",
+        deciding(a, HOUSEHOLD_FORMS),
+        a.year == year if year is not None else true(),
+    )
+
+
+async def review_item(session: AsyncSession, actor_id: int, assessment_id: int) -> ReviewItem:
+    """One household assessment, for an officer of its commune."""
+    await _load(session, actor_id, assessment_id, lock=False)
+    [item] = await _fetch(session, Assessment.id == assessment_id)
+    return item
+
+
+async def _load(
+    session: AsyncSession, actor_id: int, assessment_id: int, lock: bool = True
+) -> tuple[Assessment, Unit]:
+    query = select(Assessment).where(Assessment.id == assessment_id)
+    assessment = await session.scalar(query.with_for_update() if lock else query)
+    household = (
+        await session.get(Household, assessment.household_id)
+        if assessment is not None and assessment.household_id is not None
+        else None
+    )
+    if assessment is None or household is None:
+        raise ReviewError(_("There is no household assessment {id}.").format(id=assessment_id))
+    village = await session.get(Unit, household.village_id)
+    assert village is not None  # a foreign key
+    await _authorise(session, actor_id, village)
+    return assessment, village
+
+
+def _require(assessment: Assessment, *states: str) -> None:
+    if assessment.state == "recognised":
+        raise ReviewError(
+            _("This household is already recognised; the result can no longer change.")
+        )
+    if assessment.state not in states:
+        raise ReviewError(_("Only a submitted assessment can be reviewed."))
+
+
+async def _change(
+    session: AsyncSession,
+    actor_id: int,
+    assessment: Assessment,
+    village: Unit,
+    state: str,
+    now: dt.datetime,
+) -> None:
+    before, assessment.state = assessment.state, state
+    assessment.reviewed_at = assessment.updated_at = now
+    await audit.record(
+        session,
+        actor_id,
+        f"assessment.{state}",
+        "assessment",
+        assessment.id,
+        now,
+        village.id,
+        detail=f"{before}->{state}",
+    )
+
+
+def _decision(decision_no: str) -> str:
+    cleaned = " ".join(decision_no.split())
+    if not cleaned or len(cleaned) > DECISION_MAX:
+        raise ReviewError(
+            _(
+                "Give the number of the recognition decision (at most {maximum} characters)."
+            ).format(maximum=DECISION_MAX)
+        )
+    return cleaned
+
+
+async def recognise(
+    session: AsyncSession,
+    actor_id: int,
+    assessment_id: int,
+    decision_no: str,
+    decision_date: dt.date,
+    now: dt.datetime,
+) -> Assessment:
+    """Record the commune's recognition of a submitted, passing assessment; it is then final."""
+    assessment, village = await _load(session, actor_id, assessment_id)
+    _require(assessment, "submitted")
+    if not assessment.passed:
+        raise ReviewError(
+            _("This assessment does not meet the criteria, so it cannot be recognised.")
+        )
+    assessment.decision_no, assessment.decision_date = _decision(decision_no), decision_date
+    await _change(session, actor_id, assessment, village, "recognised", now)
+    return assessment
+
+
+async def refuse(
+    session: AsyncSession, actor_id: int, assessment_id: int, comment: str, now: dt.datetime
+) -> Assessment:
+    """Decide that a submitted assessment is not recognised this year."""
+    assessment, village = await _load(session, actor_id, assessment_id)
+    _require(assessment, "submitted")
+    assessment.review_comment = " ".join(comment.split())[:COMMENT_MAX] or None
+    await _change(session, actor_id, assessment, village, "not_recognised", now)
+    return assessment
+
+
+async def return_for_changes(
+    session: AsyncSession, actor_id: int, assessment_id: int, comment: str, now: dt.datetime
+) -> Assessment:
+    """Send an assessment back to its leader with what to change; it is open again."""
+    assessment, village = await _load(session, actor_id, assessment_id)
+    _require(assessment, "submitted", "not_recognised")
+    cleaned = " ".join(comment.split())
+    if not cleaned or len(cleaned) > COMMENT_MAX:
+        raise ReviewError(
+            _("Say what should change (1 to {maximum} characters).").format(maximum=COMMENT_MAX)
+        )
+    assessment.review_comment, assessment.cursor = cleaned, None
+    await _change(session, actor_id, assessment, village, "returned", now)
+    return assessment
+
+
+async def recognise_all_passing(
+    session: AsyncSession,
+    actor_id: int,
+    village_id: int,
+    year: int,
+    decision_no: str,
+    decision_date: dt.date,
+    now: dt.datetime,
+) -> int:
+    """After the village meeting: recognise every submitted, passing household of the year."""
+    village = await reviewable_village(session, actor_id, village_id)
+    number = _decision(decision_no)
+    a = Assessment
+    rows = await session.scalars(
+        select(a)
+        .join(Household, Household.id == a.household_id)
+        .where(
+            Household.village_id == village.id,
+            Household.removed_at.is_(None),
+            a.year == year,
+            a.form_key.in_(HOUSEHOLD_FORMS),
+            a.state == "submitted",
+            a.passed.is_(True),
+            deciding(a, HOUSEHOLD_FORMS),
+        )
+        .order_by(a.id)
+        .with_for_update()
+    )
+    found = list(rows)
+    for assessment in found:
+        assessment.decision_no, assessment.decision_date = number, decision_date
+        await _change(session, actor_id, assessment, village, "recognised", now)
+    return len(found)
+
+
+async def set_target(
+    session: AsyncSession,
+    actor_id: int,
+    unit_code: str | None,
+    title: str,
+    year: int,
+    percent: float,
+    now: dt.datetime,
+) -> Target:
+    """Set a unit's target share for a title and year; no unit is the national default."""
+    if title not in TITLES:
+        raise ReviewError(
+            _("Unknown title {title}; use one of: {titles}.").format(
+                title=title, titles=", ".join(TITLES)
+            )
+        )
+    if not 0 < percent <= 100:
+        raise ReviewError(_("A target is a percentage above 0 and at most 100."))
+    unit = await find_unit(session, unit_code) if unit_code is not None else None
+    allowed = (
+        await scope.is_admin(session, actor_id)
+        if unit is None
+        else await scope.may(session, actor_id, unit, TARGET_SETTERS)
+    )
+    if not allowed:
+        raise ReviewError(_("You can only set targets for units in your own area."))
+    unit_id = unit.id if unit is not None else None
+    same_unit = Target.unit_id.is_(None) if unit_id is None else Target.unit_id == unit_id
+    target = await session.scalar(
+        select(Target).where(same_unit, Target.title == title, Target.year == year)
+    )
+    if target is None:
+        target = Target(unit_id=unit_id, title=title, year=year, percent=percent)
+        session.add(target)
+    target.percent = percent
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id,
+        "target.set",
+        "target",
+        target.id,
+        now,
+        unit_id,
+        detail=f"{title} {year} {percent:g}%",
+    )
+    return target

@@ -1,0 +1,38 @@
+"""Callback data of the commune's review buttons: ``r:<action>:<id>``.
+
+Built and read with the same rules as ``bot.services.callbacks`` (prefix, field count, 64 bytes):
+once ``REVIEW`` is in its ``ARITY`` table, ``callbacks.unpack`` reads these too and the router
+hands them to ``review_chat.on_review_button``. Must not import platform libraries.
+"""
+
+from __future__ import annotations
+
+from bot.services.callbacks import MAX_BYTES, SEPARATOR, Callback, CallbackError
+
+REVIEW = "r"  # r:<action>:<id>
+ARITY = 2
+# Actions: the pending list (id: page), one assessment (id: assessment), recognise it, refuse
+# it, return it for changes, recognise every passing household of a village (id: village).
+LIST, OPEN, RECOGNISE, REFUSE, RETURN, ALL = "list", "open", "ok", "no", "ret", "all"
+ACTIONS = (LIST, OPEN, RECOGNISE, REFUSE, RETURN, ALL)
+
+
+def pack(action: str, ident: object) -> str:
+    """Build review callback data; refuse anything that would not round-trip."""
+    field = str(ident)
+    if action not in ACTIONS or SEPARATOR in field:
+        raise CallbackError(f"not a review button: {action!r} {field!r}")
+    data = SEPARATOR.join([REVIEW, action, field])
+    if len(data.encode("utf-8")) > MAX_BYTES:
+        raise CallbackError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+    return data
+
+
+def unpack(data: str) -> Callback:
+    """Parse data built by ``pack``."""
+    if len(data.encode("utf-8")) > MAX_BYTES:
+        raise CallbackError("callback data too long")
+    prefix, *fields = data.split(SEPARATOR)
+    if prefix != REVIEW or len(fields) != ARITY or fields[0] not in ACTIONS:
+        raise CallbackError(f"not review callback data {data[:20]!r}")
+    return Callback(prefix, tuple(fields))

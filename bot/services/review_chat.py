@@ -1,0 +1,195 @@
+"""The commune officer's review in chat: the list waiting for review, one household's result,
+and the decisions (recognise with the decision's number and date, return with a comment, refuse,
+recognise every passing household of a village after its meeting).
+
+What is typed (a decision number, a comment) is read by ``on_review_text`` while the person is in
+the ``review`` flow; the flow's state is the stored conversation, never memory. The rules and the
+scope check live in ``bot.services.review``. Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from bot.i18n import _, format_date, format_number, local_time, ngettext
+from bot.services import review, scope
+from bot.services.callbacks import Callback
+from bot.services.messages import Button, Reply
+from bot.services.people import Conversation
+from bot.services.presenting import escape
+from bot.services.review_callbacks import ALL, LIST, OPEN, RECOGNISE, REFUSE, RETURN, pack
+from bot.services.turn import Turn
+from bot.storage.models import Unit
+
+FLOW = "review"
+PAGE = 8  # households listed at once: the rest are reached by deciding the first ones
+MAX_VILLAGE_BUTTONS = 4
+DECISION = re.compile(
+    r"^(?P<number>.+?)(?:[\s,;]+(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})[/.-](?P<year>\d{4}))?$"
+)
+
+
+def parse_decision(text: str, today: dt.date) -> tuple[str, dt.date] | None:
+    """ "12/QĐ-UBND 15/12/2025" -> ("12/QĐ-UBND", 15 Dec 2025); no date means today."""
+    found = DECISION.match(" ".join(text.split()))
+    if found is None or not any(ch.isdigit() for ch in found["number"]):
+        return None  # a decision always has a number
+    if found["year"] is None:
+        return found["number"], today
+    try:
+        day = dt.date(int(found["year"]), int(found["month"]), int(found["day"]))
+    except ValueError:
+        return None
+    return found["number"], day
+
+
+async def _communes(turn: Turn) -> list[Unit]:
+    held = await scope.units_of(turn.session, turn.person.id, review.REVIEWERS)
+    return [unit for unit in held if unit.level == 2]
+
+
+async def show_pending(turn: Turn) -> None:
+    """/review: what waits for the commune's decision, in each commune the officer serves."""
+    communes = await _communes(turn)
+    if not communes:
+        turn.out.add(Reply(_("Only commune officers review households.")))
+        return
+    for commune in communes:
+        turn.out.add(await pending_reply(turn, commune))
+
+
+async def pending_reply(turn: Turn, commune: Unit) -> Reply:
+    """The first households waiting in a commune, and one button per village to recognise."""
+    items = await review.pending_reviews(turn.session, turn.person.id, commune)
+    name = escape(commune.name)
+    if not items:
+        return Reply("✅ " + _("Nothing is waiting for review in {commune}.").format(commune=name))
+    text = ngettext(
+        "<b>{commune}</b>: {count} household waiting for review.",
+        "<b>{commune}</b>: {count} households waiting for review.",
+        len(items),
+    ).format(commune=name, count=format_number(len(items)))
+    rows = [(Button(_item_label(item), pack(OPEN, item.assessment_id)),) for item in items[:PAGE]]
+    year = turn.services.year()
+    villages = {
+        item.village_id: item.village for item in items if item.passed and item.year == year
+    }
+    for village_id, village in list(villages.items())[:MAX_VILLAGE_BUTTONS]:
+        label = "🏅 " + _("Recognise all passing in {village}").format(village=village)
+        rows.append((Button(label, pack(ALL, village_id)),))
+    return Reply(text, tuple(rows), edit=turn.tapped)
+
+
+def _item_label(item: review.ReviewItem) -> str:
+    mark = "✅" if item.passed else "✖"
+    score = format_number(item.score or 0, decimals=1)
+    return f"{mark} {item.village} · {item.household_code} · {item.head_name} · {score}"
+
+
+def _card(item: review.ReviewItem) -> Reply:
+    verdict = _("meets the criteria") if item.passed else _("does not meet the criteria")
+    lines = [
+        "🏠 "
+        + _("Household {code} · {name}").format(
+            code=escape(item.household_code), name=escape(item.head_name)
+        ),
+        _("{unit}, year {year}").format(unit=escape(item.village), year=item.year),
+        _("Score: {score} of {maximum}, {verdict}").format(
+            score=format_number(item.score or 0, decimals=1),
+            maximum=format_number(item.max_score or 0),
+            verdict=verdict,
+        ),
+    ]
+    buttons: list[tuple[Button, ...]] = []
+    if item.state == "submitted":
+        if item.passed:
+            buttons.append((Button("🏅 " + _("Recognise"), pack(RECOGNISE, item.assessment_id)),))
+        buttons.append((Button("↩ " + _("Return for changes"), pack(RETURN, item.assessment_id)),))
+        buttons.append((Button("✖ " + _("Not recognised"), pack(REFUSE, item.assessment_id)),))
+    buttons.append((Button("◀ " + _("Waiting for review"), pack(LIST, 0)),))
+    return Reply("\n".join(lines), tuple(buttons), edit=True)
+
+
+async def on_review_button(turn: Turn, callback: Callback) -> None:
+    """Route ``r:<action>:<id>``; every decision is checked against the officer's commune."""
+    action, ident = callback.fields
+    if action == LIST:
+        await show_pending(turn)
+        return
+    if not ident.isdigit():
+        turn.out.notice = _("This button is no longer valid.")
+        return
+    try:
+        await _act(turn, action, int(ident))
+    except review.ReviewError as error:
+        turn.out.notice = str(error)
+        turn.out.add(Reply(str(error)))
+
+
+async def _act(turn: Turn, action: str, ident: int) -> None:
+    if action == OPEN:
+        turn.out.add(_card(await review.review_item(turn.session, turn.person.id, ident)))
+    elif action == REFUSE:
+        await review.refuse(turn.session, turn.person.id, ident, "", turn.now)
+        turn.out.notice = _("Marked as not recognised this year.")
+        await show_pending(turn)
+    elif action in (RECOGNISE, ALL):
+        # Check the scope before asking for a decision number that would then be refused.
+        if action == RECOGNISE:
+            await review.review_item(turn.session, turn.person.id, ident)
+        else:
+            await review.reviewable_village(turn.session, turn.person.id, ident)
+        turn.conversation = Conversation(FLOW, {"action": action, "id": ident})
+        turn.out.add(Reply(_ask_decision(), expects_text=True))
+    elif action == RETURN:
+        await review.review_item(turn.session, turn.person.id, ident)
+        turn.conversation = Conversation(FLOW, {"action": action, "id": ident})
+        turn.out.add(Reply(_("Type what the village leader should change:"), expects_text=True))
+
+
+def _ask_decision() -> str:
+    return _(
+        "Type the number and date of the recognition decision, for example "
+        "12/QĐ-UBND 15/12/2025. Without a date, today's date is used."
+    )
+
+
+async def on_review_text(turn: Turn, text: str) -> None:
+    """A typed decision number (and date), or the comment for a returned assessment."""
+    action, ident = turn.conversation.data.get("action"), int(turn.conversation.data.get("id", 0))
+    try:
+        if action == RETURN:
+            await review.return_for_changes(turn.session, turn.person.id, ident, text, turn.now)
+            turn.out.add(Reply(_("Returned to the village leader with your comment.")))
+        elif action in (RECOGNISE, ALL) and not await _decide(turn, action, ident, text):
+            return  # asked again; the flow stays where it was
+    except review.ReviewError as error:
+        turn.out.add(Reply(str(error)))
+    turn.conversation = Conversation()
+    await show_pending(turn)
+
+
+async def _decide(turn: Turn, action: str, ident: int, text: str) -> bool:
+    parsed = parse_decision(text, local_time(turn.now).date())
+    if parsed is None:
+        turn.out.add(Reply(_("I could not read that.") + " " + _ask_decision(), expects_text=True))
+        return False
+    number, day = parsed
+    if action == RECOGNISE:
+        await review.recognise(turn.session, turn.person.id, ident, number, day, turn.now)
+        message = _("Recognised under decision {number} of {date}.")
+        turn.out.add(
+            Reply(message.format(number=escape(number), date=format_date(day, "dd/MM/yyyy")))
+        )
+        return True
+    count = await review.recognise_all_passing(
+        turn.session, turn.person.id, ident, turn.services.year(), number, day, turn.now
+    )
+    message = ngettext(
+        "Recognised {count} household under decision {number}.",
+        "Recognised {count} households under decision {number}.",
+        count,
+    )
+    turn.out.add(Reply(message.format(count=format_number(count), number=escape(number))))
+    return True
