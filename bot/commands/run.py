@@ -8,7 +8,7 @@ import signal
 
 from bot.app import open_services
 from bot.commands.common import fail
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.i18n import _
 from bot.storage.db import DatabaseUnavailable
 from conversations.model import FormError
@@ -23,17 +23,30 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=_("receive updates at this public HTTPS URL instead of polling"),
     )
     run.add_argument(
-        "--channel", choices=["telegram"], default="telegram", help=_("the messenger to serve")
+        "--channel",
+        choices=["telegram", "zalo"],
+        default="telegram",
+        help=_("the messenger to serve"),
     )
     run.set_defaults(handler=run_bot)
 
 
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until interrupted (Ctrl-C or SIGTERM), then stop cleanly."""
-    from bot.channels.telegram.runner import run_polling, run_webhook
+    from bot.channels.zalo.client import ZaloError
 
-    if settings.telegram_token is None:
-        return fail(_("Set HOCTAP_TELEGRAM_TOKEN (the token from @BotFather) to run the bot."))
+    if args.channel == "zalo":
+        from bot.channels.zalo.runner import run_polling, run_webhook
+
+        if settings.zalo_token is None:
+            return fail(_("Set HOCTAP_ZALO_TOKEN (the token Zalo sent you) to run the bot."))
+    else:
+        from bot.channels.telegram.runner import run_polling, run_webhook  # type: ignore[assignment]
+
+        if settings.telegram_token is None:
+            return fail(
+                _("Set HOCTAP_TELEGRAM_TOKEN (the token from @BotFather) to run the bot.")
+            )
     if args.webhook and settings.webhook_secret is None:
         return fail(_("Set HOCTAP_WEBHOOK_SECRET to run with a webhook."))
     stop = asyncio.Event()
@@ -46,6 +59,6 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
                 await run_webhook(settings, services, stop, args.webhook)
             else:
                 await run_polling(settings, services, stop)
-    except (FormError, DatabaseUnavailable) as error:
+    except (FormError, DatabaseUnavailable, SettingsError, ZaloError) as error:
         return fail(str(error))
     return 0

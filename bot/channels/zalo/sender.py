@@ -1,0 +1,100 @@
+"""Sending answers to Zalo: rendering, pauses for the rate limit, and the monthly quota.
+
+A free bot may send 3,000 messages a month (``docs/zalo.md``). When Zalo refuses a send for the
+quota, that is logged once (and again only after sends worked in between); the rest of that
+answer is dropped and never retried, since every try would be refused the same way. Inbound
+messages are the runner's business and go on regardless. Must not import the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.channels.zalo import adapter
+from bot.channels.zalo.client import (
+    Blocked,
+    NetworkError,
+    QuotaExceeded,
+    RateLimited,
+    ZaloClient,
+    ZaloError,
+)
+from bot.services.messages import Outbound
+
+log = logging.getLogger(__name__)
+SEND_ATTEMPTS = 3  # tries of one message refused for the rate or the network
+MAX_WAIT = 30.0  # longest pause asked for by a rate limit that is honoured
+
+
+class Sender:
+    """Sends answers; a used-up quota is reported once and what it refuses is dropped."""
+
+    def __init__(self, client: ZaloClient, stop: asyncio.Event) -> None:
+        self.client, self.stop = client, stop
+        self.quota_reached = False
+
+    async def send(self, chat_id: str, out: Outbound) -> None:
+        """Send every message of one answer, in order; give up the rest after a refusal."""
+        for message in adapter.render(out):
+            if not await self._deliver(chat_id, message):
+                return
+
+    async def _deliver(self, chat_id: str, message: adapter.Outgoing) -> bool:
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await self._post(chat_id, message)
+            except QuotaExceeded:
+                self._quota_refused()
+                return False
+            except Blocked:
+                log.info("a Zalo chat cannot receive the bot's messages (blocked)")
+                return False
+            except (RateLimited, NetworkError) as error:
+                wait = getattr(error, "retry_after", None) or float(attempt)
+                log.warning("Zalo send refused (%s); again in %.0f s", error.code, wait)
+                await pause(self.stop, min(wait, MAX_WAIT))
+                continue
+            except ZaloError as error:
+                log.warning("Zalo refused a message: %s %s", error.code, error.description)
+                return False
+            if self.quota_reached:
+                log.warning("Zalo accepts the bot's messages again")
+                self.quota_reached = False
+            return True
+        log.warning("gave up a Zalo message after %d attempts", SEND_ATTEMPTS)
+        return False
+
+    async def _post(self, chat_id: str, message: adapter.Outgoing) -> None:
+        if isinstance(message, adapter.Text):
+            await self.client.send_message(chat_id, message.text)
+            return
+        try:
+            await self.client.send_photo(
+                chat_id, message.content, message.filename, message.caption
+            )
+        except (QuotaExceeded, Blocked, RateLimited, NetworkError):
+            raise
+        except ZaloError as error:  # the upload was refused: the caption still says it all
+            log.info("Zalo refused the photo (%s); sending its text", error.code)
+            for part in adapter.split(f"{message.caption}\n📎 {message.filename}"):
+                await self.client.send_message(chat_id, part)
+
+    def _quota_refused(self) -> None:
+        if not self.quota_reached:
+            log.error(
+                "Zalo message quota reached: replies are not sent until it resets; "
+                "messages are still received, stored and applied"
+            )
+        self.quota_reached = True
+
+
+async def pause(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
+    """Sleep, but wake at once when asked to stop (or when ``wake`` is set)."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in (stop, wake) if event is not None]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
