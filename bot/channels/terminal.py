@@ -12,13 +12,14 @@ import contextlib
 import getpass
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from bot.channels.text import numbered
 from bot.i18n import _
 from bot.services import router
 from bot.services.context import Services
-from bot.services.messages import Actor, Inbound, Outbound
+from bot.services.messages import Actor, Attachment, Inbound, Outbound
 
 QUIT_WORDS = {"q", "quit", "exit", "thoat", "thoát"}
 
@@ -92,5 +93,15 @@ async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> None:
     if out.notice:
         stdout.write(f"({out.notice})\n")
     for reply in out.replies:
-        stdout.write(numbered(reply) + "\n\n")
+        stdout.write(numbered(reply) + "\n")
+        if reply.attachment is not None:
+            stdout.write(_save(reply.attachment) + "\n")
+        stdout.write("\n")
     stdout.flush()
+
+
+def _save(attachment: Attachment) -> str:
+    """Write a spreadsheet or chart next to the person, as a messenger would offer a download."""
+    path = Path.cwd() / Path(attachment.filename).name
+    path.write_bytes(attachment.content)
+    return "📎 " + _("Saved as {path}").format(path=path)

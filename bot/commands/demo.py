@@ -47,15 +47,18 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             async with sessions() as session:
                 if await session.scalar(select(Unit.id).where(Unit.code == args.commune)) is None:
                     await load_geography(session)
-                summary = await demo.fill(
-                    session, load_forms(), args.commune, year, args.seed, now
-                )
+                try:
+                    headline = _summary(
+                        await demo.fill(session, load_forms(), args.commune, year, args.seed, now)
+                    )
+                except demo.AlreadyFilled as filled:
+                    headline = str(filled)  # a second run shows the report, changing nothing
                 await session.commit()
             async with sessions() as session:
                 report = await build_report(session, args.commune, year, now)
     except (demo.DemoError, UnitError, ReviewError, DatabaseUnavailable) as error:
         return fail(str(error))
-    print(_summary(summary))
+    print(headline)
     print(text.render(report))
     print(
         _(

@@ -135,6 +135,10 @@ class DemoError(ValueError):
     """The demonstration cannot fill this commune; str() is one line for the person."""
 
 
+class AlreadyFilled(DemoError):
+    """The commune has villages already (a second demo run): nothing is added."""
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     """What the demonstration added."""
@@ -232,8 +236,8 @@ async def _commune(session: AsyncSession, code: str) -> Unit:
         raise DemoError(_("There is no commune with code {code}.").format(code=code))
     filled = await session.scalar(select(Unit.id).where(Unit.parent_id == commune.id).limit(1))
     if filled is not None:
-        raise DemoError(
-            _("{commune} already has villages; the demo fills only an empty commune.").format(
+        raise AlreadyFilled(
+            _("{commune} already has villages, so no example data was added.").format(
                 commune=commune.name
             )
         )
