@@ -77,9 +77,14 @@ async def open_household_assessment(
 
 
 async def open_own_assessment(
-    session: AsyncSession, form: Form, person_id: int, year: int, now: dt.datetime
+    session: AsyncSession,
+    form: Form,
+    person_id: int,
+    year: int,
+    now: dt.datetime,
+    unit_id: int | None = None,
 ) -> Assessment:
-    """A person's own draft of a form (a self-check), or a new one."""
+    """A person's own draft of a form (a self-check), or a new one, counted in ``unit_id``."""
     found = await session.scalar(
         select(Assessment)
         .where(
@@ -92,9 +97,17 @@ async def open_own_assessment(
         .limit(1)
     )
     if found is not None:
+        found.unit_id = found.unit_id or unit_id  # a home village set since it was started
         return found
     return await _create(
-        session, form, year, person_id, now, subject="person", person_id=person_id
+        session,
+        form,
+        year,
+        person_id,
+        now,
+        subject="person",
+        person_id=person_id,
+        unit_id=unit_id,
     )
 
 

@@ -266,8 +266,16 @@ async def _set_registration(turn: Turn, ident: str, registered: bool) -> None:
     elif row is not None and not registered:
         await turn.session.delete(row)
     action = "household.registered" if registered else "household.unregistered"
-    await audit.record(turn.session, turn.person.id, action, "household", household.id,
-                       turn.now, household.village_id, detail=str(year))
+    await audit.record(
+        turn.session,
+        turn.person.id,
+        action,
+        "household",
+        household.id,
+        turn.now,
+        household.village_id,
+        detail=str(year),
+    )
     turn.out.notice = (
         _("Registered for {year}.") if registered else _("Registration for {year} cancelled.")
     ).format(year=year)
@@ -373,8 +381,15 @@ async def _create(
     )
     session.add(household)
     await session.flush()
-    await audit.record(session, turn.person.id, "household.created", "household", household.id,
-                       turn.now, village.id)
+    await audit.record(
+        session,
+        turn.person.id,
+        "household.created",
+        "household",
+        household.id,
+        turn.now,
+        village.id,
+    )
     return household
 
 
@@ -424,6 +439,10 @@ async def summary_reply(turn: Turn, village: Unit) -> Reply:
             _("Assessed: {count}").format(count=format_number(len(submitted))),
             _("Meeting the criteria: {count} ({share} of households)").format(
                 count=format_number(passing), share=share
+            ),
+            "",
+            _("Residents check themselves by sending /village {code} to the bot.").format(
+                code=village.code
             ),
         ]
     )

@@ -105,6 +105,7 @@ async def help_reply(turn: Turn) -> Reply:
         _("/results: your results"),
         _("/cancel: stop what you are doing (your answers are kept)"),
         _("/language: change the language"),
+        _("/village CODE: say which village you live in (your leader has the code)"),
         _("/mydata: see or erase what is stored about you"),
         _("/join CODE: take up a role with the code you were given"),
     ]

@@ -145,18 +145,21 @@ async def route(turn: Turn) -> None:
 
 async def _start(turn: Turn) -> None:
     """/start, or a deep link ``/start CODE`` that joins a role after consent."""
-    if not turn.inbound.argument:
+    argument = turn.inbound.argument
+    then = "village" if argument.startswith("v-") else "join"
+    if not argument:
         await menus.on_start(turn)
     elif await _consented(turn):
-        await account.on_join(turn)
+        await COMMANDS[then](turn)
     else:
-        turn.conversation = Conversation("", {"then": "join", "argument": turn.inbound.argument})
+        turn.conversation = Conversation("", {"then": then, "argument": argument})
 
 
 COMMANDS: dict[str, Action] = {
     "start": _start,
     "join": account.on_join,
     "mydata": account.on_mydata,
+    "village": account.on_village,
     "report": reports.on_report,
     "review": review_chat.show_pending,
     "menu": lambda turn: _menu(turn),

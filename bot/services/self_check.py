@@ -19,7 +19,12 @@ async def start_self_check(turn: Turn, form_key: str = CDHT) -> None:
     """Open (or resume) the person's own draft of a form and show where it stands."""
     form = turn.services.forms.get(form_key)
     assessment = await assessing.open_own_assessment(
-        turn.session, form, turn.person.id, turn.services.year(), turn.now
+        turn.session,
+        form,
+        turn.person.id,
+        turn.services.year(),
+        turn.now,
+        unit_id=turn.person.home_unit_id,
     )
     await answering.begin(turn, assessment)
 

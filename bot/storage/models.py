@@ -168,6 +168,8 @@ class Person(Base):
     consent_purpose: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The village a person lives in: their self-checks count in its totals.
+    home_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
 
 
 class ChatState(Base):

@@ -352,6 +352,8 @@ async def test_leader_assesses_three_households_one_across_a_restart(
         "Đang làm dở: 0",
         "Đã đánh giá: 3",
         "Đạt tiêu chí: 2 (66,7% số hộ)",
+        "",
+        f"Người dân tự đánh giá bằng cách nhắn /village {village.village.code} cho bot.",
     ]
     done = await assessments(session_factory, unit_id=village.village.id)
     assert [(a.household_id, a.state, a.passed) for a in done] == [

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services import router
 from bot.services.context import Services
 from bot.services.messages import Actor, Inbound
+from bot.services.reports import build_report
+from bot.services.units import add_village
 from conversations.loader import load_forms
 
 NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
@@ -43,3 +45,23 @@ async def test_a_key_that_is_not_listed_is_typed_text(
     await router.handle(services(session_factory), Inbound(ZALO, command="form", keyed=True,
                                                            argument="cong-dan-hoc-tap"))
     assert "Bạn có đồng ý không?" in await say(session_factory, "9")  # no consent yet
+
+
+async def test_a_citizen_who_names_their_village_counts_in_its_report(
+    session_factory: async_sessionmaker[AsyncSession], geography: None
+) -> None:
+    async with session_factory() as session:
+        village = await add_village(session, "00070", "Thôn Đông")
+        await session.commit()
+    await router.handle(services(session_factory), Inbound(ZALO, command="start", keyed=True))
+    await say(session_factory, "1")  # agree
+    reply = await router.handle(services(session_factory), Inbound(
+        ZALO, command="village", argument=village.code, keyed=True))
+    assert "Thôn Đông" in reply.replies[0].text
+    await say(session_factory, "1")  # menu: the self-check
+    for _question in range(10):
+        await say(session_factory, "1")
+    assert "ĐẠT" in await say(session_factory, "1")  # submit at the review
+    async with session_factory() as session:
+        report = await build_report(session, "00070", 2026, NOW)
+    assert (report.total.checked, report.total.certified) == (1, 1)
