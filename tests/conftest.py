@@ -31,13 +31,26 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'hoctap.db'}"
 
 
-BACKENDS = ["sqlite", *(["postgresql"] if os.environ.get(PG_ENV) else [])]
+# The storage, service and report tests (tests/bot) run on both databases; the end-to-end
+# journeys run on SQLite, where the channel stack is the same, and PostgreSQL has its own
+# end-to-end test with two workers. This keeps the whole suite within five minutes.
+BOTH_DATABASES = ("tests/bot/",)
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``database_url`` by backend: SQLite always, PostgreSQL where it matters."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    where = metafunc.definition.nodeid
+    both = os.environ.get(PG_ENV) and where.startswith(BOTH_DATABASES)
+    metafunc.parametrize("database_url", ["sqlite", "postgresql"] if both else ["sqlite"],
+                         indirect=True)
+
+
+@pytest.fixture
 async def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[str]:
     """A URL of an empty database: SQLite, and a throwaway PostgreSQL database when configured."""
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":
         yield sqlite_url
         return
     server = os.environ[PG_ENV]
