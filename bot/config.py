@@ -45,6 +45,9 @@ class Settings:
     telegram_token: Secret | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    # Messages per second the bot allows itself (Telegram's limit is about 30); 0 turns the
+    # client-side throttle off, and a 429 from Telegram is still waited out and retried.
+    telegram_max_rate: int = 30
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: Secret | None = None

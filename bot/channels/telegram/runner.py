@@ -2,23 +2,39 @@
 
 python-telegram-bot acknowledges an update before any handler runs (a webhook answers 200 first,
 polling confirms a batch with the next getUpdates), so a crash would drop what was acknowledged.
-Here every update is committed raw to the inbox *before* it is acknowledged: polling asks for the
-next batch only after the last one is stored, and the webhook answers 200 only after the commit.
-Handlers mark an update done in the transaction of its effect; what is left undone when the
-process dies is replayed at the next start, in update order (so in order per chat).
+Here the acknowledgement moves behind the inbox, and every point the process can die at is safe:
+
+- before the raw update is committed: nothing was acknowledged, so Telegram sends it again.
+  Polling confirms a batch only by the next getUpdates, asked after the batch is committed; the
+  webhook answers 200 only after the commit (an error or a dropped connection makes Telegram
+  retry). A copy of an update already stored is ignored on insert (key: channel, update id).
+- after the commit, before or during its effect: the effect and the row's ``done_at`` commit in
+  one transaction (``router.handle``), so a death rolls both back and the row stays pending; it
+  is replayed at the next start (or by another worker), in update id order, so in order per chat.
+- after the effect committed, before the reply went out: the row is done, nothing is replayed
+  and nothing is applied twice; the person misses that one reply and sees the next step when
+  they write again (their position lives in the database).
+
+Two webhook workers may drain the same pending rows: ``inbox.is_done`` locks the row, so the
+second waits for the first's transaction and then skips it. An update the handler could not
+apply because the database stayed busy stays pending and is retried, before any later update.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import tornado.web
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
+from telegram.error import Conflict, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from bot.channels.telegram import handlers
@@ -26,11 +42,18 @@ from bot.channels.telegram.context import SERVICES_KEY, HoctapApplication, Hocta
 from bot.config import Settings
 from bot.services.context import Services
 from bot.storage import inbox
+from bot.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 CHANNEL = handlers.CHANNEL
 POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
 ALLOWED = ["message", "callback_query"]
+FAILED_KEY = "hoctap.failed"  # update id -> how often its handler raised, in this process
+ATTEMPTS = 3  # tries of one update within a drain before it is left for later
+RETRY_SECONDS = 5.0  # pause before a stuck update or a failed store is tried again
+STOP_GRACE = 10.0  # seconds a stop waits for the update being applied
+DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
+_T = TypeVar("_T")
 
 
 def build_application(settings: Settings, services: Services) -> HoctapApplication:
@@ -42,13 +65,28 @@ def build_application(settings: Settings, services: Services) -> HoctapApplicati
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .context_types(ContextTypes(context=HoctapContext))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3))
         .updater(None)  # ours stores each update before acknowledging it
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
+    application.bot_data[FAILED_KEY] = {}
     handlers.setup(application)
+    application.add_error_handler(_remember_failure)
     return application
+
+
+async def _remember_failure(update: object, context: HoctapContext) -> None:
+    """Count that a handler raised for this update (``apply`` gives up after ``ATTEMPTS``)."""
+    if isinstance(update, Update):
+        failures = _failures(context.bot_data)
+        failures[update.update_id] = failures.get(update.update_id, 0) + 1
+
+
+def _failures(bot_data: dict[Any, Any]) -> dict[int, int]:
+    failures = bot_data[FAILED_KEY]
+    assert isinstance(failures, dict)
+    return failures
 
 
 def chat_key(raw: dict[str, object]) -> str:
@@ -75,48 +113,159 @@ async def store(services: Services, raw_updates: Sequence[dict[str, object]]) ->
         await session.commit()
 
 
-async def drain(application: HoctapApplication, services: Services) -> int:
-    """Apply every stored update not yet done, oldest first; return how many were run."""
+async def drain(
+    application: HoctapApplication, services: Services, stop: asyncio.Event | None = None
+) -> int:
+    """Apply every stored update not yet done, oldest first; return how many were closed.
+
+    Stops early, leaving the rest pending, when ``stop`` is set or an update cannot be applied
+    yet (the database stayed busy): later updates must not overtake it.
+    """
     count = 0
-    while True:
+    while stop is None or not stop.is_set():
         async with services.sessions() as session:
             rows = await inbox.pending(session, CHANNEL)
             await session.commit()
         if not rows:
             return count
         for row in rows:
-            await apply(application, services, row.update_id, json.loads(row.payload))
+            if stop is not None and stop.is_set():
+                return count
+            if not await _apply_with_retries(application, services, row.update_id, row.payload):
+                return count
             count += 1
+    return count
+
+
+async def _apply_with_retries(
+    application: HoctapApplication, services: Services, update_id: int, payload: str
+) -> bool:
+    for attempt in range(1, ATTEMPTS + 1):
+        if await apply(application, services, update_id, json.loads(payload)):
+            return True
+        log.warning("update %s not applied (attempt %d of %d)", update_id, attempt, ATTEMPTS)
+        if attempt < ATTEMPTS:
+            await asyncio.sleep(0.2 * attempt)
+    return False
 
 
 async def apply(
     application: HoctapApplication, services: Services, update_id: int, raw: dict[str, object]
-) -> None:
-    """Run the handlers for one stored update, then close it even if no handler took it."""
+) -> bool:
+    """Run the handlers for one stored update; return True once its row is closed.
+
+    A handler marks the row done in the transaction of its effect; what no handler takes is
+    closed here. A handler that returned without closing the row (the database stayed busy)
+    leaves it open, to be tried again. A handler that raised has apologised to the person; after
+    ``ATTEMPTS`` failures its update is closed too, so that one broken update cannot hold up
+    everyone behind it (logged as an error, by update id only).
+    """
     update = Update.de_json(raw, application.bot)
     await application.process_update(update)
+    failures = _failures(application.bot_data)
     async with services.sessions() as session:
-        # Handlers that changed something marked it done with their effect; this closes the
-        # rest (updates no handler takes, or whose handler failed and apologised).
+        if await inbox.is_done(session, CHANNEL, update_id):
+            failures.pop(update_id, None)  # a handler that raised did so after the commit
+            return True
+        if failures.get(update_id, 0) >= ATTEMPTS:
+            log.error("update %s failed %d times; closing it unapplied", update_id, ATTEMPTS)
+            del failures[update_id]
+        elif update_id in failures or _taken(application, update):
+            return False
         await inbox.mark_done(session, CHANNEL, update_id, services.clock())
         await session.commit()
+    return True
+
+
+def _taken(application: HoctapApplication, update: Update) -> bool:
+    """True when some handler takes this update (its router call closes the row)."""
+    return any(
+        handler.check_update(update) not in (None, False)
+        for group in application.handlers.values()
+        for handler in group
+    )
 
 
 async def poll(application: HoctapApplication, services: Services, stop: asyncio.Event) -> None:
     """Long polling where the offset moves on only after the batch is committed."""
     offset: int | None = None
+    failures = 0
     while not stop.is_set():
-        updates = await application.bot.get_updates(
-            offset=offset,
-            timeout=POLL_TIMEOUT,
-            allowed_updates=ALLOWED,
-            read_timeout=POLL_TIMEOUT + 10,
-        )
+        try:
+            updates = await _until_stopped(
+                stop,
+                application.bot.get_updates(
+                    offset=offset,
+                    timeout=dt.timedelta(seconds=POLL_TIMEOUT),
+                    allowed_updates=ALLOWED,
+                    read_timeout=POLL_TIMEOUT + 10,
+                ),
+            )
+        except (NetworkError, Conflict) as error:  # TimedOut and RetryAfter are NetworkErrors
+            failures += 1
+            delay = _retry_delay(error, failures)
+            log.warning("getUpdates failed (%s); again in %.0f s", type(error).__name__, delay)
+            await _pause(stop, delay)
+            continue
+        failures = 0
         if not updates:
             continue
-        await store(services, [update.to_dict() for update in updates])
+        try:
+            await store(services, [update.to_dict() for update in updates])
+        except DATABASE_ERRORS as error:
+            # Not stored, so not acknowledged: the same batch comes back with the next call.
+            log.error("could not store updates: %s", type(error).__name__)
+            await _pause(stop, RETRY_SECONDS)
+            continue
         offset = updates[-1].update_id + 1  # acknowledged by the next call, after the commit
-        await drain(application, services)
+        try:
+            await drain(application, services, stop)
+        except DATABASE_ERRORS as error:  # the rows stay pending; the next drain takes them
+            log.error("could not apply stored updates: %s", type(error).__name__)
+            await _pause(stop, RETRY_SECONDS)
+    if offset is not None:
+        await _confirm(application, offset)
+
+
+async def _confirm(application: HoctapApplication, offset: int) -> None:
+    """On a clean stop, acknowledge the last stored batch (else Telegram resends it)."""
+    try:
+        await application.bot.get_updates(offset=offset, limit=1, timeout=dt.timedelta(0))
+    except NetworkError:
+        log.info("last batch not confirmed; it is stored and comes back harmlessly")
+
+
+def _retry_delay(error: Exception, failures: int) -> float:
+    if isinstance(error, RetryAfter):
+        wait = error.retry_after
+        return wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+    return float(min(2 ** (failures - 1), 30))
+
+
+async def _until_stopped(stop: asyncio.Event, call: Awaitable[_T]) -> _T | None:
+    """Await ``call`` unless ``stop`` is set first (then the call is cancelled: None)."""
+    task = asyncio.ensure_future(call)
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return None
+    return task.result()
+
+
+async def _pause(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
+    """Sleep, but wake at once when asked to stop (or when ``wake`` is set)."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in (stop, wake) if event is not None]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 async def run_polling(settings: Settings, services: Services, stop: asyncio.Event) -> None:
@@ -125,22 +274,29 @@ async def run_polling(settings: Settings, services: Services, stop: asyncio.Even
     async with application:
         await application.bot.delete_webhook()
         await application.start()
-        replayed = await drain(application, services)
-        log.info("replayed %d stored updates; polling", replayed)
-        poller = asyncio.create_task(poll(application, services, stop))
-        await _until(stop, poller)
-        await application.stop()
+        try:
+            replayed = await drain(application, services, stop)
+            log.info("replayed %d stored updates; polling", replayed)
+            await _until(stop, asyncio.create_task(poll(application, services, stop)))
+        finally:
+            await application.stop()  # else shutting down hides the error with its own
 
 
 async def _until(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
-    """Wait for a stop request or for the task to end (its error is raised here)."""
+    """Wait for the task; once ``stop`` is set give it ``STOP_GRACE`` seconds to finish the
+    update in hand, then cancel it. An error of the task is raised here."""
     waiter = asyncio.create_task(stop.wait())
-    done, _pending = await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-    for pending_task in (waiter, task):
-        if pending_task not in done:
-            pending_task.cancel()
-    await asyncio.gather(waiter, task, return_exceptions=True)
-    if task in done and task.exception() is not None:
+    try:
+        await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=STOP_GRACE)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            # Cancelling mid-update rolls its transaction back: it is replayed at the next start.
+            task.cancel()
+        await asyncio.gather(waiter, task, return_exceptions=True)
+    if not task.cancelled() and task.exception() is not None:
         raise task.exception()  # type: ignore[misc]
 
 
@@ -150,8 +306,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class _WebhookHandler(tornado.web.RequestHandler):
     """Answers Telegram's POST only after the update is committed to the inbox."""
 
-    def initialize(self, services: Services, secret: str, queue: asyncio.Queue[int]) -> None:
-        self.services, self.secret, self.queue = services, secret, queue
+    def initialize(self, services: Services, secret: str, wake: asyncio.Event) -> None:
+        self.services, self.secret, self.wake = services, secret, wake
 
     async def post(self) -> None:
         if not hmac.compare_digest(self.request.headers.get(SECRET_HEADER, ""), self.secret):
@@ -159,23 +315,30 @@ class _WebhookHandler(tornado.web.RequestHandler):
             return
         try:
             raw = json.loads(self.request.body)
-            update_id = int(raw["update_id"])
+            int(raw["update_id"])
         except (ValueError, KeyError, TypeError):
             self.send_error(400)
             return
-        await store(self.services, [raw])  # committed: now it is safe to say 200
-        self.set_status(200)
+        # An error here answers 500 and Telegram sends the update again.
+        await store(self.services, [raw])
+        self.set_status(200)  # committed: now it is safe to say so
         await self.finish()
-        self.queue.put_nowait(update_id)
+        self.wake.set()
 
 
 async def _work(
-    application: HoctapApplication, services: Services, queue: asyncio.Queue[int]
+    application: HoctapApplication, services: Services, wake: asyncio.Event, stop: asyncio.Event
 ) -> None:
-    """Apply webhook updates one at a time, in arrival order."""
-    while True:
-        await queue.get()
-        await drain(application, services)
+    """Apply stored updates in update order whenever one arrives, and every few seconds (what
+    another worker stored and could not finish, or what was left because the database was
+    busy)."""
+    while not stop.is_set():
+        wake.clear()
+        try:
+            await drain(application, services, stop)
+        except DATABASE_ERRORS as error:
+            log.error("could not apply stored updates: %s", type(error).__name__)
+        await _pause(stop, RETRY_SECONDS, wake)
 
 
 async def run_webhook(
@@ -189,19 +352,34 @@ async def run_webhook(
     secret = settings.webhook_secret.value
     path = urlsplit(public_url).path or "/"
     application = build_application(settings, services)
-    queue: asyncio.Queue[int] = asyncio.Queue()
+    wake = asyncio.Event()
     server = tornado.web.Application(
-        [(path, _WebhookHandler, {"services": services, "secret": secret, "queue": queue})]
+        [(path, _WebhookHandler, {"services": services, "secret": secret, "wake": wake})],
+        log_function=_log_request,
     ).listen(settings.webhook_port, address=settings.webhook_listen)
-    async with application:
-        await application.start()
-        await drain(application, services)
-        await application.bot.set_webhook(public_url, secret_token=secret, allowed_updates=ALLOWED)
-        worker = asyncio.create_task(_work(application, services, queue))
-        log.info(
-            "webhook listening on %s:%d%s", settings.webhook_listen, settings.webhook_port, path
-        )
-        await _until(stop, worker)
+    try:
+        async with application:
+            await application.start()
+            await application.bot.set_webhook(
+                public_url, secret_token=secret, allowed_updates=ALLOWED
+            )
+            log.info(
+                "webhook listening on %s:%d%s",
+                settings.webhook_listen,
+                settings.webhook_port,
+                path,
+            )
+            try:
+                await _until(stop, asyncio.create_task(_work(application, services, wake, stop)))
+            finally:
+                await application.stop()
+    finally:
         server.stop()
         await server.close_all_connections()
-        await application.stop()
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """Log refused webhook calls only (never bodies: they hold personal data)."""
+    status = handler.get_status()
+    if status >= 400:
+        log.warning("webhook call answered %d", status)
