@@ -20,8 +20,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     invite = commands.add_parser("invite", help=_("make a one-time code that gives a role"))
     invite.add_argument("--role", choices=sorted(invites.ROLE_LEVELS), required=True)
     invite.add_argument("--unit", required=True, help=_("the code of the unit the role is over"))
-    invite.add_argument("--days", type=int, default=invites.DEFAULT_DAYS,
-                        help=_("days before the code expires"))
+    invite.add_argument(
+        "--days", type=int, default=invites.DEFAULT_DAYS, help=_("days before the code expires")
+    )
     invite.set_defaults(handler=run_invite)
     revoke = commands.add_parser("revoke", help=_("withdraw an unused invite code"))
     revoke.add_argument("code")
@@ -36,16 +37,26 @@ async def run_invite(args: argparse.Namespace, settings: Settings) -> int:
     """Print a new code and how to use it."""
     try:
         async with database(settings) as (_engine, sessions), sessions() as session:
-            invite = await invites.create(session, None, args.role, args.unit,
-                                          utc_now(), days=args.days)
+            invite = await invites.create(
+                session, None, args.role, args.unit, utc_now(), days=args.days
+            )
             await session.commit()
     except (invites.InviteError, DatabaseUnavailable) as error:
         return fail(str(error))
-    print(_("Code {code} for a {role} of {unit}, valid until {date}.").format(
-        code=invite.code, role=args.role, unit=args.unit,
-        date=format_datetime(invite.expires_at)))
-    print(_("The person sends /join {code} to the bot, or opens "
-            "https://t.me/<your bot>?start={code}").format(code=invite.code))
+    print(
+        _("Code {code} for a {role} of {unit}, valid until {date}.").format(
+            code=invite.code,
+            role=args.role,
+            unit=args.unit,
+            date=format_datetime(invite.expires_at),
+        )
+    )
+    print(
+        _(
+            "The person sends /join {code} to the bot, or opens "
+            "https://t.me/<your bot>?start={code}"
+        ).format(code=invite.code)
+    )
     return 0
 
 
@@ -70,12 +81,16 @@ async def run_admin(args: argparse.Namespace, settings: Settings) -> int:
             person = await ensure_person(session, actor, now)
             if not await is_admin(session, person.id):
                 await grant(session, person.id, ADMIN, None, now)
-                await audit.record(session, None, "role.granted", "person", person.id, now,
-                                   detail=ADMIN)
+                await audit.record(
+                    session, None, "role.granted", "person", person.id, now, detail=ADMIN
+                )
             roles = await roles_of(session, person.id)
             await session.commit()
     except DatabaseUnavailable as error:
         return fail(str(error))
-    print(_("{channel} user {user} is an administrator (roles: {roles}).").format(
-        channel=args.channel, user=args.user_id, roles=", ".join(sorted(roles))))
+    print(
+        _("{channel} user {user} is an administrator (roles: {roles}).").format(
+            channel=args.channel, user=args.user_id, roles=", ".join(sorted(roles))
+        )
+    )
     return 0

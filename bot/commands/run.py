@@ -44,9 +44,7 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
         from bot.channels.telegram.runner import run_polling, run_webhook  # type: ignore[assignment]
 
         if settings.telegram_token is None:
-            return fail(
-                _("Set HOCTAP_TELEGRAM_TOKEN (the token from @BotFather) to run the bot.")
-            )
+            return fail(_("Set HOCTAP_TELEGRAM_TOKEN (the token from @BotFather) to run the bot."))
     if args.webhook and settings.webhook_secret is None:
         return fail(_("Set HOCTAP_WEBHOOK_SECRET to run with a webhook."))
     stop = asyncio.Event()

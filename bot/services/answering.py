@@ -107,8 +107,15 @@ async def _step(turn: Turn, assessment: Assessment, inp: Input, typed: bool = Fa
     header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
     turn.out.add(_render(outcome, assessment, header, edit=turn.tapped))
     if isinstance(reply, Result):
-        await audit.record(turn.session, turn.person.id, "assessment.submitted", "assessment",
-                           assessment.id, turn.now, assessment.unit_id)
+        await audit.record(
+            turn.session,
+            turn.person.id,
+            "assessment.submitted",
+            "assessment",
+            assessment.id,
+            turn.now,
+            assessment.unit_id,
+        )
         turn.conversation = Conversation()
         turn.out.add(await menu_reply(turn))
 

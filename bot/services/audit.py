@@ -16,13 +16,27 @@ from bot.storage.models import AuditEntry, Unit
 
 
 async def record(
-    session: AsyncSession, actor_id: int | None, action: str, object_type: str,
-    object_id: object, now: dt.datetime, unit_id: int | None = None, detail: str | None = None,
+    session: AsyncSession,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: object,
+    now: dt.datetime,
+    unit_id: int | None = None,
+    detail: str | None = None,
 ) -> None:
     """Add one entry to the trail, in the caller's transaction."""
-    session.add(AuditEntry(at=now, actor_id=actor_id, action=action, object_type=object_type,
-                           object_id=None if object_id is None else str(object_id),
-                           unit_id=unit_id, detail=detail))
+    session.add(
+        AuditEntry(
+            at=now,
+            actor_id=actor_id,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            unit_id=unit_id,
+            detail=detail,
+        )
+    )
 
 
 async def entries_under(
@@ -31,7 +45,9 @@ async def entries_under(
     """The newest entries about a unit and everything under it."""
     inside = select(Unit.id).where(or_(Unit.id == unit.id, Unit.path.startswith(unit.path)))
     rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.unit_id.in_(inside))
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        select(AuditEntry)
+        .where(AuditEntry.unit_id.in_(inside))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
     )
     return rows.all()

@@ -40,35 +40,51 @@ def normalise(code: str) -> str:
 
 
 async def create(
-    session: AsyncSession, actor_id: int | None, role: str, unit_code: str, now: dt.datetime,
+    session: AsyncSession,
+    actor_id: int | None,
+    role: str,
+    unit_code: str,
+    now: dt.datetime,
     days: int = DEFAULT_DAYS,
 ) -> Invite:
     """Make an invite; ``actor_id`` None is the administrator at the command line."""
     if role not in ROLE_LEVELS:
-        raise InviteError(_("Unknown role {role}: use leader, officer or province.").format(
-            role=role))
+        raise InviteError(
+            _("Unknown role {role}: use leader, officer or province.").format(role=role)
+        )
     unit = await session.scalar(select(Unit).where(Unit.code == unit_code, Unit.active.is_(True)))
     if unit is None:
         raise InviteError(_("There is no unit with code {code}.").format(code=unit_code))
     wanted = ROLE_LEVELS[role]
     if (unit.level < wanted) if role == "leader" else (unit.level != wanted):
-        raise InviteError(_("A {role} invite must be for a unit of the right level; {code} is "
-                            "not.").format(role=role, code=unit_code))
+        raise InviteError(
+            _("A {role} invite must be for a unit of the right level; {code} is not.").format(
+                role=role, code=unit_code
+            )
+        )
     if actor_id is not None and not await scope.may(session, actor_id, unit, INVITERS[role]):
         raise InviteError(_("You can only invite people for units in your own area."))
-    invite = Invite(code=new_code(), role=role, unit_id=unit.id, created_by=actor_id,
-                    created_at=now, expires_at=now + dt.timedelta(days=days))
+    invite = Invite(
+        code=new_code(),
+        role=role,
+        unit_id=unit.id,
+        created_by=actor_id,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=days),
+    )
     session.add(invite)
     await session.flush()
-    await audit.record(session, actor_id, "invite.created", "invite", invite.id, now, unit.id,
-                       detail=role)
+    await audit.record(
+        session, actor_id, "invite.created", "invite", invite.id, now, unit.id, detail=role
+    )
     return invite
 
 
 async def join(session: AsyncSession, person: Person, typed: str, now: dt.datetime) -> Unit:
     """Use a code: the person gets the role over the invite's unit."""
     invite = await session.scalar(
-        select(Invite).where(Invite.code == normalise(typed)).with_for_update())
+        select(Invite).where(Invite.code == normalise(typed)).with_for_update()
+    )
     if invite is None:
         raise InviteError(_("That code is not right. Check it and send /join CODE again."))
     if invite.used_by == person.id:
@@ -81,10 +97,12 @@ async def join(session: AsyncSession, person: Person, typed: str, now: dt.dateti
     if unit is None or not unit.active:
         raise InviteError(_("The unit of that code no longer exists. Ask for a new one."))
     invite.used_at, invite.used_by = now, person.id
-    session.add(RoleAssignment(person_id=person.id, role=invite.role, unit_id=unit.id,
-                               created_at=now))
-    await audit.record(session, person.id, "role.joined", "invite", invite.id, now, unit.id,
-                       detail=invite.role)
+    session.add(
+        RoleAssignment(person_id=person.id, role=invite.role, unit_id=unit.id, created_at=now)
+    )
+    await audit.record(
+        session, person.id, "role.joined", "invite", invite.id, now, unit.id, detail=invite.role
+    )
     return unit
 
 
@@ -95,8 +113,9 @@ async def revoke(session: AsyncSession, actor_id: int | None, code: str, now: dt
         raise InviteError(_("There is no unused invite with that code."))
     unit = await session.get(Unit, invite.unit_id)
     assert unit is not None
-    if actor_id is not None and not await scope.may(session, actor_id, unit,
-                                                    INVITERS[invite.role]):
+    if actor_id is not None and not await scope.may(
+        session, actor_id, unit, INVITERS[invite.role]
+    ):
         raise InviteError(_("You can only invite people for units in your own area."))
     invite.revoked_at = now
     await audit.record(session, actor_id, "invite.revoked", "invite", invite.id, now, unit.id)

@@ -46,37 +46,64 @@ class PersonalData:
 
 async def personal_data(session: AsyncSession, person: Person) -> PersonalData:
     """Collect what is stored about a person (counts for what would be long)."""
-    channels = list(await session.scalars(
-        select(Identity.channel).where(Identity.person_id == person.id)))
-    roles = [(role, name) for role, name in await session.execute(
-        select(RoleAssignment.role, Unit.name).join(Unit, Unit.id == RoleAssignment.unit_id)
-        .where(RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None)))]
-    own = select(Assessment.id).where(Assessment.person_id == person.id,
-                                      Assessment.subject == "person")
+    channels = list(
+        await session.scalars(select(Identity.channel).where(Identity.person_id == person.id))
+    )
+    roles = [
+        (role, name)
+        for role, name in await session.execute(
+            select(RoleAssignment.role, Unit.name)
+            .join(Unit, Unit.id == RoleAssignment.unit_id)
+            .where(RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None))
+        )
+    ]
+    own = select(Assessment.id).where(
+        Assessment.person_id == person.id, Assessment.subject == "person"
+    )
     self_checks = await session.scalar(select(func.count()).select_from(own.subquery())) or 0
-    answers = await session.scalar(
-        select(func.count()).select_from(Answer).where(Answer.assessment_id.in_(own))) or 0
-    assessed = await session.scalar(
-        select(func.count(func.distinct(Assessment.household_id)))
-        .where(Assessment.created_by == person.id, Assessment.subject == "household")) or 0
-    return PersonalData(person.display_name, person.locale, person.consent_at,
-                        person.consent_purpose, sorted(set(channels)), roles, self_checks,
-                        answers, assessed)
+    answers = (
+        await session.scalar(
+            select(func.count()).select_from(Answer).where(Answer.assessment_id.in_(own))
+        )
+        or 0
+    )
+    assessed = (
+        await session.scalar(
+            select(func.count(func.distinct(Assessment.household_id))).where(
+                Assessment.created_by == person.id, Assessment.subject == "household"
+            )
+        )
+        or 0
+    )
+    return PersonalData(
+        person.display_name,
+        person.locale,
+        person.consent_at,
+        person.consent_purpose,
+        sorted(set(channels)),
+        roles,
+        self_checks,
+        answers,
+        assessed,
+    )
 
 
 async def erase_person(session: AsyncSession, person: Person, now: dt.datetime) -> None:
     """Erase a person's own data: answers, name, identities, roles; keep anonymous outcomes."""
-    own = select(Assessment.id).where(Assessment.person_id == person.id,
-                                      Assessment.subject == "person")
+    own = select(Assessment.id).where(
+        Assessment.person_id == person.id, Assessment.subject == "person"
+    )
     await session.execute(delete(Answer).where(Answer.assessment_id.in_(own)))
-    await session.execute(update(Assessment).where(Assessment.id.in_(own))
-                          .values(result=None, cursor=None))
+    await session.execute(
+        update(Assessment).where(Assessment.id.in_(own)).values(result=None, cursor=None)
+    )
     await session.execute(delete(Identity).where(Identity.person_id == person.id))
     await session.execute(delete(ChatState).where(ChatState.person_id == person.id))
-    await session.execute(update(RoleAssignment)
-                          .where(RoleAssignment.person_id == person.id,
-                                 RoleAssignment.revoked_at.is_(None))
-                          .values(revoked_at=now))
+    await session.execute(
+        update(RoleAssignment)
+        .where(RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     person.display_name = ERASED_NAME
     person.consent_at = None
     person.consent_purpose = None
@@ -90,10 +117,18 @@ async def remove_household(
     """Take a household off the list: its name and answers go, its past outcomes stay counted."""
     assessments = select(Assessment.id).where(Assessment.household_id == household.id)
     await session.execute(delete(Answer).where(Answer.assessment_id.in_(assessments)))
-    await session.execute(update(Assessment).where(Assessment.id.in_(assessments))
-                          .values(result=None, cursor=None))
+    await session.execute(
+        update(Assessment).where(Assessment.id.in_(assessments)).values(result=None, cursor=None)
+    )
     household.head_name = ERASED_NAME
     household.note = None
     household.removed_at = now
-    await audit.record(session, actor_id, "household.removed", "household", household.id, now,
-                       household.village_id)
+    await audit.record(
+        session,
+        actor_id,
+        "household.removed",
+        "household",
+        household.id,
+        now,
+        household.village_id,
+    )

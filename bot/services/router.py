@@ -72,8 +72,12 @@ async def handle(services: Services, inbound: Inbound) -> Outbound:
     if inbound.update_id is not None:
         # Stored in the inbox: the runner applies it once the database frees up; a resent
         # answer would be applied twice.
-        raise Busy(_("The system is busy. Your message is kept and will be applied in a moment; "
-                     "no need to send it again."))
+        raise Busy(
+            _(
+                "The system is busy. Your message is kept and will be applied in a moment; "
+                "no need to send it again."
+            )
+        )
     raise Busy(_("The system is busy. Please send that again in a minute."))
 
 

@@ -24,9 +24,13 @@ def contains(outer: Unit, inner: Unit) -> bool:
 async def units_of(session: AsyncSession, person_id: int, roles: tuple[str, ...]) -> list[Unit]:
     """The units a person holds one of these roles over (active roles, active units)."""
     rows = await session.scalars(
-        select(Unit).join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
-        .where(RoleAssignment.person_id == person_id, RoleAssignment.role.in_(roles),
-               RoleAssignment.revoked_at.is_(None))
+        select(Unit)
+        .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+        .where(
+            RoleAssignment.person_id == person_id,
+            RoleAssignment.role.in_(roles),
+            RoleAssignment.revoked_at.is_(None),
+        )
         .order_by(Unit.level, Unit.name)
     )
     return list(rows)
@@ -35,9 +39,14 @@ async def units_of(session: AsyncSession, person_id: int, roles: tuple[str, ...]
 async def is_admin(session: AsyncSession, person_id: int) -> bool:
     """Administrators are set up from the command line and may act everywhere."""
     found = await session.scalar(
-        select(RoleAssignment.id).where(RoleAssignment.person_id == person_id,
-                                        RoleAssignment.role == "admin",
-                                        RoleAssignment.revoked_at.is_(None)).limit(1))
+        select(RoleAssignment.id)
+        .where(
+            RoleAssignment.person_id == person_id,
+            RoleAssignment.role == "admin",
+            RoleAssignment.revoked_at.is_(None),
+        )
+        .limit(1)
+    )
     return found is not None
 
 

@@ -27,8 +27,8 @@ import datetime as dt
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import tornado.web
@@ -39,6 +39,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from bot.channels.telegram import handlers
 from bot.channels.telegram.context import SERVICES_KEY, HoctapApplication, HoctapContext
+from bot.channels.waiting import pause, run_until_stopped, until_stopped
 from bot.config import Settings
 from bot.services.context import Services
 from bot.storage import inbox
@@ -51,23 +52,26 @@ ALLOWED = ["message", "callback_query"]
 FAILED_KEY = "hoctap.failed"  # update id -> how often its handler raised, in this process
 ATTEMPTS = 3  # tries of one update within a drain before it is left for later
 RETRY_SECONDS = 5.0  # pause before a stuck update or a failed store is tried again
-STOP_GRACE = 10.0  # seconds a stop waits for the update being applied
 DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
-_T = TypeVar("_T")
 
 
 def build_application(settings: Settings, services: Services) -> HoctapApplication:
     """The python-telegram-bot Application: handlers, rate limiter, no stock updater."""
     assert settings.telegram_token is not None
-    application: HoctapApplication = (
-        ApplicationBuilder()
-        .token(settings.telegram_token.value)
-        .base_url(settings.telegram_base_url)
-        .base_file_url(settings.telegram_base_file_url)
-        .context_types(ContextTypes(context=HoctapContext))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3))
-        .updater(None)  # ours stores each update before acknowledging it
-        .build()
+    application = cast(
+        HoctapApplication,
+        (  # the builder's generic types lose HoctapContext
+            ApplicationBuilder()
+            .token(settings.telegram_token.value)
+            .base_url(settings.telegram_base_url)
+            .base_file_url(settings.telegram_base_file_url)
+            .context_types(ContextTypes(context=HoctapContext))
+            .rate_limiter(
+                AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3)
+            )
+            .updater(None)  # ours stores each update before acknowledging it
+            .build()
+        ),
     )
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[FAILED_KEY] = {}
@@ -192,7 +196,7 @@ async def poll(application: HoctapApplication, services: Services, stop: asyncio
     failures = 0
     while not stop.is_set():
         try:
-            updates = await _until_stopped(
+            updates = await until_stopped(
                 stop,
                 application.bot.get_updates(
                     offset=offset,
@@ -205,7 +209,7 @@ async def poll(application: HoctapApplication, services: Services, stop: asyncio
             failures += 1
             delay = _retry_delay(error, failures)
             log.warning("getUpdates failed (%s); again in %.0f s", type(error).__name__, delay)
-            await _pause(stop, delay)
+            await pause(stop, delay)
             continue
         failures = 0
         if not updates:
@@ -215,14 +219,14 @@ async def poll(application: HoctapApplication, services: Services, stop: asyncio
         except DATABASE_ERRORS as error:
             # Not stored, so not acknowledged: the same batch comes back with the next call.
             log.error("could not store updates: %s", type(error).__name__)
-            await _pause(stop, RETRY_SECONDS)
+            await pause(stop, RETRY_SECONDS)
             continue
         offset = updates[-1].update_id + 1  # acknowledged by the next call, after the commit
         try:
             await drain(application, services, stop)
         except DATABASE_ERRORS as error:  # the rows stay pending; the next drain takes them
             log.error("could not apply stored updates: %s", type(error).__name__)
-            await _pause(stop, RETRY_SECONDS)
+            await pause(stop, RETRY_SECONDS)
     if offset is not None:
         await _confirm(application, offset)
 
@@ -242,32 +246,6 @@ def _retry_delay(error: Exception, failures: int) -> float:
     return float(min(2 ** (failures - 1), 30))
 
 
-async def _until_stopped(stop: asyncio.Event, call: Awaitable[_T]) -> _T | None:
-    """Await ``call`` unless ``stop`` is set first (then the call is cancelled: None)."""
-    task = asyncio.ensure_future(call)
-    waiter = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-    if not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        return None
-    return task.result()
-
-
-async def _pause(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
-    """Sleep, but wake at once when asked to stop (or when ``wake`` is set)."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in (stop, wake) if event is not None]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
-
-
 async def run_polling(settings: Settings, services: Services, stop: asyncio.Event) -> None:
     """Start, replay what a crash left undone, then poll until ``stop`` is set."""
     application = build_application(settings, services)
@@ -277,27 +255,9 @@ async def run_polling(settings: Settings, services: Services, stop: asyncio.Even
         try:
             replayed = await drain(application, services, stop)
             log.info("replayed %d stored updates; polling", replayed)
-            await _until(stop, asyncio.create_task(poll(application, services, stop)))
+            await run_until_stopped(stop, asyncio.create_task(poll(application, services, stop)))
         finally:
             await application.stop()  # else shutting down hides the error with its own
-
-
-async def _until(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
-    """Wait for the task; once ``stop`` is set give it ``STOP_GRACE`` seconds to finish the
-    update in hand, then cancel it. An error of the task is raised here."""
-    waiter = asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-        if not task.done():
-            await asyncio.wait({task}, timeout=STOP_GRACE)
-    finally:
-        waiter.cancel()
-        if not task.done():
-            # Cancelling mid-update rolls its transaction back: it is replayed at the next start.
-            task.cancel()
-        await asyncio.gather(waiter, task, return_exceptions=True)
-    if not task.cancelled() and task.exception() is not None:
-        raise task.exception()  # type: ignore[misc]
 
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -338,7 +298,7 @@ async def _work(
             await drain(application, services, stop)
         except DATABASE_ERRORS as error:
             log.error("could not apply stored updates: %s", type(error).__name__)
-        await _pause(stop, RETRY_SECONDS, wake)
+        await pause(stop, RETRY_SECONDS, wake)
 
 
 async def run_webhook(
@@ -370,7 +330,9 @@ async def run_webhook(
                 path,
             )
             try:
-                await _until(stop, asyncio.create_task(_work(application, services, wake, stop)))
+                await run_until_stopped(
+                    stop, asyncio.create_task(_work(application, services, wake, stop))
+                )
             finally:
                 await application.stop()
     finally:

@@ -114,8 +114,9 @@ def inbound_of(event: JsonDict, update_id: int) -> Inbound:
     typed = str(text or "").strip()
     if typed.startswith("/") and len(typed) > 1:
         name, _sep, argument = typed[1:].partition(" ")
-        return Inbound(actor, command=name.lower(), argument=argument.strip(),
-                       update_id=update_id, keyed=True)
+        return Inbound(
+            actor, command=name.lower(), argument=argument.strip(), update_id=update_id, keyed=True
+        )
     # A typed "2" is mapped to the last reply's second choice by the router, from the stored
     # conversation, so it means the same after a restart or on another worker.
     return Inbound(actor, text=typed, update_id=update_id, keyed=True)

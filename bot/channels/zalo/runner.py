@@ -27,17 +27,17 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 import tornado.web
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.channels.waiting import pause, run_until_stopped, until_stopped
 from bot.channels.zalo import adapter
 from bot.channels.zalo.client import POLL_TIMEOUT, Unauthorized, ZaloClient, ZaloError
-from bot.channels.zalo.sender import Sender, pause
+from bot.channels.zalo.sender import Sender
 from bot.config import Settings, SettingsError
 from bot.i18n import _
 from bot.services import router
@@ -52,9 +52,7 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 ATTEMPTS = 3  # tries of one update within a drain before it is left for later
 RETRY_SECONDS = 5.0  # pause before a failed store or fetch is tried again
 MAX_WAIT = 30.0  # longest pause asked for by a rate limit that is honoured
-STOP_GRACE = 10.0  # seconds a stop waits for the update being applied
 DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
-_T = TypeVar("_T")
 
 
 @dataclass
@@ -171,7 +169,7 @@ async def poll(bot: ZaloBot) -> None:
             continue
         await _drain_logged(bot)
         try:
-            body = await _until_stopped(bot.stop, bot.client.get_update(POLL_TIMEOUT))
+            body = await until_stopped(bot.stop, bot.client.get_update(POLL_TIMEOUT))
         except Unauthorized:
             raise
         except ZaloError as error:
@@ -220,7 +218,7 @@ async def run_polling(settings: Settings, services: Services, stop: asyncio.Even
         await client.delete_webhook()  # getUpdates does not work while a webhook is set
         bot = ZaloBot(client, services, stop)
         log.info("replayed %d stored Zalo updates; polling", await _drain_logged(bot))
-        await _until(stop, asyncio.create_task(poll(bot)))
+        await run_until_stopped(stop, asyncio.create_task(poll(bot)))
 
 
 # --------------------------------------------------------------------------- webhook
@@ -296,7 +294,7 @@ async def run_webhook(
                 settings.webhook_port,
                 path,
             )
-            await _until(stop, asyncio.create_task(_work(bot, wake)))
+            await run_until_stopped(stop, asyncio.create_task(_work(bot, wake)))
     finally:
         server.stop()
         await server.close_all_connections()
@@ -306,39 +304,3 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     """Log refused webhook calls only (never bodies: they hold personal data)."""
     if handler.get_status() >= 400:
         log.warning("Zalo webhook call answered %d", handler.get_status())
-
-
-# --------------------------------------------------------------------------- waiting
-
-
-async def _until_stopped(stop: asyncio.Event, call: Awaitable[_T]) -> _T | None:
-    """Await ``call`` unless ``stop`` is set first (then the call is cancelled: None)."""
-    task = asyncio.ensure_future(call)
-    waiter = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-    if not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        return None
-    return task.result()
-
-
-async def _until(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
-    """Wait for the task; once ``stop`` is set give it ``STOP_GRACE`` seconds to finish the
-    update in hand, then cancel it (its transaction rolls back and replays at the next start).
-    An error of the task is raised here."""
-    waiter = asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-        if not task.done():
-            await asyncio.wait({task}, timeout=STOP_GRACE)
-    finally:
-        waiter.cancel()
-        if not task.done():
-            task.cancel()
-        await asyncio.gather(waiter, task, return_exceptions=True)
-    if not task.cancelled() and task.exception() is not None:
-        raise task.exception()  # type: ignore[misc]

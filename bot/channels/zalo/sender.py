@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.channels.waiting import pause
 from bot.channels.zalo import adapter
 from bot.channels.zalo.client import (
     Blocked,
@@ -87,14 +88,3 @@ class Sender:
                 "messages are still received, stored and applied"
             )
         self.quota_reached = True
-
-
-async def pause(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
-    """Sleep, but wake at once when asked to stop (or when ``wake`` is set)."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in (stop, wake) if event is not None]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)

@@ -30,8 +30,9 @@ def upgrade() -> None:
         sa.Column("used_by", sa.Integer(), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_invites_unit_id_units")),
-        sa.ForeignKeyConstraint(["created_by"], ["people.id"],
-                                name=op.f("fk_invites_created_by_people")),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["people.id"], name=op.f("fk_invites_created_by_people")
+        ),
         sa.ForeignKeyConstraint(
             ["used_by"], ["people.id"], name=op.f("fk_invites_used_by_people")
         ),
