@@ -16,8 +16,9 @@ from bot.i18n import TIMEZONE, _
 from bot.reports import chart, text, xlsx
 from bot.reports.model import Report
 from bot.services.reports import build_report, file_name
-from bot.services.review import ReviewError
+from bot.services.review import ReviewError, set_target
 from bot.storage.db import DatabaseUnavailable
+from bot.storage.queries import TITLES
 
 FORMATS = ("text", "xlsx", "png")
 
@@ -36,6 +37,39 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--output", type=Path, help=_("the file to write (default: a name with the unit and year)")
     )
     parser.set_defaults(handler=run_report)
+    target = commands.add_parser(
+        "target", help=_("set a unit's target share for a title and year")
+    )
+    target.add_argument("--unit", help=_("the unit's code (leave out for the national default)"))
+    target.add_argument(
+        "--title",
+        choices=TITLES,
+        required=True,
+        help=_("gdht: learning families; cdht: learning citizens"),
+    )
+    target.add_argument("--year", type=int, required=True)
+    target.add_argument("percent", type=float, help=_("the share to reach, in percent"))
+    target.set_defaults(handler=run_target)
+
+
+async def run_target(args: argparse.Namespace, settings: Settings) -> int:
+    """Set a target as the administrator; the unit's own target wins over those above it."""
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with database(settings) as (_engine, sessions), sessions() as session:
+            await set_target(session, None, args.unit, args.title, args.year, args.percent, now)
+            await session.commit()
+    except (ReviewError, DatabaseUnavailable) as error:
+        return fail(str(error))
+    print(
+        _("Target set: {title} {year}, {unit}: {percent}%.").format(
+            title=args.title,
+            year=args.year,
+            unit=args.unit or _("national"),
+            percent=f"{args.percent:g}",
+        )
+    )
+    return 0
 
 
 def render(report: Report, kind: str) -> bytes:

@@ -1,5 +1,5 @@
 """The commune officer in chat: the commune's villages (add, rename, merge, household counts), its
-village leaders (invite, list, remove) and the commune's audit log.
+village leaders (invite, list, remove), the year's targets and the commune's audit log.
 
 Every action checks that the unit lies in the officer's commune. Must not import any platform
 library.
@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.i18n import _, format_datetime, format_number
-from bot.services import audit, invites, scope, units
+from bot.i18n import _, format_datetime, format_number, format_percent
+from bot.services import audit, invites, review, scope, units
 from bot.services.callbacks import MENU, OFFICER, Callback, pack
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
 from bot.services.presenting import escape
 from bot.services.turn import Turn
+from bot.storage import queries
 from bot.storage.models import Household, Person, RoleAssignment, Unit
+from bot.storage.queries import TITLE_FAMILY, TITLES
 
 FLOW = "officer"
 OFFICER_ROLES = ("officer",)
@@ -48,6 +50,7 @@ def menu_rows(commune: Unit) -> list[tuple[Button, ...]]:
             Button("👥 " + _("Village leaders"), pack(OFFICER, "leaders", commune.id)),
             Button("📋 " + _("Activity log"), pack(OFFICER, "log", commune.id)),
         ),
+        (Button("🎯 " + _("Targets"), pack(OFFICER, "targets", commune.id)),),
     ]
 
 
@@ -66,6 +69,9 @@ async def _unit_in_scope(turn: Turn, ident: str) -> Unit | None:
 async def on_button(turn: Turn, callback: Callback) -> None:
     """Route ``o:<action>:<id>``; every target unit is checked against the officer's scope."""
     action, ident = callback.fields
+    if action == "settarget":
+        await _ask_target(turn, ident)
+        return
     if action in ("mergeto", "mergeok"):
         await _merge_step(turn, action, ident)
         return
@@ -78,6 +84,7 @@ async def on_button(turn: Turn, callback: Callback) -> None:
         "invite": _invite,
         "leaders": _leaders,
         "log": _log,
+        "targets": _targets,
     }
     if action == "unassign":
         await _unassign(turn, ident)
@@ -170,6 +177,9 @@ async def on_text(turn: Turn, text: str) -> None:
     turn.conversation = Conversation()
     unit = await _unit_in_scope(turn, str(data.get("id", "")))
     if unit is None:
+        return
+    if data.get("action") == "target":
+        await _set_target(turn, unit, str(data.get("title", "")), text)
         return
     try:
         if data.get("action") == "rename":
@@ -361,3 +371,85 @@ async def _log(turn: Turn, commune: Unit) -> None:
     if not entries:
         lines.append(_("Nothing recorded yet."))
     turn.out.add(Reply("\n".join(lines), ((Button("◀ " + _("Menu"), pack(MENU, "menu")),),)))
+
+
+def _title_name(title: str) -> str:
+    return _("Learning families") if title == TITLE_FAMILY else _("Learning citizens")
+
+
+async def _targets(turn: Turn, commune: Unit) -> None:
+    """This year's targets of the commune: its own, or the nearest above, or the national."""
+    year = turn.services.year()
+    found = await queries.targets(turn.session, [commune.path], TITLES, year)
+    lines = [
+        "🎯 <b>"
+        + _("Targets of {commune}, {year}").format(commune=escape(commune.name), year=year)
+        + "</b>"
+    ]
+    for title in TITLES:
+        percent = found.get((commune.path, title))
+        lines.append(
+            _("{title}: {percent}").format(
+                title=_title_name(title),
+                percent=format_percent(percent / 100, 0) if percent is not None else "—",
+            )
+        )
+    lines.append(
+        _(
+            "Without a target of its own, the commune follows the province's or the "
+            "national one (QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg)."
+        )
+    )
+    buttons = [
+        (
+            Button(
+                _("Set: {title}").format(title=_title_name(title)),
+                pack(OFFICER, "settarget", f"{commune.id}-{title}"),
+            ),
+        )
+        for title in TITLES
+    ]
+    buttons.append((Button("◀ " + _("Menu"), pack(MENU, "menu")),))
+    turn.out.add(Reply("\n".join(lines), tuple(buttons), edit=turn.tapped))
+
+
+async def _ask_target(turn: Turn, ident: str) -> None:
+    commune_id, _sep, title = ident.partition("-")
+    commune = await _unit_in_scope(turn, commune_id)
+    if commune is None or title not in TITLES:
+        return
+    turn.conversation = Conversation(FLOW, {"action": "target", "id": commune.id, "title": title})
+    turn.out.add(
+        Reply(
+            _("Type the target for {title} in {year}, as a percentage (for example 85):").format(
+                title=_title_name(title), year=turn.services.year()
+            )
+        )
+    )
+
+
+async def _set_target(turn: Turn, commune: Unit, title: str, text: str) -> None:
+    typed = text.strip().rstrip("%").strip().replace(",", ".")
+    try:
+        percent = float(typed)
+        await review.set_target(
+            turn.session,
+            turn.person.id,
+            commune.code,
+            title,
+            turn.services.year(),
+            percent,
+            turn.now,
+        )
+    except (ValueError, review.ReviewError) as error:
+        turn.conversation = Conversation(
+            FLOW, {"action": "target", "id": commune.id, "title": title}
+        )
+        message = (
+            str(error)
+            if isinstance(error, review.ReviewError)
+            else _("A target is a percentage above 0 and at most 100.")
+        )
+        turn.out.add(Reply(message))
+        return
+    await _targets(turn, commune)

@@ -265,14 +265,15 @@ async def recognise_all_passing(
 
 async def set_target(
     session: AsyncSession,
-    actor_id: int,
+    actor_id: int | None,
     unit_code: str | None,
     title: str,
     year: int,
     percent: float,
     now: dt.datetime,
 ) -> Target:
-    """Set a unit's target share for a title and year; no unit is the national default."""
+    """Set a unit's target share for a title and year; no unit is the national default.
+    ``actor_id`` None is the administrator at the command line."""
     if title not in TITLES:
         raise ReviewError(
             _("Unknown title {title}; use one of: {titles}.").format(
@@ -282,7 +283,7 @@ async def set_target(
     if not 0 < percent <= 100:
         raise ReviewError(_("A target is a percentage above 0 and at most 100."))
     unit = await find_unit(session, unit_code) if unit_code is not None else None
-    allowed = (
+    allowed = actor_id is None or (
         await scope.is_admin(session, actor_id)
         if unit is None
         else await scope.may(session, actor_id, unit, TARGET_SETTERS)

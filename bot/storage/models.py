@@ -168,8 +168,9 @@ class Person(Base):
     consent_purpose: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    # The village a person lives in: their self-checks count in its totals.
-    home_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # The village a person lives in: their self-checks count in its totals. No foreign key: see
+    # migration 0004 (units are never deleted; the service checks the village exists).
+    home_unit_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ChatState(Base):

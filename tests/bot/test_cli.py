@@ -95,3 +95,13 @@ def test_the_command_speaks_the_configured_language(tmp_path: Path, locale: str)
     result = hoctap(tmp_path, "init", HOCTAP_LOCALE=locale)
     assert result.returncode == 0
     assert ("Provinces added" in result.stdout) is (locale == "en")
+
+
+def test_a_target_is_set_from_the_command_line_and_checked(tmp_path: Path) -> None:
+    assert hoctap(tmp_path, "init").returncode == 0
+    ok = hoctap(tmp_path, "target", "--unit", "00070", "--title", "gdht", "--year", "2026", "85")
+    assert ok.returncode == 0, ok.stderr
+    bad = hoctap(tmp_path, "target", "--unit", "00070", "--title", "gdht", "--year", "2026",
+                 "120")
+    assert bad.returncode != 0
+    assert bad.stderr.count("\n") == 1

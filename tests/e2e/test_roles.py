@@ -166,3 +166,17 @@ async def test_a_leader_removes_a_household_keeping_only_counts(
         removed = await session.get(Household, village.households[0].id)
         assert removed is not None
         assert (removed.head_name, removed.removed_at is not None) == ("", True)
+
+
+async def test_an_officer_sets_the_communes_target_in_chat(
+    api: FakeBotApi, bot: RunningBot, officer: Chat
+) -> None:
+    await officer.send("/start", replies=2)
+    await officer.click("🎯 Chỉ tiêu")
+    assert "Gia đình học tập: 70%" in officer.last_reply()  # the national default for 2026
+    await officer.click("Đặt chỉ tiêu: Gia đình học tập")
+    await officer.send("nhiều lắm")
+    assert officer.last_reply() == "Chỉ tiêu là tỷ lệ phần trăm lớn hơn 0 và không quá 100."
+    await officer.send("85%")
+    assert "Gia đình học tập: 85%" in officer.last_reply()
+    assert "Công dân học tập: 40%" in officer.last_reply()

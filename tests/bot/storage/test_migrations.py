@@ -51,3 +51,27 @@ def test_revisions_form_one_line() -> None:
     scripts = ScriptDirectory.from_config(alembic_config())
     assert len(scripts.get_heads()) == 1
     assert _revisions()[0].down_revision is None
+
+
+async def test_every_revision_keeps_rows_that_other_tables_point_to(database_url: str) -> None:
+    """A migration that rebuilds a table must not trip over foreign keys once there is data."""
+    engine = create_engine(database_url)
+    try:
+        first = _revisions()[0].revision
+        await upgrade(engine, first)
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO people (id, display_name, locale, created_at) "
+                "VALUES (1, 'Lan', 'vi', '2026-01-01 00:00:00+00:00')")
+            await connection.exec_driver_sql(
+                "INSERT INTO identities (person_id, channel, external_id, created_at) "
+                "VALUES (1, 'telegram', '7', '2026-01-01 00:00:00+00:00')")
+        for script in _revisions()[1:]:
+            await upgrade(engine, script.revision)
+        await downgrade(engine, first)
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            count = await connection.exec_driver_sql("SELECT count(*) FROM identities")
+            assert count.scalar() == 1
+    finally:
+        await engine.dispose()

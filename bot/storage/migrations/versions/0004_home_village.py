@@ -1,5 +1,10 @@
 """People's home village, so a citizen's self-check counts in their village's totals.
 
+A plain indexed column, added and dropped with ALTER TABLE on both databases. A foreign key
+would make SQLite rebuild ``people`` (copy, drop, rename), and dropping a table that other rows
+point to fails once there are people; units are never deleted (only made inactive), and the
+service checks the village exists before it is set.
+
 Revision ID: 0004_home_village
 Revises: 0003_invites
 Create Date: 2026-11-22
@@ -17,16 +22,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("people") as batch:
-        batch.add_column(sa.Column("home_unit_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_people_home_unit_id_units"), "units", ["home_unit_id"], ["id"]
-        )
-        batch.create_index(op.f("ix_people_home_unit_id"), ["home_unit_id"])
+    op.add_column("people", sa.Column("home_unit_id", sa.Integer(), nullable=True))
+    op.create_index(op.f("ix_people_home_unit_id"), "people", ["home_unit_id"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("people") as batch:
-        batch.drop_index(op.f("ix_people_home_unit_id"))
-        batch.drop_constraint(op.f("fk_people_home_unit_id_units"), type_="foreignkey")
-        batch.drop_column("home_unit_id")
+    op.drop_index(op.f("ix_people_home_unit_id"), table_name="people")
+    op.drop_column("people", "home_unit_id")
