@@ -107,6 +107,7 @@ async def help_reply(turn: Turn) -> Reply:
         _("/language: change the language"),
         _("/village CODE: say which village you live in (your leader has the code)"),
         _("/mydata: see or erase what is stored about you"),
+        _("/link: use hoctap on both Telegram and Zalo as one person"),
         _("/join CODE: take up a role with the code you were given"),
     ]
     if await villages_led(turn.session, turn.person.id):

@@ -21,6 +21,7 @@ from bot.services import (
     account,
     answering,
     households,
+    linking,
     menus,
     officer,
     reports,
@@ -99,7 +100,8 @@ async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
         # else: a second tap of a button whose first tap replaced its message; nothing to do.
         if inbound.keyed:
             _remember_keys(turn)
-        await save_conversation(session, person.id, turn.conversation, now)
+        # turn.person, not person: linking a messenger carries on as the linked person.
+        await save_conversation(session, turn.person.id, turn.conversation, now)
         if update_id is not None:
             await inbox.mark_done(session, channel, update_id, now)
         await session.commit()
@@ -169,6 +171,7 @@ COMMANDS: dict[str, Action] = {
     "join": account.on_join,
     "mydata": account.on_mydata,
     "village": account.on_village,
+    "link": linking.on_link,
     "report": reports.on_report,
     "review": review_chat.show_pending,
     "menu": lambda turn: _menu(turn),
@@ -183,7 +186,8 @@ COMMANDS: dict[str, Action] = {
     "summary": households.show_summary,
 }
 # Usable before consent: seeing (and erasing) what is stored needs no consent either.
-OPEN_COMMANDS = {"start", "help", "language", "cancel", "mydata"}
+# /link too: the person it joins to has agreed already, on the other messenger.
+OPEN_COMMANDS = {"start", "help", "language", "cancel", "mydata", "link"}
 
 
 async def _command(turn: Turn, name: str) -> None:
