@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -53,8 +54,14 @@ async def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Async
     if getattr(request, "param", "sqlite") == "sqlite":
         yield sqlite_url
         return
-    server = os.environ[PG_ENV]
-    name = f"hoctap_test_{secrets.token_hex(6)}"
+    async with throwaway_database(os.environ[PG_ENV]) as url:
+        yield url
+
+
+@asynccontextmanager
+async def throwaway_database(server: str, prefix: str = "hoctap_test") -> AsyncIterator[str]:
+    """A new PostgreSQL database on ``server`` for one test, dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
     # CREATE/DROP DATABASE cannot run inside a transaction.
     admin = create_admin_engine(server, isolation_level="AUTOCOMMIT")
     try:

@@ -14,14 +14,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import open_services
 from bot.channels.telegram.runner import run_webhook
@@ -29,7 +24,7 @@ from bot.config import Secret, Settings
 from bot.services.context import Services
 from bot.storage.db import create_engine, make_sessionmaker, upgrade
 from bot.storage.models import InboxUpdate
-from tests.conftest import PG_ENV
+from tests.conftest import PG_ENV, throwaway_database
 from tests.e2e.load import (
     Citizen,
     Outcome,
@@ -117,7 +112,10 @@ if PG_SERVER:  # defined only when a PostgreSQL server is configured: nothing to
         tmp_path: Path,
     ) -> None:
         assert PG_SERVER is not None
-        async with _database(PG_SERVER) as two_url, _database(PG_SERVER) as one_url:
+        async with (
+            throwaway_database(PG_SERVER, "hoctap_workers") as two_url,
+            throwaway_database(PG_SERVER, "hoctap_workers") as one_url,
+        ):
             two, people = await _serve(two_url, 2, tmp_path)
             one, _ = await _serve(one_url, 1, tmp_path)
         assert len(two) == PEOPLE
@@ -183,18 +181,3 @@ async def _serve(
         for process in processes:
             await process.kill()
         await engine.dispose()
-
-
-@asynccontextmanager
-async def _database(server: str) -> AsyncIterator[str]:
-    """A new PostgreSQL database on ``server``, dropped afterwards."""
-    name = f"hoctap_workers_{secrets.token_hex(6)}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.dispose()
