@@ -201,6 +201,9 @@ class Identity(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     chat_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when a message to this chat was refused because the person blocked the bot; cleared
+    # when they write again. Reminders skip blocked chats.
+    blocked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class RoleAssignment(Base):
@@ -340,20 +343,85 @@ class Target(Base):
 
 
 class Reminder(Base):
-    """A message to send at `due_at`; a periodic job sends what is due and marks `sent_at`."""
+    """A message to one person at `due_at` (UTC). The periodic job sends what is due and closes
+    the row (`done_at`, `outcome`) in its own transaction, so a restart neither loses nor repeats
+    it. `key` makes planning idempotent: a campaign planned twice makes one row."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_sent_at_due_at", "sent_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminders_done_at_channel_due_at", "done_at", "channel", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str | None] = mapped_column(Text)  # JSON text
+    # The messenger it goes out on, chosen when planned; None: the person has none to reach.
+    channel: Mapped[str | None] = mapped_column(String(16))
+    payload: Mapped[str | None] = mapped_column(Text)  # JSON text: ids, never personal data
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # "sent", "blocked" (the person blocked the bot), "failed" (gave up after retries),
+    # "skipped" (turned off, no longer true, or nobody to reach).
+    outcome: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Broadcast(Base):
+    """A message from a commune officer to the commune's leaders or its citizens who agreed."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(16))  # "leaders" | "citizens"
+    text: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the author was told how many got it (after every recipient's row closed).
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignSetting(Base):
+    """A commune's own choice for one built-in reminder campaign (missing: the defaults)."""
+
+    __tablename__ = "campaign_settings"
+    __table_args__ = (UniqueConstraint("unit_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    day: Mapped[str | None] = mapped_column(String(5))  # "MM-DD"
+    days: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ReminderChoice(Base):
+    """A person's own choice to receive one kind of reminder or not (missing: the default)."""
+
+    __tablename__ = "reminder_choices"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column()
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Lease(Base):
+    """A named lease held by one process for a while: only the holder sends reminders, so two
+    workers never double the rate or the messages."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class InboxUpdate(Base):
