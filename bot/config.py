@@ -48,6 +48,9 @@ class Settings:
     # Messages per second the bot allows itself (Telegram's limit is about 30); 0 turns the
     # client-side throttle off, and a 429 from Telegram is still waited out and retried.
     telegram_max_rate: int = 30
+    # Reminders and broadcasts per second, evenly spaced (below Telegram's 30, so the bot's
+    # answers to people still fit beside a broadcast); one per second per chat regardless.
+    reminder_rate: int = 28
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: Secret | None = None
@@ -118,5 +121,7 @@ def _check(settings: Settings) -> None:
         _ = settings.tz
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"{PREFIX}TIMEZONE: unknown time zone {settings.timezone!r}") from None
+    if settings.reminder_rate < 1:
+        raise SettingsError(f"{PREFIX}REMINDER_RATE: expected at least 1 message per second")
     if "://" not in settings.database_url:
         raise SettingsError(f"{PREFIX}DATABASE_URL: expected a URL like {DEFAULT_DATABASE_URL}")

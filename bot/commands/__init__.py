@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import chat, demo, forms, people, report, run, setup
+from bot.commands import chat, demo, forms, people, reminders, report, run, setup
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,4 +15,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.register(commands)
     people.register(commands)
     report.register(commands)
+    reminders.register(commands)
     demo.register(commands)

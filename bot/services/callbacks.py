@@ -19,6 +19,8 @@ CONSENT = "c"  # c:<yes|no>
 ACCOUNT = "u"  # u:<action>  (the person's own data)
 OFFICER = "o"  # o:<action>:<id>  (a commune officer's villages, leaders, targets)
 REVIEW = "r"  # r:<action>:<id>  (a commune officer's review of submitted households)
+REMINDERS = "n"  # n:<on|off>:<kind>  (a person's own reminders)
+BULLETIN = "b"  # b:<action>:<arg>  (a commune officer's broadcasts and reminder campaigns)
 ARITY = {
     MENU: 1,
     ANSWER: 3,
@@ -28,6 +30,8 @@ ARITY = {
     ACCOUNT: 1,
     OFFICER: 2,
     REVIEW: 2,
+    REMINDERS: 2,
+    BULLETIN: 2,
 }
 
 

@@ -89,6 +89,7 @@ async def menu_reply(turn: Turn) -> Reply:
     rows.append((Button("📊 " + _("My results"), pack(MENU, "history")),))
     rows.append(
         (
+            Button("🔔 " + _("Reminders"), pack(MENU, "reminders")),
             Button("🌐 " + _("Language"), pack(MENU, "lang")),
             Button("❓ " + _("Help"), pack(MENU, "help")),
         )
@@ -106,6 +107,7 @@ async def help_reply(turn: Turn) -> Reply:
         _("/cancel: stop what you are doing (your answers are kept)"),
         _("/language: change the language"),
         _("/village CODE: say which village you live in (your leader has the code)"),
+        _("/reminders: your next reminders; turn each kind on or off"),
         _("/mydata: see or erase what is stored about you"),
         _("/link: use hoctap on both Telegram and Zalo as one person"),
         _("/join CODE: take up a role with the code you were given"),

@@ -85,6 +85,7 @@ class Outbound:
 
     replies: list[Reply] = field(default_factory=list)
     notice: str | None = None  # a short toast for a tapped button (Telegram answerCallbackQuery)
+    wake_reminders: bool = False  # reminders were planned to go now (a broadcast)
 
     def add(self, reply: Reply) -> Outbound:
         self.replies.append(reply)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.i18n import _, format_datetime, format_number, format_percent
-from bot.services import audit, invites, review, scope, units
+from bot.services import audit, broadcasts, invites, review, scope, units
 from bot.services.callbacks import MENU, OFFICER, Callback, pack
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
@@ -51,6 +51,7 @@ def menu_rows(commune: Unit) -> list[tuple[Button, ...]]:
             Button("📋 " + _("Activity log"), pack(OFFICER, "log", commune.id)),
         ),
         (Button("🎯 " + _("Targets"), pack(OFFICER, "targets", commune.id)),),
+        broadcasts.menu_row(commune),
     ]
 
 

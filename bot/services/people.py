@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import normalise_locale
@@ -20,6 +20,7 @@ from bot.storage.models import ChatState, Identity, Person, RoleAssignment, Unit
 
 LEADER, OFFICER, PROVINCE, ADMIN = "leader", "officer", "province", "admin"
 CONSENT_PURPOSE = "hoctap-assessments"
+TYPED_KEYS = "_keys"  # in the stored conversation: typed key -> choice of the last reply
 
 
 @dataclass
@@ -32,12 +33,23 @@ class Conversation:
 
 async def ensure_person(session: AsyncSession, actor: Actor, now: dt.datetime) -> Person:
     """The person behind a channel identity, created on first contact."""
-    person = await session.scalar(
-        select(Person)
-        .join(Identity, Identity.person_id == Person.id)
-        .where(Identity.channel == actor.channel, Identity.external_id == actor.external_id)
-    )
-    if person is not None:
+    found = (
+        await session.execute(
+            select(Person, Identity.blocked_at)
+            .join(Identity, Identity.person_id == Person.id)
+            .where(Identity.channel == actor.channel, Identity.external_id == actor.external_id)
+        )
+    ).first()
+    if found is not None:
+        person, blocked_at = found
+        if blocked_at is not None:  # they write again, so they unblocked the bot
+            await session.execute(
+                update(Identity)
+                .where(
+                    Identity.channel == actor.channel, Identity.external_id == actor.external_id
+                )
+                .values(blocked_at=None)
+            )
         return person
     person = Person(
         display_name=actor.name[:200] or actor.external_id,

@@ -22,6 +22,8 @@ from bot.storage.models import (
     Household,
     Identity,
     Person,
+    Reminder,
+    ReminderChoice,
     RoleAssignment,
     Unit,
 )
@@ -99,6 +101,12 @@ async def erase_person(session: AsyncSession, person: Person, now: dt.datetime) 
     )
     await session.execute(delete(Identity).where(Identity.person_id == person.id))
     await session.execute(delete(ChatState).where(ChatState.person_id == person.id))
+    await session.execute(delete(ReminderChoice).where(ReminderChoice.person_id == person.id))
+    await session.execute(  # what is not sent yet is not sent at all
+        update(Reminder)
+        .where(Reminder.person_id == person.id, Reminder.done_at.is_(None))
+        .values(done_at=now, outcome="skipped")
+    )
     await session.execute(
         update(RoleAssignment)
         .where(RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None))

@@ -20,10 +20,12 @@ from bot.i18n import _, set_locale
 from bot.services import (
     account,
     answering,
+    broadcasts,
     households,
     linking,
     menus,
     officer,
+    reminders,
     reports,
     review_chat,
     self_check,
@@ -31,18 +33,26 @@ from bot.services import (
 from bot.services.callbacks import (
     ACCOUNT,
     ANSWER,
+    BULLETIN,
     CONSENT,
     HOUSEHOLD,
     LANGUAGE,
     MENU,
     OFFICER,
+    REMINDERS,
     REVIEW,
     CallbackError,
     unpack,
 )
 from bot.services.context import Services
 from bot.services.messages import Inbound, Outbound, Reply
-from bot.services.people import Conversation, ensure_person, load_conversation, save_conversation
+from bot.services.people import (
+    TYPED_KEYS,
+    Conversation,
+    ensure_person,
+    load_conversation,
+    save_conversation,
+)
 from bot.services.turn import Turn
 from bot.storage import inbox
 from bot.storage.db import DatabaseUnavailable
@@ -51,7 +61,6 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 4
 Action = Callable[[Turn], Awaitable[None]]
 LAST_TAP = "_tap"  # in the stored conversation: the tap whose answer replaced its message
-TYPED_KEYS = "_keys"  # in the stored conversation: typed key -> choice of the last reply
 
 
 class Busy(RuntimeError):
@@ -184,6 +193,7 @@ COMMANDS: dict[str, Action] = {
     "households": households.show_households,
     "add": households.start_adding,
     "summary": households.show_summary,
+    "reminders": reminders.show,
 }
 # Usable before consent: seeing (and erasing) what is stored needs no consent either.
 # /link too: the person it joins to has agreed already, on the other messenger.
@@ -231,6 +241,10 @@ async def _choice(turn: Turn, data: str) -> None:
         await officer.on_button(turn, callback)
     elif callback.prefix == REVIEW:
         await review_chat.on_review_button(turn, callback)
+    elif callback.prefix == REMINDERS:
+        await reminders.on_button(turn, callback)
+    elif callback.prefix == BULLETIN:
+        await broadcasts.on_button(turn, callback)
     else:
         await _menu_button(turn, callback.fields[0])
 
@@ -241,6 +255,8 @@ MENU_ACTIONS: dict[str, Action] = {
     "village": households.show_summary,
     "review": review_chat.show_pending,
     "report": reports.on_report,
+    "households": households.show_households,
+    "reminders": reminders.show,
 }
 
 
@@ -267,6 +283,8 @@ async def _text(turn: Turn, text: str) -> None:
         await officer.on_text(turn, text)
     elif flow == review_chat.FLOW:
         await review_chat.on_review_text(turn, text)
+    elif flow in (broadcasts.FLOW, broadcasts.CAMPAIGN_FLOW):
+        await broadcasts.on_text(turn, text)
     else:
         turn.out.add(Reply(_("Please choose from the menu.")))
         await _menu(turn)

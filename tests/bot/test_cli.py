@@ -105,3 +105,17 @@ def test_a_target_is_set_from_the_command_line_and_checked(tmp_path: Path) -> No
                  "120")
     assert bad.returncode != 0
     assert bad.stderr.count("\n") == 1
+
+
+def test_a_commune_switches_a_reminder_campaign_and_sets_its_day(tmp_path: Path) -> None:
+    assert hoctap(tmp_path, "init").returncode == 0
+    changed = hoctap(tmp_path, "reminders", "set", "--commune", "00070", "--kind", "season_open",
+                     "--day", "15/9", "--off")
+    assert changed.returncode == 0, changed.stderr
+    listed = hoctap(tmp_path, "reminders", "list", "--commune", "00070")
+    assert "season_open       tắt  ngày 15/9 hằng năm" in listed.stdout
+    assert "report_deadline   bật  trước hạn 15/12 7 ngày" in listed.stdout
+    refused = hoctap(tmp_path, "reminders", "set", "--commune", "00070", "--kind", "season_open",
+                     "--day", "31/2")
+    assert refused.returncode != 0
+    assert "--day" in refused.stderr

@@ -242,7 +242,7 @@ async def test_a_citizen_consents_and_checks_herself_to_her_result(
     assert "✅ Cảm ơn bạn. Đã ghi nhận bạn đồng ý." in agreed
     assert agreed.endswith(
         f"{MENU}\n  1. 📝 Tự đánh giá Công dân học tập\n  2. 📊 Kết quả của tôi"
-        "\n  3. 🌐 Ngôn ngữ\n  4. ❓ Hướng dẫn"
+        "\n  3. 🔔 Nhắc việc\n  4. 🌐 Ngôn ngữ\n  5. ❓ Hướng dẫn"
     )
     assert (await person_of(session_factory, hoa)).consent_at == NOW
 
@@ -376,12 +376,13 @@ async def test_an_answer_over_2000_characters_is_split_at_line_breaks(
     # Cut between two whole lines: a finished sentence, then a new item or its advice.
     assert first_lines[-1].endswith(".")
     assert second_lines[0].startswith(("⚠️ ", "   👉 "))
-    assert second_lines[-5:] == [
+    assert second_lines[-6:] == [
         MENU,
         "  1. 📝 Tự đánh giá Công dân học tập",
         "  2. 📊 Kết quả của tôi",
-        "  3. 🌐 Ngôn ngữ",
-        "  4. ❓ Hướng dẫn",
+        "  3. 🔔 Nhắc việc",
+        "  4. 🌐 Ngôn ngữ",
+        "  5. ❓ Hướng dẫn",
     ]
     advice = "   👉 Tham gia tổ hợp tác hoặc hội nông dân; làm được việc hay thì kể lại cho bà con"
     assert any(line.startswith(advice) for line in first_lines + second_lines)

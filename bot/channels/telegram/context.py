@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.services.context import Services
 
 SERVICES_KEY = "hoctap.services"
+WAKE_KEY = "hoctap.wake_reminders"  # an asyncio.Event: set it to send reminders at once
 
 
 class HoctapContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -10,7 +10,7 @@ import logging
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from bot.channels.telegram.context import HoctapApplication, HoctapContext
+from bot.channels.telegram.context import WAKE_KEY, HoctapApplication, HoctapContext
 from bot.channels.telegram.render import show
 from bot.i18n import _, set_locale
 from bot.services import router
@@ -73,6 +73,9 @@ async def _respond(update: Update, context: HoctapContext, inbound: Inbound) -> 
     except router.Busy as busy:
         out = Outbound([Reply(str(busy))])
     await show(update, out)
+    wake = context.bot_data.get(WAKE_KEY)
+    if out.wake_reminders and wake is not None:
+        wake.set()
 
 
 async def on_error(update: object, context: HoctapContext) -> None:

@@ -37,8 +37,15 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
+from bot.channels import delivery
 from bot.channels.telegram import handlers
-from bot.channels.telegram.context import SERVICES_KEY, HoctapApplication, HoctapContext
+from bot.channels.telegram.context import (
+    SERVICES_KEY,
+    WAKE_KEY,
+    HoctapApplication,
+    HoctapContext,
+)
+from bot.channels.telegram.sender import reminder_sender
 from bot.channels.waiting import pause, run_until_stopped, until_stopped
 from bot.config import Settings
 from bot.services.context import Services
@@ -246,17 +253,30 @@ def _retry_delay(error: Exception, failures: int) -> float:
     return float(min(2 ** (failures - 1), 30))
 
 
+def start_reminders(
+    settings: Settings, services: Services, application: HoctapApplication, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """The one periodic job: plan and send reminders through the Application's bot."""
+    deliverer = delivery.Deliverer(
+        services, CHANNEL, reminder_sender(application.bot), rate=settings.reminder_rate
+    )
+    application.bot_data[WAKE_KEY] = deliverer.wake
+    return asyncio.create_task(deliverer.run(stop))
+
+
 async def run_polling(settings: Settings, services: Services, stop: asyncio.Event) -> None:
     """Start, replay what a crash left undone, then poll until ``stop`` is set."""
     application = build_application(settings, services)
     async with application:
         await application.bot.delete_webhook()
         await application.start()
+        reminders = start_reminders(settings, services, application, stop)
         try:
             replayed = await drain(application, services, stop)
             log.info("replayed %d stored updates; polling", replayed)
             await run_until_stopped(stop, asyncio.create_task(poll(application, services, stop)))
         finally:
+            await delivery.finish(stop, reminders)
             await application.stop()  # else shutting down hides the error with its own
 
 
@@ -329,11 +349,13 @@ async def run_webhook(
                 settings.webhook_port,
                 path,
             )
+            reminders = start_reminders(settings, services, application, stop)
             try:
                 await run_until_stopped(
                     stop, asyncio.create_task(_work(application, services, wake, stop))
                 )
             finally:
+                await delivery.finish(stop, reminders)
                 await application.stop()
     finally:
         server.stop()

@@ -34,10 +34,11 @@ from urllib.parse import urlsplit
 import tornado.web
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.channels import delivery
 from bot.channels.waiting import pause, run_until_stopped, until_stopped
 from bot.channels.zalo import adapter
 from bot.channels.zalo.client import POLL_TIMEOUT, Unauthorized, ZaloClient, ZaloError
-from bot.channels.zalo.sender import Sender
+from bot.channels.zalo.sender import Sender, reminder_sender
 from bot.config import Settings, SettingsError
 from bot.i18n import _
 from bot.services import router
@@ -211,14 +212,28 @@ def _client(settings: Settings) -> ZaloClient:
     return ZaloClient(settings.zalo_token.value, settings.zalo_base_url)
 
 
+def start_reminders(
+    settings: Settings, services: Services, client: ZaloClient, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """The one periodic job: plan and send reminders to Zalo chats (numbered choices)."""
+    deliverer = delivery.Deliverer(
+        services, CHANNEL, reminder_sender(client), rate=settings.reminder_rate, keyed=True
+    )
+    return asyncio.create_task(deliverer.run(stop))
+
+
 async def run_polling(settings: Settings, services: Services, stop: asyncio.Event) -> None:
     """Check the token, replay what a crash left undone, then poll until ``stop`` is set."""
     async with _client(settings) as client:
         await client.get_me()
         await client.delete_webhook()  # getUpdates does not work while a webhook is set
         bot = ZaloBot(client, services, stop)
-        log.info("replayed %d stored Zalo updates; polling", await _drain_logged(bot))
-        await run_until_stopped(stop, asyncio.create_task(poll(bot)))
+        reminders = start_reminders(settings, services, client, stop)
+        try:
+            log.info("replayed %d stored Zalo updates; polling", await _drain_logged(bot))
+            await run_until_stopped(stop, asyncio.create_task(poll(bot)))
+        finally:
+            await delivery.finish(stop, reminders)
 
 
 # --------------------------------------------------------------------------- webhook
@@ -294,7 +309,11 @@ async def run_webhook(
                 settings.webhook_port,
                 path,
             )
-            await run_until_stopped(stop, asyncio.create_task(_work(bot, wake)))
+            reminders = start_reminders(settings, services, client, stop)
+            try:
+                await run_until_stopped(stop, asyncio.create_task(_work(bot, wake)))
+            finally:
+                await delivery.finish(stop, reminders)
     finally:
         server.stop()
         await server.close_all_connections()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.channels.delivery import SENT, Outcome, Send
 from bot.channels.waiting import pause
 from bot.channels.zalo import adapter
 from bot.channels.zalo.client import (
@@ -21,11 +22,12 @@ from bot.channels.zalo.client import (
     ZaloClient,
     ZaloError,
 )
-from bot.services.messages import Outbound
+from bot.services.messages import Outbound, Reply
 
 log = logging.getLogger(__name__)
 SEND_ATTEMPTS = 3  # tries of one message refused for the rate or the network
 MAX_WAIT = 30.0  # longest pause asked for by a rate limit that is honoured
+QUOTA_WAIT = 3600.0  # reminders wait this long, then try again, once the quota is used up
 
 
 class Sender:
@@ -88,3 +90,29 @@ class Sender:
                 "messages are still received, stored and applied"
             )
         self.quota_reached = True
+
+
+def reminder_sender(client: ZaloClient) -> Send:
+    """A ``Send`` for reminders. Unlike answers, a reminder refused for the quota is kept and
+    queued: the channel waits an hour and tries again, until the quota resets."""
+
+    async def send(chat_id: str, reply: Reply) -> Outcome:
+        try:
+            for message in adapter.render(Outbound([reply])):
+                if isinstance(message, adapter.Text):
+                    await client.send_message(chat_id, message.text)
+        except QuotaExceeded:
+            log.error("Zalo message quota reached: reminders wait and are tried again hourly")
+            return Outcome("wait", QUOTA_WAIT)
+        except Blocked:
+            return Outcome("blocked")
+        except RateLimited as error:
+            return Outcome("wait", error.retry_after or 1.0)
+        except NetworkError:
+            return Outcome("retry")
+        except ZaloError as error:
+            log.warning("Zalo refused a reminder: %s %s", error.code, error.description)
+            return Outcome("failed")
+        return SENT
+
+    return send

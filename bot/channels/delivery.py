@@ -1,0 +1,246 @@
+"""The one periodic job: plan the campaigns' reminders and send what is due, at a steady pace.
+
+Every ``every`` seconds (and at once when woken) one process per channel — the holder of the
+channel's lease, so two webhook workers never both send — plans the campaigns, then sends the
+due reminders in batches:
+
+- **Pace.** ``Pacer`` spaces sends evenly: ``rate`` per second overall (28 by default, under
+  Telegram's 30, leaving room for the bot's answers) and one per second per chat. A burst is
+  never sent and then corrected by 429s: python-telegram-bot 22.8's AIORateLimiter drew 96
+  answers of 429 on 600 messages against a fake API enforcing 30/s, an even pace none.
+- **Refusals.** ``retry_after`` (Telegram's 429, Zalo's rate and quota) pauses the whole channel
+  for that long and the message goes again; a person who blocked the bot is marked and skipped
+  from then on; a network failure is tried again later (``reminders.MAX_ATTEMPTS``).
+- **Exactly once.** A row is closed in its own transaction right after the messenger answered.
+  A clean stop lets the sends in flight finish and close. The one window left is a kill -9
+  between the messenger's answer and that commit (a few milliseconds per message, at most
+  ``in_flight`` messages): those are sent again after the restart. We choose that over the
+  opposite (closing first, and losing the message if the process dies before sending),
+  because a reminder repeated once is a smaller harm than a deadline never heard of.
+
+Holds no SQL and no texts: both live in ``bot/services/reminders.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.channels.waiting import pause, run_until_stopped
+from bot.services import reminders
+from bot.services.context import Services
+from bot.services.messages import Reply
+from bot.storage import leases
+from bot.storage.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
+LEASE_SECONDS = 60.0
+RETRY_IN = dt.timedelta(minutes=2)  # times the attempt number, after a network failure
+RECORD_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the messenger said to one send."""
+
+    result: str  # "sent" | "blocked" | "failed" | "retry" | "wait"
+    wait: float = 0.0  # for "wait": seconds the whole channel pauses before sending again
+
+
+SENT = Outcome("sent")
+Send = Callable[[str, Reply], Awaitable[Outcome]]
+
+
+class Pacer:
+    """Even spacing: ``rate`` sends a second overall, ``chat_interval`` seconds per chat."""
+
+    def __init__(
+        self,
+        rate: float,
+        chat_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval, self.chat_interval, self.clock = 1.0 / rate, chat_interval, clock
+        self._next = 0.0
+        self._held_until = 0.0
+        self._chats: dict[str, float] = {}
+
+    async def slot(self, chat: str) -> None:
+        """Wait for this chat's turn."""
+        now = self.clock()
+        start = max(now, self._next, self._held_until, self._chats.get(chat, 0.0))
+        self._next = start + self.interval
+        self._chats[chat] = start + self.chat_interval
+        if len(self._chats) > 50_000:  # forget chats whose pause is over
+            self._chats = {c: t for c, t in self._chats.items() if t > now}
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (a ``retry_after``)."""
+        self._held_until = max(self._held_until, self.clock() + seconds)
+
+
+def holder_name() -> str:
+    """This process, as the holder of a lease."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Deliverer:
+    """Plans and sends the reminders of one channel."""
+
+    def __init__(
+        self,
+        services: Services,
+        channel: str,
+        send: Send,
+        *,
+        rate: float = 28.0,
+        chat_interval: float = 1.0,
+        every: float = 10.0,
+        plan_every: float = 300.0,
+        in_flight: int = 8,
+        batch: int = 100,
+        keyed: bool = False,
+    ) -> None:
+        self.services, self.channel, self.send = services, channel, send
+        self.pacer = Pacer(rate, chat_interval)
+        self.every, self.plan_every, self.batch = every, plan_every, batch
+        self.in_flight, self.keyed = in_flight, keyed
+        self.holder = holder_name()
+        self.wake = asyncio.Event()
+        self._planned_at: float | None = None
+
+    @property
+    def lease(self) -> str:
+        return f"reminders:{self.channel}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run rounds until ``stop`` is set; database trouble only delays the next round."""
+        try:
+            while not stop.is_set():
+                self.wake.clear()
+                try:
+                    await self.round(stop)
+                except DATABASE_ERRORS as error:
+                    log.error("reminders: database unavailable (%s)", type(error).__name__)
+                await pause(stop, self.every, self.wake)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Give the lease back, so a restarted process sends at once (after a crash, the lease
+        lapses by itself within ``LEASE_SECONDS``)."""
+        try:
+            async with self.services.sessions() as session:
+                await leases.give_back(session, self.lease, self.holder)
+                await session.commit()
+        except DATABASE_ERRORS:
+            log.info("reminders: lease not given back; it lapses in %.0f s", LEASE_SECONDS)
+
+    async def round(self, stop: asyncio.Event | None = None) -> int:
+        """Plan, then send everything due; return how many went. Does nothing while another
+        process holds the lease. Campaigns are planned every ``plan_every`` seconds; the
+        count of a finished broadcast after every batch, so its author hears at once."""
+        stop = stop or asyncio.Event()
+        sent, first = 0, True
+        while not stop.is_set():
+            if not await self._renew(plan_all=first):
+                break
+            first = False
+            async with self.services.sessions() as session:
+                due = await reminders.due(session, self.channel, self.services.clock(), self.batch)
+                await session.commit()
+            if not due:
+                break
+            sent += await self._send_batch(due, stop)
+        return sent
+
+    async def _renew(self, plan_all: bool) -> bool:
+        async with self.services.sessions() as session:
+            now = self.services.clock()
+            if not await leases.take(session, self.lease, self.holder, now, LEASE_SECONDS):
+                await session.commit()
+                return False
+            moment = time.monotonic()
+            if plan_all and (
+                self._planned_at is None or moment - self._planned_at >= self.plan_every
+            ):
+                added = await reminders.plan(session, now)
+                self._planned_at = moment
+                if added:
+                    log.info("reminders: %d planned", added)
+            else:
+                await reminders.plan_reports(session, now)
+            await session.commit()
+        return True
+
+    async def _send_batch(self, due: list[reminders.Due], stop: asyncio.Event) -> int:
+        slots = asyncio.Semaphore(self.in_flight)
+        tasks: list[asyncio.Task[bool]] = []
+        for item in due:
+            if stop.is_set():
+                break
+            await self.pacer.slot(item.chat_id)
+            await slots.acquire()
+            task = asyncio.create_task(self._deliver(item))
+            task.add_done_callback(lambda _task: slots.release())
+            tasks.append(task)
+        results = await asyncio.gather(*tasks)  # a clean stop lets these finish and close
+        return sum(results)
+
+    async def _deliver(self, item: reminders.Due) -> bool:
+        try:
+            outcome = await self.send(item.chat_id, item.reply)
+        except Exception:  # a bug in rendering must not stop the other reminders
+            log.exception("reminders: sending %s failed", item.reminder_id)
+            outcome = Outcome("retry")
+        if outcome.result == "wait":
+            self.pacer.hold(outcome.wait)
+            log.warning("reminders: %s asks to wait %.0f s", self.channel, outcome.wait)
+            return False  # the row stays due and goes in the next batch
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                async with self.services.sessions() as session:
+                    now = self.services.clock()
+                    if outcome.result == "retry":
+                        await reminders.record(session, item.reminder_id, "retry", now, RETRY_IN)
+                    else:
+                        await reminders.record(
+                            session, item.reminder_id, outcome.result, now, keys=self._keys(item)
+                        )
+                    await session.commit()
+                break
+            except DATABASE_ERRORS as error:
+                log.warning(
+                    "reminders: closing %s failed (%s), attempt %d",
+                    item.reminder_id,
+                    type(error).__name__,
+                    attempt,
+                )
+                await asyncio.sleep(0.2 * attempt)
+        return outcome.result == "sent"
+
+    def _keys(self, item: reminders.Due) -> dict[str, str] | None:
+        """Where there are no buttons: what typing 1, 2, … after this reminder means."""
+        if not self.keyed or not item.reply.buttons:
+            return None
+        choices = item.reply.choices()
+        return dict(zip(item.reply.keys(), (b.data for b in choices), strict=True))
+
+
+async def finish(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """Stop the reminders with the channel (also when the channel's own task failed): the
+    sends in flight get a grace period to finish and close their rows."""
+    stop.set()
+    await run_until_stopped(stop, task)

@@ -1,0 +1,769 @@
+"""Reminders as rows: campaigns plan them, the periodic job sends them, people see and choose them.
+
+- ``plan(session, now)`` turns the campaigns (``campaigns.py``) into reminder rows. Each row has a
+  ``key`` (kind, year, unit, person, or the draft and its last change), so planning again —
+  every few minutes, after a restart, on two workers — adds nothing twice.
+- ``due(session, channel, now)`` closes what should no longer go (turned off, no longer true,
+  blocked, nobody to reach) and returns the rest with their text in each person's language;
+  ``record`` closes a row once the channel has sent it. The row is closed right after Telegram
+  (or Zalo) answers, in its own transaction; see ``bot/channels/delivery.py`` for the one
+  window where a crash can repeat a message.
+- ``show``/``on_button``: /reminders — a person's next reminders in plain words and a switch
+  per kind.
+
+Must not import any platform library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import _, format_datetime, format_number, ngettext, use_locale
+from bot.services import campaigns
+from bot.services.callbacks import HOUSEHOLD, MENU, REMINDERS, Callback, pack
+from bot.services.campaigns import (
+    BROADCAST,
+    BROADCAST_REPORT,
+    NOT_ASSESSED,
+    PERSONAL_KINDS,
+    REPORT_DEADLINE,
+    SEASON_OPEN,
+    SELFCHECK_INVITE,
+    STAFF_KINDS,
+    STALE_DRAFT,
+)
+from bot.services.context import CDHT, GDHT
+from bot.services.messages import Button, Reply
+from bot.services.people import TYPED_KEYS, load_conversation, save_conversation
+from bot.services.presenting import escape
+from bot.services.turn import Turn
+from bot.storage import queries
+from bot.storage.db import insert_ignore
+from bot.storage.models import (
+    Assessment,
+    Broadcast,
+    Household,
+    Identity,
+    Person,
+    Reminder,
+    ReminderChoice,
+    RoleAssignment,
+    Unit,
+)
+
+MESSENGERS = ("telegram", "zalo")  # in order of preference when a person has both
+MAX_ATTEMPTS = 5  # network failures before a reminder is given up
+SENT, BLOCKED, FAILED, SKIPPED = "sent", "blocked", "failed", "skipped"
+
+
+# ----------------------------------------------------------------------------- choices
+
+
+def default_on(kind: str, staff: bool) -> bool:
+    """Work reminders are on for leaders and officers; citizens get messages only once they
+    have agreed (the yearly invitation, the commune's messages)."""
+    if kind in STAFF_KINDS:
+        return True
+    if kind == BROADCAST:
+        return staff
+    return kind == BROADCAST_REPORT
+
+
+async def choices_of(
+    session: AsyncSession, person_ids: Iterable[int]
+) -> dict[tuple[int, str], bool]:
+    """The choices people made themselves, by (person, kind)."""
+    ids = list(person_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(ReminderChoice.person_id, ReminderChoice.kind, ReminderChoice.enabled).where(
+            ReminderChoice.person_id.in_(ids)
+        )
+    )
+    return {(person, kind): enabled for person, kind, enabled in rows}
+
+
+async def choose(
+    session: AsyncSession, person_id: int, kind: str, enabled: bool, now: dt.datetime
+) -> None:
+    """Record a person's own choice for one kind of reminder."""
+    row = await session.get(ReminderChoice, (person_id, kind))
+    if row is None:
+        row = ReminderChoice(person_id=person_id, kind=kind, enabled=enabled, updated_at=now)
+        session.add(row)
+    else:
+        row.enabled, row.updated_at = enabled, now
+    await session.flush()
+
+
+async def is_staff(session: AsyncSession, person_id: int) -> bool:
+    role = await session.scalar(
+        select(RoleAssignment.id).where(
+            RoleAssignment.person_id == person_id,
+            RoleAssignment.revoked_at.is_(None),
+            RoleAssignment.role.in_(("leader", "officer")),
+        )
+    )
+    return role is not None
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class Planned:
+    key: str
+    person_id: int
+    kind: str
+    due_at: dt.datetime
+    payload: dict[str, Any]
+
+
+async def plan(session: AsyncSession, now: dt.datetime) -> int:
+    """Add the reminders every campaign calls for now; return how many rows were added."""
+    today = campaigns.local_today(now)
+    planned: list[Planned] = []
+    planned += await _dated(session, today)
+    planned += await _stale_drafts(session, now, today.year)
+    planned += await _broadcast_reports(session, now)
+    return await add(session, planned, now)
+
+
+async def plan_reports(session: AsyncSession, now: dt.datetime) -> int:
+    """Only the counts of finished broadcasts (cheap: planned after every batch sent)."""
+    return await add(session, await _broadcast_reports(session, now), now)
+
+
+async def add(session: AsyncSession, planned: Sequence[Planned], now: dt.datetime) -> int:
+    """Store planned reminders once each, for the people who still want them."""
+    if not planned:
+        return 0
+    people = {item.person_id for item in planned}
+    chosen = await choices_of(session, people)
+    staff = await _staff_among(session, people)
+    reach = await channels_of(session, people)
+    rows = [
+        {
+            "key": item.key,
+            "person_id": item.person_id,
+            "kind": item.kind,
+            "channel": reach.get(item.person_id),
+            "payload": json.dumps(item.payload),
+            "broadcast_id": item.payload.get("broadcast"),
+            "due_at": item.due_at,
+            "attempts": 0,
+            # Nobody to reach (no messenger): closed at once, so a broadcast's count still goes.
+            "done_at": None if item.person_id in reach else now,
+            "outcome": None if item.person_id in reach else SKIPPED,
+            "created_at": now,
+        }
+        for item in planned
+        if chosen.get((item.person_id, item.kind), default_on(item.kind, item.person_id in staff))
+    ]
+    return await insert_ignore(session, Reminder, rows, ["key"])
+
+
+async def _staff_among(session: AsyncSession, people: set[int]) -> set[int]:
+    rows = await session.scalars(
+        select(RoleAssignment.person_id).where(
+            RoleAssignment.person_id.in_(people),
+            RoleAssignment.revoked_at.is_(None),
+            RoleAssignment.role.in_(("leader", "officer")),
+        )
+    )
+    return set(rows)
+
+
+async def channels_of(session: AsyncSession, people: Iterable[int]) -> dict[int, str]:
+    """The messenger each person is reached on (Telegram before Zalo)."""
+    rows = await session.execute(
+        select(Identity.person_id, Identity.channel).where(
+            Identity.person_id.in_(list(people)), Identity.channel.in_(MESSENGERS)
+        )
+    )
+    found: dict[int, str] = {}
+    for person, channel in rows:
+        if person not in found or MESSENGERS.index(channel) < MESSENGERS.index(found[person]):
+            found[person] = channel
+    return found
+
+
+def _window(kind: str, campaign: campaigns.Campaign, today: dt.date) -> dt.date | None:
+    """The day of this year's reminder when it should be planned today, else None."""
+    day = campaign.date_in(today.year)
+    if not campaign.enabled or day is None or today < day:
+        return None
+    if kind in (NOT_ASSESSED, REPORT_DEADLINE):
+        deadline = day + dt.timedelta(days=campaign.days or 0)
+        return day if today <= deadline else None
+    return day if today <= day + dt.timedelta(days=campaigns.GRACE_DAYS) else None
+
+
+async def _dated(session: AsyncSession, today: dt.date) -> list[Planned]:
+    """Season opening, households not assessed, report deadline, yearly self-check invitation."""
+    commune_ids = list(await session.scalars(select(Unit.id).where(Unit.level == 2, Unit.active)))
+    settings = await campaigns.settings_of(session, commune_ids) if commune_ids else {}
+    planned: list[Planned] = []
+    for kind in (SEASON_OPEN, NOT_ASSESSED, REPORT_DEADLINE, SELFCHECK_INVITE):
+        days = {
+            commune: day
+            for commune, own in settings.items()
+            if (day := _window(kind, own[kind], today)) is not None
+        }
+        if not days:
+            continue
+        for person, commune, unit in await _audience(session, kind, list(days)):
+            day = days[commune]
+            own = settings[commune][kind]
+            # Past this day the reminder is no longer worth sending (the deadline has passed,
+            # or the season began long ago).
+            until = (
+                day + dt.timedelta(days=own.days or 0)
+                if kind in (NOT_ASSESSED, REPORT_DEADLINE)
+                else day + dt.timedelta(days=campaigns.GRACE_DAYS)
+            )
+            planned.append(
+                Planned(
+                    f"{kind}:{today.year}:{unit}:{person}",
+                    person,
+                    kind,
+                    campaigns.due_on(day),
+                    {"unit": unit, "year": today.year, "until": until.isoformat()},
+                )
+            )
+    return planned
+
+
+async def _audience(
+    session: AsyncSession, kind: str, commune_ids: list[int]
+) -> list[tuple[int, int, int]]:
+    """(person, commune, unit) for everyone a campaign speaks to in these communes."""
+    village = select(Unit.id, Unit.parent_id).where(Unit.level == 3, Unit.active).subquery()
+    if kind in (SEASON_OPEN, NOT_ASSESSED):
+        statement = (
+            select(RoleAssignment.person_id, village.c.parent_id, village.c.id)
+            .join(village, village.c.id == RoleAssignment.unit_id)
+            .where(
+                RoleAssignment.role == "leader",
+                RoleAssignment.revoked_at.is_(None),
+                village.c.parent_id.in_(commune_ids),
+            )
+        )
+    elif kind == REPORT_DEADLINE:
+        statement = select(
+            RoleAssignment.person_id, RoleAssignment.unit_id, RoleAssignment.unit_id
+        ).where(
+            RoleAssignment.role == "officer",
+            RoleAssignment.revoked_at.is_(None),
+            RoleAssignment.unit_id.in_(commune_ids),
+        )
+    else:  # the yearly invitation: citizens of the commune who asked for it
+        statement = citizens_who_agreed(SELFCHECK_INVITE, commune_ids)
+    rows = await session.execute(statement.distinct())
+    return [(int(p), int(c), int(u)) for p, c, u in rows if c is not None]
+
+
+def citizens_who_agreed(kind: str, commune_ids: list[int]) -> Any:
+    """(person, commune, commune) of people living in these communes who turned ``kind`` on."""
+    village = select(Unit.id, Unit.parent_id).where(Unit.level == 3).subquery()
+    return (
+        select(Person.id, village.c.parent_id, village.c.parent_id)
+        .join(village, village.c.id == Person.home_unit_id)
+        .join(
+            ReminderChoice,
+            and_(
+                ReminderChoice.person_id == Person.id,
+                ReminderChoice.kind == kind,
+                ReminderChoice.enabled.is_(True),
+            ),
+        )
+        .where(
+            village.c.parent_id.in_(commune_ids),
+            Person.consent_at.is_not(None),
+            Person.erased_at.is_(None),
+        )
+    )
+
+
+async def _stale_drafts(session: AsyncSession, now: dt.datetime, year: int) -> list[Planned]:
+    """Household drafts of this year with no answer for the commune's number of days."""
+    rows = (
+        await session.execute(
+            select(
+                Assessment.id,
+                Assessment.created_by,
+                Assessment.household_id,
+                Assessment.updated_at,
+                Unit.parent_id,
+            )
+            .join(Unit, Unit.id == Assessment.unit_id)
+            .where(
+                Assessment.state.in_(("draft", "returned")),
+                Assessment.subject == "household",
+                Assessment.year == year,
+            )
+        )
+    ).all()
+    communes = sorted({int(row.parent_id) for row in rows if row.parent_id is not None})
+    settings = await campaigns.settings_of(session, communes)
+    planned = []
+    for row in rows:
+        own = settings.get(row.parent_id, campaigns.DEFAULTS)[STALE_DRAFT]
+        idle = dt.timedelta(days=own.days or 0)
+        if own.enabled and row.updated_at + idle <= now:
+            stamp = int(row.updated_at.timestamp())
+            planned.append(
+                Planned(
+                    f"{STALE_DRAFT}:{row.id}:{stamp}",
+                    row.created_by,
+                    STALE_DRAFT,
+                    row.updated_at + idle,
+                    {"assessment": row.id, "household": row.household_id, "stamp": stamp},
+                )
+            )
+    return planned
+
+
+async def _broadcast_reports(session: AsyncSession, now: dt.datetime) -> list[Planned]:
+    """Tell each broadcast's author how it went, once every recipient's row is closed."""
+    open_rows = (
+        select(Reminder.id)
+        .where(Reminder.broadcast_id == Broadcast.id, Reminder.done_at.is_(None))
+        .exists()
+    )
+    finished = (
+        await session.scalars(select(Broadcast).where(Broadcast.reported_at.is_(None), ~open_rows))
+    ).all()
+    planned = []
+    for broadcast in finished:
+        broadcast.reported_at = now
+        planned.append(
+            Planned(
+                f"{BROADCAST_REPORT}:{broadcast.id}",
+                broadcast.author_id,
+                BROADCAST_REPORT,
+                now,
+                {"report": broadcast.id},
+            )
+        )
+    return planned
+
+
+# ----------------------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True)
+class Due:
+    """One reminder ready to go: where, and what it says."""
+
+    reminder_id: int
+    chat_id: str
+    reply: Reply
+
+
+async def due(
+    session: AsyncSession, channel: str, now: dt.datetime, limit: int = 100
+) -> list[Due]:
+    """The reminders to send on ``channel`` now, oldest first (none in quiet hours).
+
+    What should no longer go is closed here as skipped (turned off, no longer true, nobody to
+    reach) or blocked; the caller commits.
+    """
+    if campaigns.is_quiet(now):
+        return []
+    found: list[Due] = []
+    while not found:
+        rows = (
+            await session.scalars(
+                select(Reminder)
+                .where(
+                    Reminder.done_at.is_(None),
+                    Reminder.channel == channel,
+                    Reminder.due_at <= now,
+                )
+                .order_by(Reminder.due_at, Reminder.id)
+                .limit(limit)
+            )
+        ).all()
+        if not rows:
+            return found
+        found = await _prepare(session, channel, rows, now)
+    return found
+
+
+async def _prepare(
+    session: AsyncSession, channel: str, rows: Sequence[Reminder], now: dt.datetime
+) -> list[Due]:
+    people_ids = {row.person_id for row in rows}
+    people = {
+        p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(people_ids)))
+    }
+    chats = {
+        identity.person_id: identity
+        for identity in await session.scalars(
+            select(Identity).where(Identity.person_id.in_(people_ids), Identity.channel == channel)
+        )
+    }
+    chosen = await choices_of(session, people_ids)
+    staff = await _staff_among(session, people_ids)
+    ready = []
+    for row in rows:
+        person, identity = people.get(row.person_id), chats.get(row.person_id)
+        default = default_on(row.kind, row.person_id in staff)
+        wanted = chosen.get((row.person_id, row.kind), default)
+        if identity is not None and identity.blocked_at is not None:
+            _close(row, BLOCKED, now)
+            continue
+        if person is None or person.erased_at is not None or identity is None or not wanted:
+            _close(row, SKIPPED, now)
+            continue
+        with use_locale(person.locale):
+            reply = await compose(session, row, person, now)
+        if reply is None or identity.chat_id is None:
+            _close(row, SKIPPED, now)
+            continue
+        ready.append(Due(row.id, identity.chat_id, reply))
+    await session.flush()
+    return ready
+
+
+def _close(row: Reminder, outcome: str, now: dt.datetime) -> None:
+    row.done_at, row.outcome = now, outcome
+
+
+async def record(
+    session: AsyncSession,
+    reminder_id: int,
+    outcome: str,
+    now: dt.datetime,
+    retry_in: dt.timedelta | None = None,
+    keys: dict[str, str] | None = None,
+) -> None:
+    """What became of one send: sent, blocked, failed, or (``retry_in``) tried again later.
+
+    ``keys``, from channels without buttons: what typing 1, 2, … now means, kept for a person
+    at the menu (not in the middle of answering, where a typed number is an answer)."""
+    row = await session.get(Reminder, reminder_id)
+    if row is None or row.done_at is not None:
+        return
+    if keys and outcome == SENT:
+        conversation = await load_conversation(session, row.person_id)
+        if not conversation.flow:
+            conversation.data[TYPED_KEYS] = keys
+            await save_conversation(session, row.person_id, conversation, now)
+    if outcome == BLOCKED and row.channel is not None:
+        await session.execute(
+            update(Identity)
+            .where(Identity.person_id == row.person_id, Identity.channel == row.channel)
+            .values(blocked_at=now)
+        )
+    if retry_in is not None:
+        row.attempts += 1
+        if row.attempts < MAX_ATTEMPTS:
+            row.due_at = now + retry_in * row.attempts
+            return
+        outcome = FAILED
+    _close(row, outcome, now)
+
+
+# ----------------------------------------------------------------------------- texts
+
+
+async def compose(
+    session: AsyncSession, row: Reminder, person: Person, now: dt.datetime
+) -> Reply | None:
+    """The reminder's message as it stands now, or None when it is no longer true."""
+    data: dict[str, Any] = json.loads(row.payload or "{}")
+    if "until" in data and campaigns.local_today(now) > dt.date.fromisoformat(data["until"]):
+        return None  # held back too long (quiet hours, an outage): no longer worth sending
+    if row.kind == SEASON_OPEN:
+        village = await session.get(Unit, data["unit"])
+        if village is None or not village.active:
+            return None
+        return Reply(
+            "📅 "
+            + _(
+                "The {year} Learning family assessment has begun. Open the households of "
+                "{village} to start; you can stop at any question and come back."
+            ).format(year=data["year"], village=escape(village.name)),
+            ((Button("🏠 " + _("Households"), pack(MENU, "households")),),),
+        )
+    if row.kind == STALE_DRAFT:
+        return await _stale_text(session, data)
+    if row.kind == NOT_ASSESSED:
+        return await _not_assessed_text(session, data)
+    if row.kind == REPORT_DEADLINE:
+        return await _deadline_text(session, data)
+    if row.kind == SELFCHECK_INVITE:
+        done = await session.scalar(
+            select(Assessment.id).where(
+                Assessment.person_id == person.id,
+                Assessment.form_key == CDHT,
+                Assessment.year == data["year"],
+                Assessment.state != "draft",
+            )
+        )
+        if done is not None:
+            return None
+        return Reply(
+            "📝 "
+            + _(
+                "A new year: check yourself again against the Learning citizen criteria "
+                "and see what to learn next."
+            ),
+            ((Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),),),
+        )
+    if row.kind == BROADCAST:
+        broadcast = await session.get(Broadcast, data["broadcast"])
+        if broadcast is None:
+            return None
+        unit = await session.get(Unit, broadcast.unit_id)
+        return Reply(
+            "📣 <b>" + escape(unit.name if unit else "") + "</b>\n" + escape(broadcast.text)
+        )
+    if row.kind == BROADCAST_REPORT:
+        return await _broadcast_report_text(session, data)
+    return None
+
+
+async def _stale_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
+    assessment = await session.get(Assessment, data["assessment"])
+    if (
+        assessment is None
+        or assessment.state not in ("draft", "returned")
+        or int(assessment.updated_at.timestamp()) != data["stamp"]
+    ):
+        return None  # finished, or answered again since
+    household = await session.get(Household, data["household"])
+    if household is None or household.removed_at is not None:
+        return None
+    return Reply(
+        "⏰ "
+        + _(
+            "The assessment of household {name} is not finished yet. Your answers are kept: "
+            "carry on where you stopped."
+        ).format(name=escape(household.head_name)),
+        ((Button("▶️ " + _("Carry on"), pack(HOUSEHOLD, "assess", household.id)),),),
+    )
+
+
+async def _not_assessed_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
+    village = await session.get(Unit, data["unit"])
+    if village is None or not village.active:
+        return None
+    rows = await queries.child_counts(session, village, data["year"], (GDHT,), (CDHT,))
+    counts = sum((row.counts for row in rows), queries.Counts())
+    left = counts.households - counts.assessed
+    if left == 0:
+        return None
+    return Reply(
+        "⏰ "
+        + ngettext(
+            "{village}: {count} household is not assessed yet for {year}.",
+            "{village}: {count} households are not assessed yet for {year}.",
+            left,
+        ).format(village=escape(village.name), count=format_number(left), year=data["year"]),
+        ((Button("🏠 " + _("Households"), pack(MENU, "households")),),),
+    )
+
+
+async def _deadline_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
+    commune = await session.get(Unit, data["unit"])
+    if commune is None:
+        return None
+    rows = await queries.child_counts(session, commune, data["year"], (GDHT,), (CDHT,))
+    total = sum((row.counts for row in rows), queries.Counts())
+    lines = [
+        "📊 "
+        + _("{commune}: the {year} report is due by 15 December.").format(
+            commune=escape(commune.name), year=data["year"]
+        ),
+        _("Villages reporting: {done} of {total}").format(
+            done=format_number(total.villages_reporting), total=format_number(total.villages)
+        ),
+        _("Households assessed: {done} of {total}").format(
+            done=format_number(total.assessed), total=format_number(total.households)
+        ),
+        _("Waiting for your review: {count}").format(count=format_number(total.pending)),
+    ]
+    return Reply("\n".join(lines), ((Button("📊 " + _("Report"), pack(MENU, "report")),),))
+
+
+async def _broadcast_report_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
+    broadcast = await session.get(Broadcast, data["report"])
+    if broadcast is None:
+        return None
+    counts = dict(
+        (
+            await session.execute(
+                select(Reminder.outcome, func.count())
+                .where(Reminder.broadcast_id == broadcast.id)
+                .group_by(Reminder.outcome)
+            )
+        ).all()
+    )
+    lines = [
+        "📣 "
+        + _("Your message of {date} has gone out.").format(
+            date=format_datetime(broadcast.created_at)
+        ),
+        _("Delivered: {count}").format(count=format_number(counts.get(SENT, 0))),
+        _("Not delivered: {count}").format(
+            count=format_number(counts.get(BLOCKED, 0) + counts.get(FAILED, 0))
+        ),
+    ]
+    if counts.get(BLOCKED):
+        lines.append(
+            _("Of these, {count} blocked the bot.").format(count=format_number(counts[BLOCKED]))
+        )
+    if counts.get(SKIPPED):
+        lines.append(
+            _("Not sent (turned off or no messenger): {count}").format(
+                count=format_number(counts[SKIPPED])
+            )
+        )
+    return Reply("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------- /reminders
+
+
+def kinds_for(roles: set[str]) -> list[str]:
+    """The kinds of reminder that can reach someone with these roles."""
+    kinds = []
+    if "leader" in roles:
+        kinds += [SEASON_OPEN, STALE_DRAFT, NOT_ASSESSED]
+    if "officer" in roles:
+        kinds.append(REPORT_DEADLINE)
+    return [*kinds, SELFCHECK_INVITE, BROADCAST]
+
+
+async def upcoming(
+    session: AsyncSession, person: Person, now: dt.datetime
+) -> list[tuple[dt.datetime, str]]:
+    """(when, what) of the person's next reminders: planned ones, then this year's or next
+    year's dated campaigns not planned yet."""
+    rows = await session.scalars(
+        select(Reminder)
+        .where(Reminder.person_id == person.id, Reminder.done_at.is_(None))
+        .order_by(Reminder.due_at)
+        .limit(10)
+    )
+    items = [(campaigns.send_time(row.due_at, now), row.kind) for row in rows]
+    planned_kinds = {kind for _when, kind in items}
+    roles = set(
+        await session.scalars(
+            select(RoleAssignment.role).where(
+                RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None)
+            )
+        )
+    )
+    communes = await _communes_of(session, person)
+    if not communes:
+        return sorted(items)
+    settings = (await campaigns.settings_of(session, [communes[0]]))[communes[0]]
+    chosen = await choices_of(session, [person.id])
+    staff = bool(roles & {"leader", "officer"})
+    today = campaigns.local_today(now)
+    for kind in kinds_for(roles):
+        own = settings.get(kind)
+        if (
+            own is None
+            or not own.enabled
+            or kind in planned_kinds
+            or not chosen.get((person.id, kind), default_on(kind, staff))
+        ):
+            continue
+        for year in (today.year, today.year + 1):
+            day = own.date_in(year)
+            if day is not None and day > today:
+                items.append((campaigns.due_on(day), kind))
+                break
+    return sorted(items)
+
+
+async def _communes_of(session: AsyncSession, person: Person) -> list[int]:
+    """The communes a person's roles or home village lie in."""
+    units = list(
+        await session.scalars(
+            select(Unit)
+            .join(RoleAssignment, RoleAssignment.unit_id == Unit.id)
+            .where(RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None))
+        )
+    )
+    if person.home_unit_id is not None:
+        home = await session.get(Unit, person.home_unit_id)
+        if home is not None:
+            units.append(home)
+    found: list[int] = []
+    for unit in units:
+        commune = unit.id if unit.level == 2 else unit.parent_id if unit.level == 3 else None
+        if commune is not None and commune not in found:
+            found.append(commune)
+    return found
+
+
+async def show(turn: Turn) -> None:
+    """/reminders: the next reminders in plain words and a switch for each kind."""
+    turn.out.add(await view(turn))
+
+
+async def view(turn: Turn) -> Reply:
+    session, person = turn.session, turn.person
+    roles = set(
+        await session.scalars(
+            select(RoleAssignment.role).where(
+                RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None)
+            )
+        )
+    )
+    staff = bool(roles & {"leader", "officer"})
+    chosen = await choices_of(session, [person.id])
+    lines = ["🔔 <b>" + _("Your reminders") + "</b>"]
+    coming = await upcoming(session, person, turn.now)
+    if coming:
+        lines.append(_("Coming up:"))
+        for when, kind in coming[:8]:
+            lines.append(
+                "• "
+                + _("{when}: {what}").format(when=_when_text(when), what=campaigns.kind_name(kind))
+            )
+    else:
+        lines.append(_("Nothing planned for you at the moment."))
+    lines.append(_("No reminder is sent between 21:00 and 7:00."))
+    rows = []
+    for kind in kinds_for(roles):
+        on = chosen.get((person.id, kind), default_on(kind, staff))
+        label = ("🔔 " if on else "🔕 ") + campaigns.kind_name(kind)
+        action = "off" if on else "on"
+        rows.append((Button(label + (" ✓" if on else ""), pack(REMINDERS, action, kind)),))
+    lines.append(_("Tap a kind to turn it on or off (🔔 on, 🔕 off)."))
+    return Reply("\n".join(lines), tuple(rows), edit=turn.tapped)
+
+
+def _when_text(moment: dt.datetime) -> str:
+    """ "1/12 at 8:00" in the person's language, in Vietnam's time."""
+    return _("{day} at {time}").format(
+        day=format_datetime(moment, "d/M"), time=format_datetime(moment, "H:mm")
+    )
+
+
+async def on_button(turn: Turn, callback: Callback) -> None:
+    """``n:on|off:<kind>``: turn one kind of reminder on or off, then show the view again."""
+    action, kind = callback.fields
+    if kind not in PERSONAL_KINDS or action not in ("on", "off"):
+        turn.out.notice = _("This button is no longer valid.")
+        return
+    await choose(turn.session, turn.person.id, kind, action == "on", turn.now)
+    turn.out.notice = (
+        _("Turned on: {kind}") if action == "on" else _("Turned off: {kind}")
+    ).format(kind=campaigns.kind_name(kind))
+    turn.out.add(await view(turn))

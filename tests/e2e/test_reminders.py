@@ -1,0 +1,261 @@
+"""Reminders through python-telegram-bot against the local fake Bot API, with an injected clock:
+an officer's broadcast from chat to delivery count; a person's own reminders and switches; a
+restart between due and sent; two senders never sending one reminder twice; a person who
+blocked the bot; 429 answers with retry_after honoured and nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+
+from bot.channels.delivery import Deliverer
+from bot.channels.telegram.sender import reminder_sender
+from bot.services import campaigns, reminders
+from bot.services.context import Services
+from bot.storage.models import Broadcast, Identity, Person, Reminder, Unit
+from conversations.loader import load_forms
+from tests.support.chat import Chat
+from tests.support.fake_telegram import FakeBotApi
+
+from .conftest import COMMUNE, LEADER_ID, NOW, RunningBot, World
+from .test_roles import officer  # noqa: F401 (a fixture)
+from .test_telegram_journeys import consent, labels
+
+Sessions = async_sessionmaker[AsyncSession]
+FIRST_USER = 7000
+pytestmark = pytest.mark.usefixtures("geography")
+
+
+async def test_an_officer_broadcasts_to_the_leaders_and_hears_how_many_got_it(
+    api: FakeBotApi,
+    bot: RunningBot,
+    officer: Chat,  # noqa: F811 (the fixture imported above)
+    village: World,
+) -> None:
+    leader = Chat(api, village.leader_user)
+    await officer.send("/start", replies=2)
+    await officer.click("📣 Gửi thông báo")
+    assert officer.last_reply().startswith("📣 Gửi tin cho ai?")
+    await officer.click("Chi hội trưởng các thôn (1)")
+    preview = (await officer.send("Họp chi hội lúc 19 giờ thứ Bảy <nhà văn hoá>"))[-1].content
+    assert "Xem trước" in preview
+    assert "Họp chi hội lúc 19 giờ thứ Bảy &lt;nhà văn hoá&gt;" in preview  # shown as typed
+    assert "Tin sẽ gửi tới 1 người." in preview
+    await officer.click("✅ Gửi")
+    assert officer.last_reply().startswith("📣 Đang gửi tới 1 người.")
+
+    await api.wait_until(
+        lambda: any("Họp chi hội" in text for text in leader.replies()),
+        describe="the broadcast at the leader",
+    )
+    assert leader.replies()[-1].endswith("Họp chi hội lúc 19 giờ thứ Bảy &lt;nhà văn hoá&gt;")
+    await api.wait_until(
+        lambda: any("Đã đến: 1" in text for text in officer.replies()),
+        describe="the count at the officer",
+    )
+    # A second tap on "Send" (its message was replaced) sends nothing more.
+    sends = len(api.calls_to("sendMessage"))
+    await officer.click_on(officer.last_message().message_id - 1, "✅ Gửi", replies=0)
+    await bot.idle()
+    assert len([c for c in api.calls_to("sendMessage")[sends:] if c.chat_id == LEADER_ID]) == 0
+
+
+async def test_a_person_sees_the_next_reminders_and_turns_one_kind_off(
+    api: FakeBotApi, bot: RunningBot, village: World
+) -> None:
+    leader = Chat(api, village.leader_user)
+    await consent(leader)
+    await leader.send("/reminders")
+    text = leader.last_reply()
+    assert "Nhắc việc của bạn" in text
+    # 20 November 2026: the villages' deadline of 30 November is 10 days away.
+    assert "Ngày 23/11 lúc 8:00: Hộ chưa được đánh giá" in text
+    assert "Không nhắc từ 21 giờ tối đến 7 giờ sáng." in text
+    assert "🔔 Hộ chưa được đánh giá ✓" in labels(leader.last_message())
+    await leader.click("🔔 Hộ chưa được đánh giá ✓")
+    assert "🔕 Hộ chưa được đánh giá" in labels(leader.last_message())
+    assert "Ngày 23/11" not in leader.last_reply()
+
+
+# ----------------------------------------------------------------------------- the sender
+
+
+@pytest.fixture
+async def recipients(api: FakeBotApi, session_factory: Sessions) -> list[int]:
+    """Twelve people on Telegram, each with one broadcast reminder due now."""
+    async with session_factory() as session:
+        commune = await session.scalar(select(Unit).where(Unit.code == COMMUNE))
+        assert commune is not None
+        people = [
+            Person(display_name=f"Người {n}", locale="vi", created_at=NOW) for n in range(12)
+        ]
+        session.add_all(people)
+        await session.flush()
+        for n, person in enumerate(people):
+            user = FIRST_USER + n
+            api.user(user, f"Người {n}")
+            # Citizens who agreed to hear from the commune.
+            await reminders.choose(session, person.id, campaigns.BROADCAST, True, NOW)
+            session.add(
+                Identity(
+                    person_id=person.id,
+                    channel="telegram",
+                    external_id=str(user),
+                    chat_id=str(user),
+                )
+            )
+        broadcast = Broadcast(
+            unit_id=commune.id,
+            author_id=people[0].id,
+            audience="leaders",
+            text="Tin của xã",
+            created_at=NOW,
+        )
+        session.add(broadcast)
+        await session.flush()
+        await reminders.add(
+            session,
+            [
+                reminders.Planned(
+                    f"broadcast:{broadcast.id}:{p.id}",
+                    p.id,
+                    campaigns.BROADCAST,
+                    NOW,
+                    {"broadcast": broadcast.id},
+                )
+                for p in people
+            ],
+            NOW,
+        )
+        await session.commit()
+    return [FIRST_USER + n for n in range(12)]
+
+
+@pytest.fixture
+async def telegram_bot(api: FakeBotApi) -> AsyncIterator[Bot]:
+    """A plain Bot (no rate limiter): the sender's own pacing and 429 handling are tested."""
+    async with Bot(api.token, base_url=api.base_url) as bot:
+        yield bot
+
+
+def deliverer(
+    session_factory: Sessions, bot: Bot, clock: dt.datetime = NOW, rate: float = 200.0
+) -> Deliverer:
+    services = Services(session_factory, load_forms(), clock=lambda: clock)
+    return Deliverer(services, "telegram", reminder_sender(bot), rate=rate, chat_interval=0.05)
+
+
+async def one_round(sender: Deliverer) -> int:
+    """A round of a process that then stops cleanly (giving its lease back)."""
+    try:
+        return await sender.round()
+    finally:
+        await sender.close()
+
+
+def broadcasts_to(api: FakeBotApi) -> Counter[int]:
+    return Counter(
+        int(c.chat_id) for c in api.calls_to("sendMessage") if c.ok and c.chat_id is not None
+    )
+
+
+async def test_a_restart_between_due_and_sent_sends_each_reminder_once(
+    api: FakeBotApi, session_factory: Sessions, recipients: list[int], telegram_bot: Bot
+) -> None:
+    # The first process plans and stops before sending (it is night: 22:00 in Vietnam).
+    # It dies without giving its lease back; the lease has lapsed by morning.
+    night = dt.datetime(2026, 11, 19, 15, 0, tzinfo=dt.UTC)
+    assert await deliverer(session_factory, telegram_bot, night).round() == 0
+    assert broadcasts_to(api) == Counter()
+    # The next process, in the morning, sends everything once; a further round sends nothing.
+    assert await one_round(deliverer(session_factory, telegram_bot)) == 13  # and the count
+    assert await one_round(deliverer(session_factory, telegram_bot)) == 0
+    sent = broadcasts_to(api)
+    assert [sent[user] for user in recipients] == [2] + [1] * 11  # the author got the count
+    async with session_factory() as session:
+        outcomes = dict(
+            (
+                await session.execute(
+                    select(Reminder.outcome, func.count()).group_by(Reminder.outcome)
+                )
+            ).all()
+        )
+    # Twelve sent, and the count for the author (who is one of them) sent too.
+    assert outcomes == {"sent": 13}
+
+
+async def test_two_senders_at_once_never_send_one_reminder_twice(
+    api: FakeBotApi, session_factory: Sessions, recipients: list[int], telegram_bot: Bot
+) -> None:
+    first, second = (
+        deliverer(session_factory, telegram_bot),
+        deliverer(session_factory, telegram_bot),
+    )
+    counts = await asyncio.gather(first.round(), second.round())
+    assert sorted(counts)[0] == 0  # the lease: one of them sent everything
+    sent = broadcasts_to(api)
+    assert [sent[user] for user in recipients] == [2] + [1] * 11  # the author also got the count
+
+
+async def test_a_person_who_blocked_the_bot_is_marked_and_skipped_until_they_write(
+    api: FakeBotApi, session_factory: Sessions, recipients: list[int], telegram_bot: Bot
+) -> None:
+    blocked = recipients[3]
+    api.block(blocked)
+    await one_round(deliverer(session_factory, telegram_bot))
+    async with session_factory() as session:
+        identity = await session.scalar(
+            select(Identity).where(Identity.external_id == str(blocked))
+        )
+        assert identity is not None
+        assert identity.blocked_at == NOW
+        report = await session.scalar(
+            select(Reminder).where(Reminder.kind == campaigns.BROADCAST_REPORT)
+        )
+        assert report is not None
+        # The next reminder to them is skipped without asking Telegram.
+        await reminders.add(
+            session,
+            [
+                reminders.Planned(
+                    "again", identity.person_id, campaigns.BROADCAST_REPORT, NOW, {"report": 1}
+                )
+            ],
+            NOW,
+        )
+        await session.commit()
+    calls = len(api.calls_to("sendMessage"))
+    await one_round(deliverer(session_factory, telegram_bot))
+    assert len(api.calls_to("sendMessage")) == calls
+    async with session_factory() as session:
+        outcome = await session.scalar(select(Reminder.outcome).where(Reminder.key == "again"))
+        assert outcome == reminders.BLOCKED
+    sent = broadcasts_to(api)
+    assert sent[blocked] == 0
+    assert sum(sent.values()) == 12  # eleven broadcasts and the author's count
+
+
+async def test_429_answers_are_waited_out_and_nothing_is_lost(
+    api: FakeBotApi, session_factory: Sessions, recipients: list[int], telegram_bot: Bot
+) -> None:
+    api.rate_limit(global_per_second=8, per_chat_per_second=None)
+    sender = deliverer(session_factory, telegram_bot, rate=1000.0)  # far too fast on purpose
+    sent = 0
+    for _round in range(5):
+        sent += await sender.round()
+        if sent >= 13:
+            break
+    assert api.count_429 > 0
+    assert [broadcasts_to(api)[user] for user in recipients] == [2] + [1] * 11
+    async with session_factory() as session:
+        still_open = await session.scalar(
+            select(func.count()).select_from(Reminder).where(Reminder.done_at.is_(None))
+        )
+    assert still_open == 0
