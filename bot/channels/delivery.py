@@ -44,7 +44,7 @@ from bot.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
-LEASE_SECONDS = 60.0
+LEASE_SECONDS = 30.0  # renewed with every batch and every round (10 s)
 RETRY_IN = dt.timedelta(minutes=2)  # times the attempt number, after a network failure
 RECORD_ATTEMPTS = 5
 
@@ -86,6 +86,10 @@ class Pacer:
         if start > now:
             await asyncio.sleep(start - now)
 
+    def held_for(self) -> float:
+        """Seconds left of a ``retry_after`` pause (0 when none)."""
+        return max(0.0, self._held_until - self.clock())
+
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (a ``retry_after``)."""
         self._held_until = max(self._held_until, self.clock() + seconds)
@@ -120,6 +124,8 @@ class Deliverer:
         self.holder = holder_name()
         self.wake = asyncio.Event()
         self._planned_at: float | None = None
+        self._sent = 0
+        self._flying: dict[int, asyncio.Task[bool]] = {}
 
     @property
     def lease(self) -> str:
@@ -151,20 +157,54 @@ class Deliverer:
     async def round(self, stop: asyncio.Event | None = None) -> int:
         """Plan, then send everything due; return how many went. Does nothing while another
         process holds the lease. Campaigns are planned every ``plan_every`` seconds; the
-        count of a finished broadcast after every batch, so its author hears at once."""
+        count of a finished broadcast with every batch, so its author hears at once.
+
+        The next batch is fetched while the current one goes out (leaving out the rows still
+        in flight), so the pace never waits for the database."""
         stop = stop or asyncio.Event()
-        sent, first = 0, True
-        while not stop.is_set():
-            if not await self._renew(plan_all=first):
-                break
-            first = False
-            async with self.services.sessions() as session:
-                due = await reminders.due(session, self.channel, self.services.clock(), self.batch)
-                await session.commit()
-            if not due:
-                break
-            sent += await self._send_batch(due, stop)
-        return sent
+        self._sent, self._flying = 0, {}
+        slots = asyncio.Semaphore(self.in_flight)
+        if self.pacer.held_for() > self.every:  # a long retry_after (Zalo's quota)
+            return 0
+        batch = await self._next_batch(plan_all=True)
+        try:
+            while batch and not stop.is_set() and self.pacer.held_for() <= self.every:
+                upcoming = asyncio.create_task(self._next_batch(plan_all=False, after=batch))
+                for item in batch:
+                    if stop.is_set() or self.pacer.held_for() > self.every:
+                        break  # the rest waits for a later round; the lease is not held idle
+                    await slots.acquire()  # a free slot first, then the pace: no bunching
+                    await self.pacer.slot(item.chat_id)
+                    task = asyncio.create_task(self._deliver(item))
+                    task.add_done_callback(lambda _task: slots.release())
+                    self._flying[item.reminder_id] = task
+                batch = await upcoming
+                self._flying = {i: t for i, t in self._flying.items() if not t.done()}
+                if not batch:  # what is in flight may free rows ("wait") or finish a broadcast
+                    await self._land()
+                    batch = [] if stop.is_set() else await self._next_batch(plan_all=False)
+        finally:
+            await self._land()  # a clean stop lets the sends in flight finish and close
+        return self._sent
+
+    async def _land(self) -> None:
+        flying, self._flying = list(self._flying.values()), {}
+        await asyncio.gather(*flying)
+
+    async def _next_batch(
+        self, plan_all: bool, after: list[reminders.Due] | None = None
+    ) -> list[reminders.Due]:
+        """Renew the lease (nothing, if another process has it), plan, fetch what is due."""
+        if not await self._renew(plan_all):
+            return []
+        busy = {item.reminder_id for item in after or []}
+        busy |= {ident for ident, task in self._flying.items() if not task.done()}
+        async with self.services.sessions() as session:
+            due = await reminders.due(
+                session, self.channel, self.services.clock(), self.batch, exclude=busy
+            )
+            await session.commit()
+        return due
 
     async def _renew(self, plan_all: bool) -> bool:
         async with self.services.sessions() as session:
@@ -184,20 +224,6 @@ class Deliverer:
                 await reminders.plan_reports(session, now)
             await session.commit()
         return True
-
-    async def _send_batch(self, due: list[reminders.Due], stop: asyncio.Event) -> int:
-        slots = asyncio.Semaphore(self.in_flight)
-        tasks: list[asyncio.Task[bool]] = []
-        for item in due:
-            if stop.is_set():
-                break
-            await self.pacer.slot(item.chat_id)
-            await slots.acquire()
-            task = asyncio.create_task(self._deliver(item))
-            task.add_done_callback(lambda _task: slots.release())
-            tasks.append(task)
-        results = await asyncio.gather(*tasks)  # a clean stop lets these finish and close
-        return sum(results)
 
     async def _deliver(self, item: reminders.Due) -> bool:
         try:
@@ -229,7 +255,10 @@ class Deliverer:
                     attempt,
                 )
                 await asyncio.sleep(0.2 * attempt)
-        return outcome.result == "sent"
+        if outcome.result == "sent":
+            self._sent += 1
+            return True
+        return False
 
     def _keys(self, item: reminders.Due) -> dict[str, str] | None:
         """Where there are no buttons: what typing 1, 2, … after this reminder means."""

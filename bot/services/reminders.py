@@ -370,7 +370,11 @@ class Due:
 
 
 async def due(
-    session: AsyncSession, channel: str, now: dt.datetime, limit: int = 100
+    session: AsyncSession,
+    channel: str,
+    now: dt.datetime,
+    limit: int = 100,
+    exclude: set[int] | None = None,
 ) -> list[Due]:
     """The reminders to send on ``channel`` now, oldest first (none in quiet hours).
 
@@ -388,6 +392,7 @@ async def due(
                     Reminder.done_at.is_(None),
                     Reminder.channel == channel,
                     Reminder.due_at <= now,
+                    Reminder.id.not_in(exclude or set()),
                 )
                 .order_by(Reminder.due_at, Reminder.id)
                 .limit(limit)
@@ -415,6 +420,7 @@ async def _prepare(
     chosen = await choices_of(session, people_ids)
     staff = await _staff_among(session, people_ids)
     ready = []
+    cache: dict[object, Any] = {}  # rows shared by many reminders (a broadcast, its commune)
     for row in rows:
         person, identity = people.get(row.person_id), chats.get(row.person_id)
         default = default_on(row.kind, row.person_id in staff)
@@ -426,7 +432,7 @@ async def _prepare(
             _close(row, SKIPPED, now)
             continue
         with use_locale(person.locale):
-            reply = await compose(session, row, person, now)
+            reply = await compose(session, row, person, now, cache)
         if reply is None or identity.chat_id is None:
             _close(row, SKIPPED, now)
             continue
@@ -478,7 +484,11 @@ async def record(
 
 
 async def compose(
-    session: AsyncSession, row: Reminder, person: Person, now: dt.datetime
+    session: AsyncSession,
+    row: Reminder,
+    person: Person,
+    now: dt.datetime,
+    cache: dict[object, Any] | None = None,
 ) -> Reply | None:
     """The reminder's message as it stands now, or None when it is no longer true."""
     data: dict[str, Any] = json.loads(row.payload or "{}")
@@ -522,13 +532,20 @@ async def compose(
             ((Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),),),
         )
     if row.kind == BROADCAST:
-        broadcast = await session.get(Broadcast, data["broadcast"])
-        if broadcast is None:
-            return None
-        unit = await session.get(Unit, broadcast.unit_id)
-        return Reply(
-            "📣 <b>" + escape(unit.name if unit else "") + "</b>\n" + escape(broadcast.text)
-        )
+        cache = {} if cache is None else cache
+        key = (BROADCAST, data["broadcast"])
+        if key not in cache:
+            broadcast = await session.get(Broadcast, data["broadcast"])
+            unit = await session.get(Unit, broadcast.unit_id) if broadcast else None
+            cache[key] = (
+                None
+                if broadcast is None
+                else "📣 <b>"
+                + escape(unit.name if unit else "")
+                + "</b>\n"
+                + escape(broadcast.text)
+            )
+        return None if cache[key] is None else Reply(cache[key])
     if row.kind == BROADCAST_REPORT:
         return await _broadcast_report_text(session, data)
     return None

@@ -6,11 +6,11 @@ import datetime as dt
 import logging
 
 from telegram import Bot
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.channels.delivery import SENT, Outcome, Send
-from bot.channels.telegram.render import keyboard
+from bot.channels.telegram.render import keyboard, split
 from bot.services.messages import Reply
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,12 @@ def reminder_sender(bot: Bot) -> Send:
 
     async def send(chat_id: str, reply: Reply) -> Outcome:
         try:
-            await bot.send_message(
-                int(chat_id),
-                reply.text[: MessageLimit.MAX_TEXT_LENGTH],
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(reply),
-            )
+            parts = split(reply.text)  # at line breaks, so no HTML tag is cut in two
+            for number, part in enumerate(parts, start=1):
+                markup = keyboard(reply) if number == len(parts) else None
+                await bot.send_message(
+                    int(chat_id), part, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
         except Forbidden:
             return Outcome("blocked")
         except RetryAfter as error:
