@@ -265,7 +265,7 @@ async def test_a_citizen_consents_and_checks_herself_to_her_result(
     [result] = await chat.send("1")
     assert result.startswith("Đã gửi. Cảm ơn bạn!")
     assert "100/100 điểm — ✅ ĐẠT" in result
-    assert result.endswith("  4. ❓ Hướng dẫn")
+    assert result.endswith("  5. ❓ Hướng dẫn")
     person = await person_of(session_factory, hoa)
     [done] = await assessments(session_factory, person_id=person.id)
     assert (done.state, done.passed, done.score, done.submitted_at) == (
