@@ -1,0 +1,84 @@
+"""Reminders on Zalo, through the real Zalo runner against the local fake Zalo Bot API: choices
+are numbered and typing the number follows the reminder's button; a used-up monthly quota keeps
+reminders queued (never dropped) until it resets."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services import campaigns, reminders
+from bot.services.people import LEADER, grant
+from bot.services.units import add_village
+from bot.storage.models import Household, Identity, Person, Reminder
+from tests.support.fake_zalo import FakeZaloApi, ZaloChat
+
+from .test_zalo import COMMUNE, NOW, ZaloRunner, zalo, zalo_settings  # noqa: F401 (fixtures)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def test_a_reminder_waits_out_the_quota_and_its_number_opens_the_households(
+    zalo: FakeZaloApi,  # noqa: F811 (the fixture imported above)
+    zalo_settings,  # noqa: F811
+    session_factory: Sessions,
+    geography: None,
+) -> None:
+    user = zalo.user("zl-leader", "Bình")
+    async with session_factory() as session:
+        village = await add_village(session, COMMUNE, "Thôn Đông")
+        session.add(
+            Household(village_id=village.id, code="H001", head_name="Nguyễn Văn An", members=4)
+        )
+        leader = Person(display_name="Bình", locale="vi", created_at=NOW, consent_at=NOW)
+        session.add(leader)
+        await session.flush()
+        session.add(
+            Identity(
+                person_id=leader.id,
+                channel="zalo",
+                external_id=user.id,
+                chat_id=user.id,
+                created_at=NOW,
+            )
+        )
+        await grant(session, leader.id, LEADER, village.id, NOW)
+        await session.commit()
+
+    # Zalo lets a bot write only to people who wrote to it first.
+    runner = ZaloRunner(zalo, zalo_settings, "polling")
+    await runner.start()
+    chat = ZaloChat(zalo, user)
+    await chat.send("Xin chào")
+    await runner.stop()
+    async with session_factory() as session:
+        planned = reminders.Planned(
+            "season",
+            leader.id,
+            campaigns.SEASON_OPEN,
+            NOW,
+            {"unit": village.id, "year": 2026, "until": "2026-12-31"},
+        )
+        assert await reminders.add(session, [planned], NOW) == 1
+        await session.commit()
+    zalo.exhaust_quota()
+    await runner.start()
+    await zalo.wait_until(lambda: bool(zalo.refused()), describe="the quota refusal")
+    await runner.stop()
+    async with session_factory() as session:
+        row = await session.scalar(select(Reminder))
+        assert row is not None
+        assert (row.done_at, row.outcome) == (None, None)  # kept, not dropped
+    seen = len(chat.transcript())
+
+    zalo.restore_quota()
+    await runner.start()
+    await zalo.wait_until(lambda: len(chat.transcript()) > seen, describe="the reminder")
+    reminder = chat.last()
+    assert reminder.startswith("📅 Đã bắt đầu đánh giá Gia đình học tập năm 2026.")
+    assert reminder.endswith("  1. 🏠 Danh sách hộ")
+    [households] = await chat.send("1")
+    assert "Nguyễn Văn An" in households
+    await runner.stop()
+    async with session_factory() as session:
+        assert await session.scalar(select(Reminder.outcome)) == "sent"
