@@ -182,7 +182,7 @@ async def on_text(turn: Turn, text: str) -> None:
         "📣 <b>" + escape(commune.name) + "</b>",
         escape(message),
         "",
-        ngettext_people(count),
+        _reach_text(count),
     ]
     if when > turn.now:
         lines.append(_("It is night now: it goes from 7:00."))
@@ -203,7 +203,8 @@ async def on_text(turn: Turn, text: str) -> None:
     )
 
 
-def ngettext_people(count: int) -> str:
+def _reach_text(count: int) -> str:
+    """How many the message goes to."""
     return ngettext("It goes to {count} person.", "It goes to {count} people.", count).format(
         count=format_number(count)
     )

@@ -104,17 +104,6 @@ async def choose(
     await session.flush()
 
 
-async def is_staff(session: AsyncSession, person_id: int) -> bool:
-    role = await session.scalar(
-        select(RoleAssignment.id).where(
-            RoleAssignment.person_id == person_id,
-            RoleAssignment.revoked_at.is_(None),
-            RoleAssignment.role.in_(("leader", "officer")),
-        )
-    )
-    return role is not None
-
-
 # ----------------------------------------------------------------------------- planning
 
 

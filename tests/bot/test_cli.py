@@ -114,7 +114,7 @@ def test_a_commune_switches_a_reminder_campaign_and_sets_its_day(tmp_path: Path)
     assert changed.returncode == 0, changed.stderr
     listed = hoctap(tmp_path, "reminders", "list", "--commune", "00070")
     assert "season_open       tắt  ngày 15/9 hằng năm" in listed.stdout
-    assert "report_deadline   bật  trước hạn 15/12 7 ngày" in listed.stdout
+    assert "report_deadline   bật  7 ngày trước hạn 15/12" in listed.stdout
     refused = hoctap(tmp_path, "reminders", "set", "--commune", "00070", "--kind", "season_open",
                      "--day", "31/2")
     assert refused.returncode != 0
