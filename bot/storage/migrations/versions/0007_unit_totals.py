@@ -39,24 +39,25 @@ ASSESSMENT_COLUMNS = (
     "household_id", "person_id", "unit_id", "year", "form_key", "subject", "state", "passed",
 )  # fmt: skip
 BUMP = "UPDATE units SET totals_version = totals_version + 1 WHERE id IN"
+BUMP_ONE = "UPDATE units SET totals_version = totals_version + 1 WHERE id ="
 VILLAGES_OF = "SELECT village_id FROM households WHERE id IN"
 
-# (table, event, columns an UPDATE must touch, the units one row touches: SQL over OLD/NEW)
+VILLAGE_OF = "(SELECT village_id FROM households WHERE id = {row}.household_id)"
+
+# (table, event, columns an UPDATE must touch, the units one row touches): one UPDATE by
+# primary key each, the cheapest thing a row trigger can do (a unit bumped twice is harmless).
 SQLITE_TRIGGERS = (
-    ("households", "INSERT", (), "VALUES (NEW.village_id)"),
-    ("households", "UPDATE", HOUSEHOLD_COLUMNS, "VALUES (OLD.village_id), (NEW.village_id)"),
-    ("households", "DELETE", (), "VALUES (OLD.village_id)"),
-    ("registrations", "INSERT", (), f"{VILLAGES_OF} (NEW.household_id)"),
+    ("households", "INSERT", (), ("NEW.village_id",)),
+    ("households", "UPDATE", HOUSEHOLD_COLUMNS, ("OLD.village_id", "NEW.village_id")),
+    ("households", "DELETE", (), ("OLD.village_id",)),
+    ("registrations", "INSERT", (), (VILLAGE_OF.format(row="NEW"),)),
     ("registrations", "UPDATE", ("household_id", "year"),
-     f"{VILLAGES_OF} (OLD.household_id, NEW.household_id)"),
-    ("registrations", "DELETE", (), f"{VILLAGES_OF} (OLD.household_id)"),
-    ("assessments", "INSERT", (),
-     f"VALUES (NEW.unit_id) UNION {VILLAGES_OF} (NEW.household_id)"),
+     (VILLAGE_OF.format(row="OLD"), VILLAGE_OF.format(row="NEW"))),
+    ("registrations", "DELETE", (), (VILLAGE_OF.format(row="OLD"),)),
+    ("assessments", "INSERT", (), ("NEW.unit_id", VILLAGE_OF.format(row="NEW"))),
     ("assessments", "UPDATE", ASSESSMENT_COLUMNS,
-     f"VALUES (OLD.unit_id), (NEW.unit_id) "
-     f"UNION {VILLAGES_OF} (OLD.household_id, NEW.household_id)"),
-    ("assessments", "DELETE", (),
-     f"VALUES (OLD.unit_id) UNION {VILLAGES_OF} (OLD.household_id)"),
+     ("OLD.unit_id", "NEW.unit_id", VILLAGE_OF.format(row="OLD"), VILLAGE_OF.format(row="NEW"))),
+    ("assessments", "DELETE", (), ("OLD.unit_id", VILLAGE_OF.format(row="OLD"))),
 )  # fmt: skip
 
 # PostgreSQL: the units one statement touched, from its transition tables (rows: old, new).
@@ -80,9 +81,10 @@ def _trigger_name(table: str, event: str) -> str:
 def _sqlite_upgrade() -> None:
     for table, event, columns, units in SQLITE_TRIGGERS:
         of = f" OF {', '.join(columns)}" if columns else ""
+        bumps = " ".join(f"{BUMP_ONE} {unit};" for unit in units)
         op.execute(
             f"CREATE TRIGGER {_trigger_name(table, event)} AFTER {event}{of} ON {table} "
-            f"BEGIN {BUMP} ({units}); END"
+            f"BEGIN {bumps} END"
         )
 
 
