@@ -56,6 +56,7 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
                 await session.commit()
             async with sessions() as session:
                 report = await build_report(session, args.commune, year, now)
+                await session.commit()  # keeps the totals it counted for the next report
     except (demo.DemoError, UnitError, ReviewError, DatabaseUnavailable) as error:
         return fail(str(error))
     print(headline)

@@ -82,11 +82,12 @@ def render(report: Report, kind: str) -> bytes:
 
 
 async def run_report(args: argparse.Namespace, settings: Settings) -> int:
-    """Build the report in one read-only session, then print or write it."""
+    """Build the report in one session, then print or write it."""
     year = args.year or dt.datetime.now(TIMEZONE).year
     try:
         async with database(settings) as (_engine, sessions), sessions() as session:
             report = await build_report(session, args.unit, year)
+            await session.commit()  # keeps the totals it recounted for the next report
     except (ReviewError, DatabaseUnavailable) as error:
         return fail(str(error))
     content = render(report, args.format)

@@ -108,8 +108,14 @@ async def on_mydata(turn: Turn) -> None:
         _("Your self-checks: {count} ({answers} answers)").format(
             count=format_number(data.self_checks), answers=format_number(data.answers)
         ),
+        _("Earlier answers kept after you changed them: {count}").format(
+            count=format_number(data.revisions)
+        ),
         _("Households you assessed: {count}").format(
             count=format_number(data.households_assessed)
+        ),
+        _("Household answers you changed (their earlier values are kept): {count}").format(
+            count=format_number(data.household_changes)
         ),
         "",
         _("Household answers belong to the households: their leader can remove a household."),

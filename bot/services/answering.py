@@ -93,10 +93,14 @@ def _input(step: str, value: str) -> Input:
 
 async def _step(turn: Turn, assessment: Assessment, inp: Input, typed: bool = False) -> None:
     form = await assessing.form_of(turn.session, turn.services.forms, assessment)
-    outcome = await assessing.apply(turn.session, assessment, form, inp, turn.lang, turn.now)
+    outcome = await assessing.apply(
+        turn.session, assessment, form, inp, turn.lang, turn.now, by=turn.person.id
+    )
     retry = _by_prefix(outcome.reply, inp.value) if typed else None
     if retry is not None:
-        outcome = await assessing.apply(turn.session, assessment, form, retry, turn.lang, turn.now)
+        outcome = await assessing.apply(
+            turn.session, assessment, form, retry, turn.lang, turn.now, by=turn.person.id
+        )
     reply = outcome.reply
     turn.conversation = Conversation(FLOW, {"id": assessment.id})
     if isinstance(reply, Prompt | Review) and reply.problem and reply.problem.code == "stale":

@@ -12,10 +12,17 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Answer, Assessment, FormSetting, Household, Unit
+from bot.storage.models import (
+    Answer,
+    AnswerRevision,
+    Assessment,
+    FormSetting,
+    Household,
+    Unit,
+)
 from conversations.engine import Input, Outcome, Result, State, advance, evaluate
 from conversations.loader import FormRegistry
 from conversations.model import Form
@@ -144,6 +151,10 @@ async def stored_answers(session: AsyncSession, assessment_id: int) -> dict[str,
     return {question_id: value for question_id, value in rows}
 
 
+class AssessmentLocked(ValueError):
+    """An answer was to be stored on an assessment no longer open (submitted or decided)."""
+
+
 async def apply(
     session: AsyncSession,
     assessment: Assessment,
@@ -151,11 +162,17 @@ async def apply(
     inp: Input,
     lang: str,
     now: dt.datetime,
+    *,
+    by: int,
 ) -> Outcome:
-    """Run one engine step on an open assessment and store what it changed."""
+    """Run one engine step on an open assessment and store what it changed, as person ``by``."""
+    if assessment.state not in OPEN_STATES:
+        # Callers check first and tell the person; this keeps a recognised result untouched
+        # even if a new path forgets to.
+        raise AssessmentLocked(f"assessment {assessment.id} is {assessment.state}")
     answers = await stored_answers(session, assessment.id)
     outcome = advance(form, State(answers, assessment.cursor), inp, lang)
-    await _write(session, assessment.id, answers, outcome.changed, now)
+    await _write(session, assessment, outcome.changed, now, by)
     assessment.cursor = outcome.state.cursor
     assessment.updated_at = now
     if isinstance(outcome.reply, Result):
@@ -165,40 +182,56 @@ async def apply(
 
 async def _write(
     session: AsyncSession,
-    assessment_id: int,
-    before: dict[str, str],
+    assessment: Assessment,
     changed: Mapping[str, str | None],
     now: dt.datetime,
+    by: int,
 ) -> None:
-    gone = [qid for qid, value in changed.items() if value is None and qid in before]
-    if gone:
-        await session.execute(
-            delete(Answer).where(
-                Answer.assessment_id == assessment_id, Answer.question_id.in_(gone)
-            )
+    """Store the changed answers; a value replaced or cleared is first kept as a revision."""
+    if not changed:
+        return
+    rows = await session.scalars(
+        select(Answer).where(
+            Answer.assessment_id == assessment.id, Answer.question_id.in_(list(changed))
         )
+    )
+    stored = {row.question_id: row for row in rows}
     for qid, value in changed.items():
-        if value is None:
+        row = stored.get(qid)
+        if row is None:
+            if value is not None:
+                session.add(
+                    Answer(assessment_id=assessment.id, question_id=qid, value=value,
+                           answered_at=now)
+                )  # fmt: skip
             continue
-        if qid in before:
-            row = await session.scalar(
-                select(Answer).where(
-                    Answer.assessment_id == assessment_id, Answer.question_id == qid
-                )
-            )
-            if row is not None:
-                row.value, row.answered_at = value, now
-                continue
-        session.add(
-            Answer(assessment_id=assessment_id, question_id=qid, value=value, answered_at=now)
-        )
+        if row.value == value:
+            continue
+        session.add(_revision(assessment, row, now, by))
+        if value is None:
+            await session.delete(row)
+        else:
+            row.value, row.answered_at = value, now
     await session.flush()
+
+
+def _revision(assessment: Assessment, row: Answer, now: dt.datetime, by: int) -> AnswerRevision:
+    return AnswerRevision(
+        assessment_id=assessment.id,
+        question_id=row.question_id,
+        value=row.value,
+        answered_at=row.answered_at,
+        replaced_at=now,
+        replaced_by=by,
+        submission_round=assessment.submissions or 0,
+    )
 
 
 def submit(assessment: Assessment, result: Result, now: dt.datetime) -> None:
     """Record the result on the assessment and mark it submitted."""
     assessment.state = "submitted"
     assessment.submitted_at = now
+    assessment.submissions = (assessment.submissions or 0) + 1
     assessment.score = result.total
     assessment.max_score = result.max_total
     assessment.passed = result.recognised

@@ -2,7 +2,8 @@
 erasure — a citizen's own data, or a household removed by its leader.
 
 Erasure happens at once (the law allows 2 working days to acknowledge and 15 to complete). It
-removes names and answers but keeps each assessment's anonymous outcome, so past totals stay true.
+removes names, answers and the earlier values kept of them, but keeps each assessment's
+anonymous outcome, so past totals stay true.
 Must not import any platform library.
 """
 
@@ -11,13 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
 from bot.storage.models import (
     Answer,
+    AnswerRevision,
     Assessment,
+    Base,
     ChatState,
     Household,
     Identity,
@@ -43,7 +46,9 @@ class PersonalData:
     roles: list[tuple[str, str]]  # (role, unit name)
     self_checks: int
     answers: int
+    revisions: int  # earlier values of the person's own answers, kept when they changed them
     households_assessed: int
+    household_changes: int  # answers they changed in households' assessments (kept as history)
 
 
 async def personal_data(session: AsyncSession, person: Person) -> PersonalData:
@@ -63,11 +68,13 @@ async def personal_data(session: AsyncSession, person: Person) -> PersonalData:
         Assessment.person_id == person.id, Assessment.subject == "person"
     )
     self_checks = await session.scalar(select(func.count()).select_from(own.subquery())) or 0
-    answers = (
-        await session.scalar(
-            select(func.count()).select_from(Answer).where(Answer.assessment_id.in_(own))
-        )
-        or 0
+    answers = await _count(session, Answer, Answer.assessment_id.in_(own))
+    revisions = await _count(session, AnswerRevision, AnswerRevision.assessment_id.in_(own))
+    household_changes = await _count(
+        session,
+        AnswerRevision,
+        AnswerRevision.replaced_by == person.id,
+        AnswerRevision.assessment_id.not_in(own),
     )
     assessed = (
         await session.scalar(
@@ -86,8 +93,14 @@ async def personal_data(session: AsyncSession, person: Person) -> PersonalData:
         roles,
         self_checks,
         answers,
+        revisions,
         assessed,
+        household_changes,
     )
+
+
+async def _count(session: AsyncSession, model: type[Base], *where: ColumnElement[bool]) -> int:
+    return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 async def erase_person(session: AsyncSession, person: Person, now: dt.datetime) -> None:
@@ -95,7 +108,7 @@ async def erase_person(session: AsyncSession, person: Person, now: dt.datetime) 
     own = select(Assessment.id).where(
         Assessment.person_id == person.id, Assessment.subject == "person"
     )
-    await session.execute(delete(Answer).where(Answer.assessment_id.in_(own)))
+    await _delete_answers(session, own)
     await session.execute(
         update(Assessment).where(Assessment.id.in_(own)).values(result=None, cursor=None)
     )
@@ -119,12 +132,20 @@ async def erase_person(session: AsyncSession, person: Person, now: dt.datetime) 
     await audit.record(session, person.id, "person.erased", "person", person.id, now)
 
 
+async def _delete_answers(session: AsyncSession, assessments: Select[int]) -> None:
+    """Delete the answers of these assessments and every earlier value kept of them."""
+    await session.execute(
+        delete(AnswerRevision).where(AnswerRevision.assessment_id.in_(assessments))
+    )
+    await session.execute(delete(Answer).where(Answer.assessment_id.in_(assessments)))
+
+
 async def remove_household(
     session: AsyncSession, actor_id: int, household: Household, now: dt.datetime
 ) -> None:
     """Take a household off the list: its name and answers go, its past outcomes stay counted."""
     assessments = select(Assessment.id).where(Assessment.household_id == household.id)
-    await session.execute(delete(Answer).where(Answer.assessment_id.in_(assessments)))
+    await _delete_answers(session, assessments)
     await session.execute(
         update(Assessment).where(Assessment.id.in_(assessments)).values(result=None, cursor=None)
     )

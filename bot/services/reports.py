@@ -1,7 +1,8 @@
 """Reports: build a unit's totals for a year, and send them in chat as text, spreadsheet and chart.
 
-``build_report`` turns the aggregate queries (one statement per level) and the targets into a
-``Report`` the renderers take. ``on_report`` (/report) answers with the person's own scope: the
+``build_report`` turns the aggregate queries (stored totals, recounted where they changed) and
+the targets into a ``Report`` the renderers take; it writes the recounted totals, so callers
+commit. ``on_report`` (/report) answers with the person's own scope: the
 villages they lead, the communes they are an officer of, the provinces they view; ``/report
 CODE`` picks one unit inside that scope. Must not import any platform library.
 """

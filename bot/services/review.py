@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import _
 from bot.services import audit, scope
 from bot.services.context import GDHT
-from bot.storage.models import Assessment, Household, Target, Unit
+from bot.storage.models import Answer, AnswerRevision, Assessment, Household, Target, Unit
 from bot.storage.queries import TITLES, deciding
 
 REVIEWERS = ("officer",)
@@ -50,6 +50,18 @@ class ReviewItem:
     passed: bool
     state: str
     comment: str | None = None
+    form_key: str = GDHT
+    form_version: int = 1
+    submissions: int = 0  # 2 or more: resubmitted after the commune returned it
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    """One answer as it was at the previous submission and as it is now (None: no answer)."""
+
+    question_id: str
+    before: str | None
+    after: str | None
 
 
 async def find_unit(session: AsyncSession, ref: str | int | Unit) -> Unit:
@@ -80,7 +92,8 @@ async def _authorise(session: AsyncSession, actor_id: int, village: Unit) -> Non
 ITEM_COLUMNS = (
     Assessment.id, Assessment.year, Unit.id, Unit.name, Household.code, Household.head_name,
     Assessment.score, Assessment.max_score, Assessment.passed, Assessment.state,
-    Assessment.review_comment,
+    Assessment.review_comment, Assessment.form_key, Assessment.form_version,
+    Assessment.submissions,
 )  # fmt: skip
 
 
@@ -119,6 +132,49 @@ async def review_item(session: AsyncSession, actor_id: int, assessment_id: int) 
     await _load(session, actor_id, assessment_id, lock=False)
     [item] = await _fetch(session, Assessment.id == assessment_id)
     return item
+
+
+async def changes_since_last_submission(
+    session: AsyncSession, actor_id: int, assessment_id: int
+) -> list[AnswerChange]:
+    """What the leader changed after the commune returned the assessment, for its officer.
+
+    Edits happen only while it is open, so the revisions of the round after the previous
+    submission hold every value it had then. An answer given for the first time in that round
+    (a question an edit made visible) has no revision; it is found by its time, after the return.
+    """
+    assessment, _village = await _load(session, actor_id, assessment_id, lock=False)
+    if assessment.submissions < 2:
+        return []
+    rows = await session.execute(
+        select(AnswerRevision.question_id, AnswerRevision.value)
+        .where(
+            AnswerRevision.assessment_id == assessment_id,
+            AnswerRevision.submission_round == assessment.submissions - 1,
+        )
+        .order_by(AnswerRevision.id)
+    )
+    before: dict[str, str | None] = {}
+    for question_id, value in rows:
+        before.setdefault(question_id, value)  # the first revision of the round: as submitted
+    now: dict[str, str] = {}
+    for question_id, value, answered_at in await session.execute(
+        select(Answer.question_id, Answer.value, Answer.answered_at).where(
+            Answer.assessment_id == assessment_id
+        )
+    ):
+        now[question_id] = value
+        if question_id not in before and _after(answered_at, assessment.reviewed_at):
+            before[question_id] = None
+    return [
+        AnswerChange(question_id, value, now.get(question_id))
+        for question_id, value in before.items()
+        if value != now.get(question_id)
+    ]
+
+
+def _after(moment: dt.datetime, returned_at: dt.datetime | None) -> bool:
+    return returned_at is not None and moment > returned_at
 
 
 async def _load(

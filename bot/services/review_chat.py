@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 
 from bot.i18n import _, format_date, format_number, local_time, ngettext
 from bot.services import review, scope
@@ -21,6 +22,8 @@ from bot.services.presenting import escape
 from bot.services.review_callbacks import ALL, LIST, OPEN, RECOGNISE, REFUSE, RETURN, pack
 from bot.services.turn import Turn
 from bot.storage.models import Unit
+from conversations.answers import display
+from conversations.model import Question
 
 FLOW = "review"
 PAGE = 8  # households listed at once: the rest are reached by deciding the first ones
@@ -87,7 +90,42 @@ def _item_label(item: review.ReviewItem) -> str:
     return f"{mark} {item.village} · {item.household_code} · {item.head_name} · {score}"
 
 
-def _card(item: review.ReviewItem) -> Reply:
+def _changes(turn: Turn, item: review.ReviewItem, changes: list[review.AnswerChange]) -> list[str]:
+    """For a resubmission: the comment it was returned with, and each answer changed since."""
+    if item.submissions < 2:
+        return []
+    lines = [""]
+    if item.comment:
+        lines.append(
+            _("Returned with the comment: {comment}").format(comment=escape(item.comment))
+        )
+    if not changes:
+        lines.append(_("No answer was changed since the previous submission."))
+        return lines
+    form = turn.services.forms.get(item.form_key, item.form_version)
+    known = sorted((c for c in changes if form.has_question(c.question_id)),
+                   key=lambda c: form.order(c.question_id))  # fmt: skip
+    lines.append("<b>" + _("Changed since the previous submission:") + "</b>")
+    for change in known:
+        question = form.question(change.question_id)
+        lines.append(
+            _("Question {number} ({label}): before “{before}”, now “{after}”").format(
+                number=form.order(change.question_id) + 1,
+                label=escape(question.label.get(turn.lang, question.id)),
+                before=escape(_answer_text(question, change.before, turn.lang)),
+                after=escape(_answer_text(question, change.after, turn.lang)),
+            )
+        )
+    return lines
+
+
+def _answer_text(question: Question, value: str | None, lang: str) -> str:
+    if value is None:
+        return _("not answered")
+    return display(question, value, lang) or _("skipped")
+
+
+def _card(item: review.ReviewItem, history: Sequence[str] = ()) -> Reply:
     verdict = _("meets the criteria") if item.passed else _("does not meet the criteria")
     lines = [
         "🏠 "
@@ -101,6 +139,7 @@ def _card(item: review.ReviewItem) -> Reply:
             verdict=verdict,
         ),
     ]
+    lines.extend(history)
     buttons: list[tuple[Button, ...]] = []
     if item.state == "submitted":
         if item.passed:
@@ -129,7 +168,9 @@ async def on_review_button(turn: Turn, callback: Callback) -> None:
 
 async def _act(turn: Turn, action: str, ident: int) -> None:
     if action == OPEN:
-        turn.out.add(_card(await review.review_item(turn.session, turn.person.id, ident)))
+        item = await review.review_item(turn.session, turn.person.id, ident)
+        changes = await review.changes_since_last_submission(turn.session, turn.person.id, ident)
+        turn.out.add(_card(item, _changes(turn, item, changes)))
     elif action == REFUSE:
         await review.refuse(turn.session, turn.person.id, ident, "", turn.now)
         turn.out.notice = _("Marked as not recognised this year.")

@@ -111,6 +111,9 @@ class Unit(Base):
     active: Mapped[bool] = mapped_column(default=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by database triggers whenever a household, registration or assessment of this unit
+    # changes (migration 0007); stored totals counted at an older version are recounted.
+    totals_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     parent: Mapped[Unit | None] = relationship(
         remote_side=[id], foreign_keys=[parent_id], lazy="raise"
@@ -298,6 +301,8 @@ class Assessment(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # How many times it was submitted: 2 or more is a resubmission after the commune returned it.
+    submissions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     answers: Mapped[list[Answer]] = relationship(
         lazy="raise", cascade="all, delete-orphan", passive_deletes=True
@@ -315,6 +320,55 @@ class Answer(Base):
     question_id: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
     answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnswerRevision(Base):
+    """An answer's earlier value, kept when a leader or citizen changed or cleared it.
+
+    Written in the same transaction as the change, so an answer edited after the commune
+    returned a submission still shows what was there before. Erased with the answers.
+    """
+
+    __tablename__ = "answer_revisions"
+    __table_args__ = (
+        Index("ix_answer_revisions_assessment_id_replaced_at", "assessment_id", "replaced_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)  # the value as it was before the change
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # when that value was given
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    replaced_by: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    # The assessment's `submissions` when the value was replaced: 0 while a first draft, n after
+    # the n-th submission was returned. Rounds, not clock times, say what changed since when.
+    submission_round: Mapped[int] = mapped_column(Integer)
+
+
+class UnitTotals(Base):
+    """One unit's counted numbers for a year and set of forms, at the unit's `totals_version`.
+
+    A cache of the report's GROUP BY, kept exact by the version: database triggers bump it in
+    the same transaction as any change it counts, and a report recounts rows that are behind.
+    """
+
+    __tablename__ = "unit_totals"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    forms: Mapped[str] = mapped_column(String(200), primary_key=True)  # "gdht-key/cdht-key"
+    version: Mapped[int] = mapped_column(Integer)
+    households: Mapped[int] = mapped_column(Integer)
+    members: Mapped[int] = mapped_column(Integer)
+    registered: Mapped[int] = mapped_column(Integer)
+    assessed: Mapped[int] = mapped_column(Integer)
+    passing: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    recognised: Mapped[int] = mapped_column(Integer)
+    checked: Mapped[int] = mapped_column(Integer)
+    certified: Mapped[int] = mapped_column(Integer)
 
 
 class Target(Base):

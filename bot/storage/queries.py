@@ -1,9 +1,14 @@
 """Aggregate queries for the reports: counts per unit for one year, and the targets they meet.
 
-Each report level is one SQL statement: the households of every village under the unit are
-counted per village (registrations and the deciding assessment joined on), then rolled up to the
-unit's children along the materialized path, with one GROUP BY. Nothing loops over units in
-Python, so a province of a million households is one statement. Rules every count follows:
+The households of a village are counted with one GROUP BY (registrations and the deciding
+assessment joined on); ``live_child_counts`` does that for every village under a unit and adds
+them up for each child unit. Pairing a million households with their rows takes seconds, so
+``child_counts`` reads stored per-unit totals instead (``unit_totals``), kept exact by a version:
+database triggers bump ``units.totals_version`` in the same transaction as any change they count
+(migration 0007), and a report first recounts, in one statement, the units whose stored totals
+are behind, then adds up the stored rows with one GROUP BY down the unit tree. A report after
+few changes reads a province in milliseconds; after everything changed it costs one live count.
+Nothing loops over units in Python. Rules every count follows:
 
 * Households in scope for a year are those not removed and created before the year ended
   (Asia/Ho_Chi_Minh).
@@ -24,11 +29,35 @@ from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, ScalarSelect, Subquery, and_, case, func, or_, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Executable,
+    FromClause,
+    Select,
+    Subquery,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.storage.models import UNIT_LEVELS, Assessment, Household, Registration, Target, Unit
+from bot.storage.models import (
+    UNIT_LEVELS,
+    Assessment,
+    Household,
+    Registration,
+    Target,
+    Unit,
+    UnitTotals,
+)
 
 TITLE_FAMILY = "gdht"  # Gia đình học tập, counted over households
 TITLE_CITIZEN = "cdht"  # Công dân học tập, counted over people
@@ -36,6 +65,19 @@ TITLES = (TITLE_FAMILY, TITLE_CITIZEN)
 SUBMITTED = ("submitted", "recognised", "not_recognised")
 VILLAGE = UNIT_LEVELS["village"]
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+COUNTED = (
+    "households",
+    "members",
+    "registered",
+    "assessed",
+    "passing",
+    "pending",
+    "returned",
+    "recognised",
+    "checked",
+    "certified",
+)  # the stored totals' numbers, in the order of `Counts`
+STALE_CHUNK = 5000  # units recounted per statement
 
 
 @dataclass(frozen=True)
@@ -109,30 +151,34 @@ def deciding(assessment: Any, forms: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
-def _under(unit: Unit) -> ScalarSelect[int]:
-    return select(Unit.id).where(Unit.path.startswith(unit.path)).scalar_subquery()
-
-
-def _decided(unit: Unit, year: int, forms: Sequence[str]) -> Subquery:
-    """The deciding household assessment of the year for each household under `unit`."""
+def _decided(year: int, forms: Sequence[str]) -> Subquery:
+    """The deciding household assessment of the year per household; joined on the household,
+    so only those of the households counted are read."""
     a = aliased(Assessment)
     return (
         select(a.household_id, a.state, a.passed)
         .where(
-            a.unit_id.in_(_under(unit)),
+            a.household_id.is_not(None),
             a.year == year,
             a.form_key.in_(forms),
-            a.household_id.is_not(None),
             deciding(a, forms),
         )
         .subquery("decided")
     )
 
 
-def _families_by_village(unit: Unit, year: int, forms: Sequence[str]) -> Subquery:
-    """Per village under `unit`: households in scope and their standing for the year."""
+Ids = Select[int] | Sequence[int]  # units: a query of their ids, or the ids themselves
+
+
+def _families_by_village(villages: Ids, year: int, forms: Sequence[str]) -> Subquery:
+    """Per village of `villages`: households in scope and their standing for the year."""
     h, r = Household, Registration
-    a = _decided(unit, year, forms)
+    in_scope = (
+        h.village_id.in_(villages),
+        h.removed_at.is_(None),
+        h.created_at < year_end(year),
+    )
+    a = _decided(year, forms)
     return (
         select(
             h.village_id.label("village_id"),
@@ -147,18 +193,14 @@ def _families_by_village(unit: Unit, year: int, forms: Sequence[str]) -> Subquer
         )
         .outerjoin(r, and_(r.household_id == h.id, r.year == year))
         .outerjoin(a, a.c.household_id == h.id)
-        .where(
-            h.village_id.in_(_under(unit)),
-            h.removed_at.is_(None),
-            h.created_at < year_end(year),
-        )
+        .where(*in_scope)
         .group_by(h.village_id)
         .subquery("families")
     )
 
 
-def _citizens_by_village(unit: Unit, year: int, forms: Sequence[str]) -> Subquery:
-    """Per village under `unit`: citizens with a submitted self-check, and those passing."""
+def _citizens_by_village(villages: Ids, year: int, forms: Sequence[str]) -> Subquery:
+    """Per village of `villages`: citizens with a submitted self-check, and those passing."""
     a = Assessment
     return (
         select(
@@ -167,7 +209,7 @@ def _citizens_by_village(unit: Unit, year: int, forms: Sequence[str]) -> Subquer
             func.count(case((a.passed.is_(True), a.person_id)).distinct()).label("certified"),
         )
         .where(
-            a.unit_id.in_(_under(unit)),
+            a.unit_id.in_(villages),
             a.year == year,
             a.form_key.in_(forms),
             a.subject == "person",
@@ -178,24 +220,110 @@ def _citizens_by_village(unit: Unit, year: int, forms: Sequence[str]) -> Subquer
     )
 
 
-async def child_counts(
+def _counted(
+    units: Ids,
+    year: int,
+    household_forms: Sequence[str],
+    person_forms: Sequence[str],
+) -> Select[*tuple[Any, ...]]:
+    """Each unit of `units` with its counts, from the rows: unit id, version, then COUNTED."""
+    families = _families_by_village(units, year, household_forms)
+    citizens = _citizens_by_village(units, year, person_forms)
+    by_name = {**families.c, **citizens.c}
+    return (
+        select(
+            Unit.id,
+            Unit.totals_version,
+            *(func.coalesce(by_name[name], 0).label(name) for name in COUNTED),
+        )
+        .outerjoin(families, families.c.village_id == Unit.id)
+        .outerjoin(citizens, citizens.c.village_id == Unit.id)
+        .where(Unit.id.in_(units))
+    )  # fmt: skip
+
+
+def forms_key(household_forms: Sequence[str], person_forms: Sequence[str]) -> str:
+    """The stored totals' name for what they count: "household forms/person forms"."""
+    return ",".join(sorted(household_forms)) + "/" + ",".join(sorted(person_forms))
+
+
+async def refresh_totals(
     session: AsyncSession,
     unit: Unit,
     year: int,
     household_forms: Sequence[str],
     person_forms: Sequence[str],
-) -> list[UnitCounts]:
-    """The counts of each child of `unit` (a village: of itself), in one statement."""
+) -> int:
+    """Recount the units a report of `unit` adds up whose stored totals are missing or older
+    than their rows (``units.totals_version``, bumped by triggers on every change); return how
+    many were recounted."""
+    key = forms_key(household_forms, person_forms)
+    t = UnitTotals
+    tree = _tree(unit)
+    current = exists().where(
+        t.unit_id == Unit.id, t.year == year, t.forms == key, t.version == Unit.totals_version
+    )
+    stale = list(
+        await session.scalars(
+            select(Unit.id).join(tree, tree.c.member_id == Unit.id).where(~current)
+        )
+    )
+    # The ids as constants, not as a subquery, so that the planner (PostgreSQL's above all)
+    # reads only the stale units' rows; in chunks, under the drivers' limit on parameters.
+    for start in range(0, len(stale), STALE_CHUNK):
+        chunk = stale[start : start + STALE_CHUNK]
+        await session.execute(_upsert(session, chunk, year, key, household_forms, person_forms))
+    return len(stale)
+
+
+def _upsert(
+    session: AsyncSession,
+    units: list[int],
+    year: int,
+    key: str,
+    household_forms: Sequence[str],
+    person_forms: Sequence[str],
+) -> Executable:
+    counted = _counted(units, year, household_forms, person_forms).subquery("counted")
+    # SQLite reads ON CONFLICT after a bare FROM as a join's ON: a WHERE keeps them apart.
+    rows = select(
+        counted.c.id, literal(year), literal(key), counted.c.totals_version,
+        *(counted.c[name] for name in COUNTED),
+    ).where(true())  # fmt: skip
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(UnitTotals).from_select(
+        ["unit_id", "year", "forms", "version", *COUNTED], rows
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["unit_id", "year", "forms"],
+        set_={name: statement.excluded[name] for name in ("version", *COUNTED)},
+        # Two reports may recount at once (PostgreSQL): the newer count stays.
+        where=UnitTotals.version < statement.excluded.version,
+    )
+
+
+def _tree(unit: Unit) -> CTE:
+    """(group_id, member_id): each child of `unit` (a village: itself) and every unit below it.
+
+    Walked down ``parent_id`` (an index lookup per unit) rather than matched by path prefix,
+    which compares every group with every unit and cost more than the counting itself.
+    """
+    top = Unit.id == unit.id if unit.level >= VILLAGE else Unit.parent_id == unit.id
+    tree = select(Unit.id.label("group_id"), Unit.id.label("member_id")).where(top)
+    tree_cte = tree.cte("tree", recursive=True)
+    child = aliased(Unit, name="child")
+    return tree_cte.union_all(
+        select(tree_cte.c.group_id, child.id).where(child.parent_id == tree_cte.c.member_id)
+    )
+
+
+def _rollup(tree: CTE, source: FromClause) -> Select[*tuple[Any, ...]]:
+    """Add up per-unit counts (`source`: unit_id and COUNTED) for each group of `tree`."""
     group = aliased(Unit, name="grp")
     member = aliased(Unit, name="member")
-    families = _families_by_village(unit, year, household_forms)
-    citizens = _citizens_by_village(unit, year, person_forms)
-    numbers = [
-        func.coalesce(func.sum(column), 0)
-        for column in (*list(families.c)[1:], *list(citizens.c)[1:])
-    ]
     is_village = and_(member.level == VILLAGE, member.active.is_(True))
-    statement = (
+    return (
         select(
             group.id,
             group.code,
@@ -203,18 +331,55 @@ async def child_counts(
             group.level,
             group.path,
             group.active,
-            *numbers,
+            *(func.coalesce(func.sum(source.c[name]), 0) for name in COUNTED),
             _count_if(is_village),
-            _count_if(families.c.assessed > 0),
+            _count_if(source.c.assessed > 0),
         )
-        .join(member, member.path.startswith(group.path))
-        .outerjoin(families, families.c.village_id == member.id)
-        .outerjoin(citizens, citizens.c.village_id == member.id)
-        .where(group.id == unit.id if unit.level >= VILLAGE else group.parent_id == unit.id)
+        .select_from(tree)
+        .join(group, group.id == tree.c.group_id)
+        .join(member, member.id == tree.c.member_id)
+        .outerjoin(source, source.c.unit_id == member.id)
         .group_by(group.id, group.code, group.name, group.level, group.path, group.active)
-        .having(or_(group.active.is_(True), func.coalesce(func.sum(families.c.households), 0) > 0))
+        .having(or_(group.active.is_(True), func.coalesce(func.sum(source.c.households), 0) > 0))
+        .order_by(group.id)
     )
-    rows = await session.execute(statement)
+
+
+async def child_counts(
+    session: AsyncSession,
+    unit: Unit,
+    year: int,
+    household_forms: Sequence[str],
+    person_forms: Sequence[str],
+) -> list[UnitCounts]:
+    """The counts of each child of `unit` (a village: of itself), from the stored totals,
+    recounting first those that changed since they were stored."""
+    await refresh_totals(session, unit, year, household_forms, person_forms)
+    t = UnitTotals
+    stored = (
+        select(t.unit_id, *(getattr(t, name) for name in COUNTED))
+        .where(t.year == year, t.forms == forms_key(household_forms, person_forms))
+        .subquery("stored")
+    )
+    rows = await session.execute(_rollup(_tree(unit), stored))
+    return [_unit_counts(row) for row in rows]
+
+
+async def live_child_counts(
+    session: AsyncSession,
+    unit: Unit,
+    year: int,
+    household_forms: Sequence[str],
+    person_forms: Sequence[str],
+) -> list[UnitCounts]:
+    """The same counts straight from the rows, in one statement: the reference the stored
+    totals must equal, and what ``refresh_totals`` stores."""
+    tree = _tree(unit)
+    counted = _counted(select(tree.c.member_id), year, household_forms, person_forms)
+    source = counted.with_only_columns(
+        Unit.id.label("unit_id"), *list(counted.selected_columns)[2:]
+    ).subquery("counted")
+    rows = await session.execute(_rollup(tree, source))
     return [_unit_counts(row) for row in rows]
 
 

@@ -24,8 +24,10 @@ async def finished_self_check(session: AsyncSession, person: Person) -> Assessme
     form = FORMS.get(CDHT)
     assessment = await assessing.open_own_assessment(session, form, person.id, 2026, NOW)
     for _question in range(10):
-        await assessing.apply(session, assessment, form, Input("answer", "1"), "vi", NOW)
-    await assessing.apply(session, assessment, form, Input("submit"), "vi", NOW)
+        await assessing.apply(
+            session, assessment, form, Input("answer", "1"), "vi", NOW, by=person.id
+        )
+    await assessing.apply(session, assessment, form, Input("submit"), "vi", NOW, by=person.id)
     return assessment
 
 
@@ -83,7 +85,8 @@ async def test_removing_a_household_drops_name_and_answers_not_the_count(
         assessment = await assessing.open_household_assessment(
             session, form, household, 2026, leader.id, NOW
         )
-        await assessing.apply(session, assessment, form, Input("answer", "1"), "vi", NOW)
+        answer = Input("answer", "1")
+        await assessing.apply(session, assessment, form, answer, "vi", NOW, by=leader.id)
         await privacy.remove_household(session, leader.id, household, NOW)
         await session.commit()
         assert household.head_name == ""

@@ -160,12 +160,13 @@ async def test_only_a_passing_submission_can_be_recognised(
 async def _walk_to_review(
     session: AsyncSession, form: Form, assessment: Assessment, start: Input
 ) -> None:
-    outcome = await assessing.apply(session, assessment, form, start, "vi", NOW)
+    by = assessment.created_by
+    outcome = await assessing.apply(session, assessment, form, start, "vi", NOW, by=by)
     while isinstance(outcome.reply, Prompt):
         prompt = outcome.reply
         best = "yes" if prompt.kind == "yesno" else prompt.choices[0].id
         answer = Input("answer", best, prompt.step)
-        outcome = await assessing.apply(session, assessment, form, answer, "vi", NOW)
+        outcome = await assessing.apply(session, assessment, form, answer, "vi", NOW, by=by)
     assert isinstance(outcome.reply, Review), outcome.reply
 
 
@@ -179,7 +180,8 @@ async def test_a_returned_assessment_reopens_and_its_resubmission_counts_once(
         session, form, household, YEAR, leader, NOW
     )
     await _walk_to_review(session, form, assessment, Input("start"))
-    submitted = await assessing.apply(session, assessment, form, Input("submit"), "vi", NOW)
+    submit = Input("submit")
+    submitted = await assessing.apply(session, assessment, form, submit, "vi", NOW, by=leader)
     assert isinstance(submitted.reply, Result) and assessment.state == "submitted"
     await review.return_for_changes(session, officer, assessment.id, "Kiểm tra lại mục 2", NOW)
     assert assessment.state in assessing.OPEN_STATES
@@ -189,7 +191,7 @@ async def test_a_returned_assessment_reopens_and_its_resubmission_counts_once(
     )
     assert reopened.id == assessment.id  # the same assessment, not a new one
     await _walk_to_review(session, form, reopened, Input("edit", value="c2b"))
-    await assessing.apply(session, reopened, form, Input("submit"), "vi", NOW)
+    await assessing.apply(session, reopened, form, submit, "vi", NOW, by=leader)
     await session.commit()
     [row] = await child_counts(session, place.village, YEAR, [GDHT], [])
     assert (row.counts.assessed, row.counts.pending, row.counts.returned) == (1, 1, 0)

@@ -4,8 +4,8 @@
 revision, and no table points to it. ``identities`` gains ``blocked_at`` with ALTER TABLE (no
 rebuild: other tables point to it, see migration 0004).
 
-Revision ID: 0006_reminders
-Revises: 0005_link_codes
+Revision ID: 0008_reminders
+Revises: 0007_unit_totals
 Create Date: 2026-11-22
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_reminders"
-down_revision: str | None = "0005_link_codes"
+revision: str = "0008_reminders"
+down_revision: str | None = "0007_unit_totals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
