@@ -74,6 +74,28 @@ async def is_done(session: AsyncSession, channel: str, update_id: int) -> bool:
     return done is not None
 
 
+async def claim(session: AsyncSession, channel: str, update_id: int, now: dt.datetime) -> bool:
+    """Mark a stored update done first thing in the transaction that applies it; return False
+    when it was done already (a redelivery, or another worker's replay), and then apply nothing.
+
+    One statement instead of ``is_done`` then ``mark_done``: the UPDATE locks the row until
+    commit (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises), so of two workers applying
+    one update the second waits, then finds it done. A rollback undoes the mark with the effect.
+    The update must be stored: an id with no row counts as done.
+    """
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.channel == channel,
+            InboxUpdate.update_id == update_id,
+            InboxUpdate.done_at.is_(None),
+        )
+        .values(done_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
 async def mark_done(session: AsyncSession, channel: str, update_id: int, now: dt.datetime) -> None:
     """Mark an update done; call inside the transaction that applied its effect."""
     await session.execute(

@@ -1,5 +1,5 @@
-"""The inbox on whichever database the suite runs: pruning done rows after the retention time
-without ever touching a pending one."""
+"""The inbox on whichever database the suite runs: claiming an update once, and pruning done rows
+after the retention time without ever touching a pending one."""
 
 from __future__ import annotations
 
@@ -84,3 +84,18 @@ async def test_prune_refuses_a_session_with_work_in_progress(session_factory: Se
         await inbox.pending(session, "telegram")
         with pytest.raises(RuntimeError, match="fresh session"):
             await inbox.prune(session, None, NOW)
+
+
+async def test_an_update_is_claimed_once_and_a_rollback_gives_it_back(
+    session_factory: Sessions,
+) -> None:
+    await _store(session_factory, "telegram", range(1, 2), NOW, None)
+    async with session_factory() as session:
+        assert await inbox.claim(session, "telegram", 1, NOW)
+        await session.rollback()  # the effect failed: the mark goes with it
+        assert not await inbox.is_done(session, "telegram", 1)
+        assert await inbox.claim(session, "telegram", 1, NOW)
+        await session.commit()
+    async with session_factory() as session:
+        assert not await inbox.claim(session, "telegram", 1, NOW)  # a redelivery: applied already
+        assert await inbox.is_done(session, "telegram", 1)
