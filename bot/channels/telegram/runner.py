@@ -27,7 +27,7 @@ import datetime as dt
 import hmac
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -38,7 +38,12 @@ from telegram.error import Conflict, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from bot.channels.telegram import handlers
-from bot.channels.telegram.context import SERVICES_KEY, HoctapApplication, HoctapContext
+from bot.channels.telegram.context import (
+    APPLIED_KEY,
+    SERVICES_KEY,
+    HoctapApplication,
+    HoctapContext,
+)
 from bot.channels.waiting import pause, run_until_stopped, until_stopped
 from bot.config import Settings
 from bot.services.context import Services
@@ -75,6 +80,7 @@ def build_application(settings: Settings, services: Services) -> HoctapApplicati
     )
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[FAILED_KEY] = {}
+    application.bot_data[APPLIED_KEY] = set()
     handlers.setup(application)
     application.add_error_handler(_remember_failure)
     return application
@@ -118,12 +124,17 @@ async def store(services: Services, raw_updates: Sequence[dict[str, object]]) ->
 
 
 async def drain(
-    application: HoctapApplication, services: Services, stop: asyncio.Event | None = None
+    application: HoctapApplication,
+    services: Services,
+    stop: asyncio.Event | None = None,
+    fresh: Mapping[int, Update] | None = None,
 ) -> int:
     """Apply every stored update not yet done, oldest first; return how many were closed.
 
-    Stops early, leaving the rest pending, when ``stop`` is set or an update cannot be applied
-    yet (the database stayed busy): later updates must not overtake it.
+    ``fresh`` holds updates this process just fetched and stored, already parsed: those are not
+    parsed again from their payload. Stops early, leaving the rest pending, when ``stop`` is set
+    or an update cannot be applied yet (the database stayed busy): later updates must not
+    overtake it.
     """
     count = 0
     while stop is None or not stop.is_set():
@@ -135,27 +146,30 @@ async def drain(
         for row in rows:
             if stop is not None and stop.is_set():
                 return count
-            if not await _apply_with_retries(application, services, row.update_id, row.payload):
+            update = (fresh or {}).get(row.update_id)
+            if update is None:
+                update = Update.de_json(json.loads(row.payload), application.bot)
+            if not await _apply_with_retries(application, services, update):
                 return count
             count += 1
     return count
 
 
 async def _apply_with_retries(
-    application: HoctapApplication, services: Services, update_id: int, payload: str
+    application: HoctapApplication, services: Services, update: Update
 ) -> bool:
     for attempt in range(1, ATTEMPTS + 1):
-        if await apply(application, services, update_id, json.loads(payload)):
+        if await apply(application, services, update):
             return True
-        log.warning("update %s not applied (attempt %d of %d)", update_id, attempt, ATTEMPTS)
+        log.warning(
+            "update %s not applied (attempt %d of %d)", update.update_id, attempt, ATTEMPTS
+        )
         if attempt < ATTEMPTS:
             await asyncio.sleep(0.2 * attempt)
     return False
 
 
-async def apply(
-    application: HoctapApplication, services: Services, update_id: int, raw: dict[str, object]
-) -> bool:
+async def apply(application: HoctapApplication, services: Services, update: Update) -> bool:
     """Run the handlers for one stored update; return True once its row is closed.
 
     A handler marks the row done in the transaction of its effect; what no handler takes is
@@ -164,9 +178,14 @@ async def apply(
     ``ATTEMPTS`` failures its update is closed too, so that one broken update cannot hold up
     everyone behind it (logged as an error, by update id only).
     """
-    update = Update.de_json(raw, application.bot)
+    update_id = update.update_id
+    applied: set[int] = application.bot_data[APPLIED_KEY]
     await application.process_update(update)
     failures = _failures(application.bot_data)
+    if update_id in applied:  # the usual case: no need to ask the database
+        applied.discard(update_id)
+        failures.pop(update_id, None)  # a handler that raised did so after the commit
+        return True
     async with services.sessions() as session:
         if await inbox.is_done(session, CHANNEL, update_id):
             failures.pop(update_id, None)  # a handler that raised did so after the commit
@@ -223,7 +242,7 @@ async def poll(application: HoctapApplication, services: Services, stop: asyncio
             continue
         offset = updates[-1].update_id + 1  # acknowledged by the next call, after the commit
         try:
-            await drain(application, services, stop)
+            await drain(application, services, stop, {u.update_id: u for u in updates})
         except DATABASE_ERRORS as error:  # the rows stay pending; the next drain takes them
             log.error("could not apply stored updates: %s", type(error).__name__)
             await pause(stop, RETRY_SECONDS)
