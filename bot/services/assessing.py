@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.storage.models import Answer, Assessment, FormSetting, Household, Unit
 from conversations.engine import Input, Outcome, Result, State, advance, evaluate
@@ -33,15 +34,15 @@ async def with_settings(session: AsyncSession, form: Form, unit_id: int | None) 
     """Apply the parameter values a province or commune set; the nearest unit wins."""
     if unit_id is None:
         return form
-    unit = await session.get(Unit, unit_id)
-    if unit is None:
-        return form
-    ancestors = [int(part) for part in unit.path.strip("/").split("/") if part]
+    unit, setter = aliased(Unit), aliased(Unit)
+    # One query: the settings of every unit whose path starts the unit's own ("/1/57/" of
+    # "/1/57/1200/"), that is of its ancestors and itself.
     rows = await session.execute(
-        select(Unit.depth, FormSetting.name, FormSetting.value)
-        .join(Unit, Unit.id == FormSetting.unit_id)
-        .where(FormSetting.unit_id.in_(ancestors), FormSetting.form_key == form.key)
-        .order_by(Unit.depth)
+        select(setter.depth, FormSetting.name, FormSetting.value)
+        .join(setter, setter.id == FormSetting.unit_id)
+        .join(unit, unit.path.startswith(setter.path))
+        .where(unit.id == unit_id, FormSetting.form_key == form.key)
+        .order_by(setter.depth)
     )
     values = {name: value for _depth, name, value in rows}
     known = {k: v for k, v in values.items() if k in form.parameters}
