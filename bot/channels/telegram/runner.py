@@ -15,7 +15,7 @@ Here the acknowledgement moves behind the inbox, and every point the process can
   and nothing is applied twice; the person misses that one reply and sees the next step when
   they write again (their position lives in the database).
 
-Two webhook workers may drain the same pending rows: ``inbox.is_done`` locks the row, so the
+Two webhook workers may drain the same pending rows: ``inbox.claim`` locks the row, so the
 second waits for the first's transaction and then skips it. An update the handler could not
 apply because the database stayed busy stays pending and is retried, before any later update.
 """
@@ -49,6 +49,7 @@ from bot.config import Settings
 from bot.services.context import Services
 from bot.storage import inbox
 from bot.storage.db import DatabaseUnavailable
+from bot.storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 CHANNEL = handlers.CHANNEL
@@ -58,6 +59,7 @@ FAILED_KEY = "hoctap.failed"  # update id -> how often its handler raised, in th
 ATTEMPTS = 3  # tries of one update within a drain before it is left for later
 RETRY_SECONDS = 5.0  # pause before a stuck update or a failed store is tried again
 DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
+CHATS_AT_ONCE = 8  # chats applied side by side (each in its own order), see `drain`
 
 
 def build_application(settings: Settings, services: Services) -> HoctapApplication:
@@ -129,12 +131,14 @@ async def drain(
     stop: asyncio.Event | None = None,
     fresh: Mapping[int, Update] | None = None,
 ) -> int:
-    """Apply every stored update not yet done, oldest first; return how many were closed.
+    """Apply every stored update not yet done, oldest first per chat; return how many were
+    closed.
 
-    ``fresh`` holds updates this process just fetched and stored, already parsed: those are not
-    parsed again from their payload. Stops early, leaving the rest pending, when ``stop`` is set
-    or an update cannot be applied yet (the database stayed busy): later updates must not
-    overtake it.
+    Chats are served side by side (``CHATS_AT_ONCE``), each in update order, so one chat's reply
+    round trip to Telegram does not hold up everybody else. ``fresh`` holds updates this process
+    just fetched and stored, already parsed: those are not parsed again from their payload.
+    Stops early, leaving the rest pending, when ``stop`` is set or an update cannot be applied
+    yet (the database stayed busy): later updates of its chat must not overtake it.
     """
     count = 0
     while stop is None or not stop.is_set():
@@ -143,16 +147,59 @@ async def drain(
             await session.commit()
         if not rows:
             return count
-        for row in rows:
-            if stop is not None and stop.is_set():
-                return count
-            update = (fresh or {}).get(row.update_id)
-            if update is None:
-                update = Update.de_json(json.loads(row.payload), application.bot)
-            if not await _apply_with_retries(application, services, update):
-                return count
-            count += 1
+        applied, finished = await _apply_by_chat(
+            application, services, rows, stop, fresh or {}
+        )
+        count += applied
+        if not finished:
+            return count
     return count
+
+
+async def _apply_by_chat(
+    application: HoctapApplication,
+    services: Services,
+    rows: list[InboxUpdate],
+    stop: asyncio.Event | None,
+    fresh: Mapping[int, Update],
+) -> tuple[int, bool]:
+    """Apply rows chat by chat, ``CHATS_AT_ONCE`` chats at a time; return how many were closed
+    and whether all of them. Returns once every chat has finished: no task outlives it."""
+    chats: dict[str, list[InboxUpdate]] = {}
+    for row in rows:
+        chats.setdefault(row.chat_key, []).append(row)
+    gate = asyncio.Semaphore(CHATS_AT_ONCE)
+
+    async def one_chat(queue: list[InboxUpdate]) -> tuple[int, bool]:
+        async with gate:
+            return await _drain_chat(application, services, queue, stop, fresh)
+
+    outcomes = await asyncio.gather(*map(one_chat, chats.values()), return_exceptions=True)
+    done: list[tuple[int, bool]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        done.append(outcome)
+    return sum(n for n, _all in done), all(whole for _n, whole in done)
+
+
+async def _drain_chat(
+    application: HoctapApplication,
+    services: Services,
+    rows: list[InboxUpdate],
+    stop: asyncio.Event | None,
+    fresh: Mapping[int, Update],
+) -> tuple[int, bool]:
+    """Apply one chat's updates in order; return how many, and whether all of them."""
+    for applied, row in enumerate(rows):
+        if stop is not None and stop.is_set():
+            return applied, False
+        update = fresh.get(row.update_id)
+        if update is None:
+            update = Update.de_json(json.loads(row.payload), application.bot)
+        if not await _apply_with_retries(application, services, update):
+            return applied, False
+    return len(rows), True
 
 
 async def _apply_with_retries(
