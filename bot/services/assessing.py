@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,14 @@ from conversations.loader import FormRegistry
 from conversations.model import Form
 
 OPEN_STATES = ("draft", "returned")
+
+
+@dataclass(frozen=True)
+class Locked:
+    """An assessment loaded for change, and its answers as stored, by question id."""
+
+    assessment: Assessment
+    answers: Mapping[str, str]
 
 
 async def form_of(session: AsyncSession, forms: FormRegistry, assessment: Assessment) -> Form:
@@ -130,11 +138,21 @@ async def _create(
     return assessment
 
 
-async def lock(session: AsyncSession, assessment_id: int) -> Assessment | None:
-    """Load an assessment for change; on PostgreSQL the row is locked until commit."""
-    return await session.scalar(
-        select(Assessment).where(Assessment.id == assessment_id).with_for_update()
-    )
+async def lock(session: AsyncSession, assessment_id: int) -> Locked | None:
+    """Load an assessment for change with its answers so far, in one query (this runs for every
+    answer); on PostgreSQL the assessment's row is locked until commit."""
+    rows = (
+        await session.execute(
+            select(Assessment, Answer.question_id, Answer.value)
+            .outerjoin(Answer, Answer.assessment_id == Assessment.id)
+            .where(Assessment.id == assessment_id)
+            .with_for_update(of=Assessment)
+        )
+    ).all()
+    if not rows:
+        return None
+    answers = {question_id: value for _a, question_id, value in rows if question_id is not None}
+    return Locked(rows[0][0], answers)
 
 
 async def stored_answers(session: AsyncSession, assessment_id: int) -> dict[str, str]:
@@ -152,11 +170,15 @@ async def apply(
     inp: Input,
     lang: str,
     now: dt.datetime,
+    answers: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """Run one engine step on an open assessment and store what it changed."""
-    answers = await stored_answers(session, assessment.id)
-    outcome = advance(form, State(answers, assessment.cursor), inp, lang)
-    await _write(session, assessment.id, answers, outcome.changed, now)
+    """Run one engine step on an open assessment and store what it changed.
+
+    ``answers`` are its stored answers when the caller has just read them (see ``lock``).
+    """
+    before = dict(answers) if answers is not None else await stored_answers(session, assessment.id)
+    outcome = advance(form, State(before, assessment.cursor), inp, lang)
+    await _write(session, assessment.id, before, outcome.changed, now)
     assessment.cursor = outcome.state.cursor
     assessment.updated_at = now
     if isinstance(outcome.reply, Result):
