@@ -10,14 +10,16 @@ Here the acknowledgement moves behind the inbox, and every point the process can
   retry). A copy of an update already stored is ignored on insert (key: channel, update id).
 - after the commit, before or during its effect: the effect and the row's ``done_at`` commit in
   one transaction (``router.handle``), so a death rolls both back and the row stays pending; it
-  is replayed at the next start (or by another worker), in update id order, so in order per chat.
+  is replayed at the next start (or by another worker), in update id order within each chat.
 - after the effect committed, before the reply went out: the row is done, nothing is replayed
   and nothing is applied twice; the person misses that one reply and sees the next step when
   they write again (their position lives in the database).
 
 Two webhook workers may drain the same pending rows: ``inbox.claim`` locks the row, so the
 second waits for the first's transaction and then skips it. An update the handler could not
-apply because the database stayed busy stays pending and is retried, before any later update.
+apply because the database stayed busy stays pending and is retried, before any later update of
+its chat. Different chats are applied side by side (``drain``), so a reply's round trip to
+Telegram holds up nobody else.
 """
 
 from __future__ import annotations
