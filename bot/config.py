@@ -58,6 +58,9 @@ class Settings:
     zalo_base_url: str = "https://bot-api.zaloplatforms.com/bot"
     admin_chat_id: str | None = None
     log_level: str = "INFO"
+    # Days a done inbox row (a raw update: personal data) is kept. At least 1: Telegram resends
+    # an unacknowledged update for up to a day, and the kept row is what makes the copy harmless.
+    inbox_retention_days: int = 7
 
     @property
     def tz(self) -> ZoneInfo:
@@ -125,3 +128,5 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}REMINDER_RATE: expected at least 1 message per second")
     if "://" not in settings.database_url:
         raise SettingsError(f"{PREFIX}DATABASE_URL: expected a URL like {DEFAULT_DATABASE_URL}")
+    if settings.inbox_retention_days < 1:
+        raise SettingsError(f"{PREFIX}INBOX_RETENTION_DAYS: expected at least 1 (days)")

@@ -21,6 +21,8 @@ Labels = Mapping[str, str]  # language code -> text
 YES = "yes"
 NO = "no"
 
+MAX_VARIANTS = 64  # parameter variants of one form kept built (see Form.with_overrides)
+
 
 class FormError(ValueError):
     """A form file or an override is invalid; ``str()`` names the form, the item and the field."""
@@ -137,12 +139,16 @@ class Form:
     _questions: dict[str, Question] = field(init=False, repr=False, compare=False)
     _sections: dict[str, Section] = field(init=False, repr=False, compare=False)
     _order: dict[str, int] = field(init=False, repr=False, compare=False)
+    _variants: dict[tuple[tuple[str, float], ...], Form] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # Lookups run on every step, so index once; frozen dataclasses need object.__setattr__.
         object.__setattr__(self, "_questions", {q.id: q for q in self.questions})
         object.__setattr__(self, "_sections", {s.id: s for s in self.sections})
         object.__setattr__(self, "_order", {q.id: i for i, q in enumerate(self.questions)})
+        object.__setattr__(self, "_variants", {})
 
     @property
     def ref(self) -> str:
@@ -173,4 +179,13 @@ class Form:
         """Return this form rebuilt with parameter ``values``; raise FormError if it breaks."""
         from conversations.loader import build_form  # the loader imports this module
 
-        return build_form(self.raw, {**self.overrides(), **values})
+        # Rebuilding validates the whole form (milliseconds), and a unit's settings apply on
+        # every step of its assessments: forms never change, so each variant is built once.
+        key = tuple(sorted(values.items()))
+        variant = self._variants.get(key)
+        if variant is None:
+            if len(self._variants) >= MAX_VARIANTS:
+                self._variants.clear()  # settings edited many times over: start afresh
+            variant = build_form(self.raw, {**self.overrides(), **values})
+            self._variants[key] = variant
+        return variant

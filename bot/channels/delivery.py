@@ -39,7 +39,7 @@ from bot.channels.waiting import pause, run_until_stopped
 from bot.services import reminders
 from bot.services.context import Services
 from bot.services.messages import Reply
-from bot.storage import leases
+from bot.storage import inbox, leases
 from bot.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -116,11 +116,13 @@ class Deliverer:
         in_flight: int = 8,
         batch: int = 100,
         keyed: bool = False,
+        inbox_retention: dt.timedelta | None = None,
     ) -> None:
         self.services, self.channel, self.send = services, channel, send
         self.pacer = Pacer(rate, chat_interval)
         self.every, self.plan_every, self.batch = every, plan_every, batch
         self.in_flight, self.keyed = in_flight, keyed
+        self.inbox_retention = inbox_retention  # handled raw updates older than this go
         self.holder = holder_name()
         self.wake = asyncio.Event()
         self._planned_at: float | None = None
@@ -222,7 +224,15 @@ class Deliverer:
                     log.info("reminders: %d planned", added)
             else:
                 await reminders.plan_reports(session, now)
+                plan_all = False
             await session.commit()
+        if plan_all and self.inbox_retention is not None:
+            async with self.services.sessions() as session:  # prune commits batch by batch
+                gone = await inbox.prune(session, self.channel, now - self.inbox_retention)
+            if gone:
+                log.info(
+                    "inbox: %d handled updates older than %s deleted", gone, self.inbox_retention
+                )
         return True
 
     async def _deliver(self, item: reminders.Due) -> bool:

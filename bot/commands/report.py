@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.commands.common import database, fail
 from bot.config import Settings
 from bot.i18n import TIMEZONE, _
-from bot.reports import chart, text, xlsx
+from bot.reports import text
 from bot.reports.model import Report
 from bot.services.reports import build_report, file_name
 from bot.services.review import ReviewError, set_target
@@ -74,6 +74,8 @@ async def run_target(args: argparse.Namespace, settings: Settings) -> int:
 
 def render(report: Report, kind: str) -> bytes:
     """The report in one of FORMATS, as bytes."""
+    from bot.reports import chart, xlsx  # late: every `hoctap` command would load them
+
     if kind == "xlsx":
         return xlsx.render(report)
     if kind == "png":

@@ -7,6 +7,8 @@ village. Must not import any platform library.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
@@ -34,25 +36,26 @@ async def begin(turn: Turn, assessment: Assessment) -> None:
 async def on_button(turn: Turn, callback: Callback) -> None:
     """An answer, back, skip, edit or submit tapped under a question."""
     assessment_id, step, value = callback.fields
-    assessment = await _allowed(turn, int(assessment_id)) if assessment_id.isdigit() else None
-    if assessment is None:
+    locked = await _allowed(turn, int(assessment_id)) if assessment_id.isdigit() else None
+    if locked is None:
         turn.out.notice = _("This assessment is not yours to change.")
         return
-    if assessment.state not in assessing.OPEN_STATES:
+    if locked.assessment.state not in assessing.OPEN_STATES:
         turn.out.notice = _("This assessment was already submitted.")
-        await show_result(turn, assessment)
+        await show_result(turn, locked.assessment)
         return
-    await _step(turn, assessment, _input(step, value))
+    await _step(turn, locked.assessment, _input(step, value), answers=locked.answers)
 
 
 async def on_text(turn: Turn, text: str) -> None:
     """Typed text while a question is open: the engine matches it as it matches buttons."""
-    assessment = await _allowed(turn, int(turn.conversation.data.get("id", 0)))
-    if assessment is None or assessment.state not in assessing.OPEN_STATES:
+    locked = await _allowed(turn, int(turn.conversation.data.get("id", 0)))
+    if locked is None or locked.assessment.state not in assessing.OPEN_STATES:
         turn.conversation = Conversation()
         turn.out.add(await menu_reply(turn))
         return
-    await _step(turn, assessment, Input("answer", value=text), typed=True)
+    inp = Input("answer", value=text)
+    await _step(turn, locked.assessment, inp, typed=True, answers=locked.answers)
 
 
 def _by_prefix(reply: Prompt | Review | Result, typed: str) -> Input | None:
@@ -91,10 +94,16 @@ def _input(step: str, value: str) -> Input:
     return Input("answer", value=value, question=step)
 
 
-async def _step(turn: Turn, assessment: Assessment, inp: Input, typed: bool = False) -> None:
+async def _step(
+    turn: Turn,
+    assessment: Assessment,
+    inp: Input,
+    typed: bool = False,
+    answers: Mapping[str, str] | None = None,
+) -> None:
     form = await assessing.form_of(turn.session, turn.services.forms, assessment)
     outcome = await assessing.apply(
-        turn.session, assessment, form, inp, turn.lang, turn.now, by=turn.person.id
+        turn.session, assessment, form, inp, turn.lang, turn.now, answers, by=turn.person.id
     )
     retry = _by_prefix(outcome.reply, inp.value) if typed else None
     if retry is not None:
@@ -158,12 +167,13 @@ async def _header(session: AsyncSession, assessment: Assessment, title: str) -> 
     )
 
 
-async def _allowed(turn: Turn, assessment_id: int) -> Assessment | None:
+async def _allowed(turn: Turn, assessment_id: int) -> assessing.Locked | None:
     """The assessment, locked for change, if this person may touch it; otherwise None."""
-    assessment = await assessing.lock(turn.session, assessment_id)
-    if assessment is None:
+    locked = await assessing.lock(turn.session, assessment_id)
+    if locked is None:
         return None
+    assessment = locked.assessment
     if assessment.subject == "person":
-        return assessment if assessment.person_id == turn.person.id else None
+        return locked if assessment.person_id == turn.person.id else None
     villages = {v.id for v in await villages_led(turn.session, turn.person.id)}
-    return assessment if assessment.unit_id in villages else None
+    return locked if assessment.unit_id in villages else None

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.storage.models import (
     Answer,
@@ -30,6 +31,14 @@ from conversations.model import Form
 OPEN_STATES = ("draft", "returned")
 
 
+@dataclass(frozen=True)
+class Locked:
+    """An assessment loaded for change, and its answers as stored, by question id."""
+
+    assessment: Assessment
+    answers: Mapping[str, str]
+
+
 async def form_of(session: AsyncSession, forms: FormRegistry, assessment: Assessment) -> Form:
     """The form version an assessment was made with, with its unit's parameter settings."""
     form = forms.get(assessment.form_key, assessment.form_version)
@@ -40,15 +49,15 @@ async def with_settings(session: AsyncSession, form: Form, unit_id: int | None) 
     """Apply the parameter values a province or commune set; the nearest unit wins."""
     if unit_id is None:
         return form
-    unit = await session.get(Unit, unit_id)
-    if unit is None:
-        return form
-    ancestors = [int(part) for part in unit.path.strip("/").split("/") if part]
+    unit, setter = aliased(Unit), aliased(Unit)
+    # One query: the settings of every unit whose path starts the unit's own ("/1/57/" of
+    # "/1/57/1200/"), that is of its ancestors and itself.
     rows = await session.execute(
-        select(Unit.depth, FormSetting.name, FormSetting.value)
-        .join(Unit, Unit.id == FormSetting.unit_id)
-        .where(FormSetting.unit_id.in_(ancestors), FormSetting.form_key == form.key)
-        .order_by(Unit.depth)
+        select(setter.depth, FormSetting.name, FormSetting.value)
+        .join(setter, setter.id == FormSetting.unit_id)
+        .join(unit, unit.path.startswith(setter.path))
+        .where(unit.id == unit_id, FormSetting.form_key == form.key)
+        .order_by(setter.depth)
     )
     values = {name: value for _depth, name, value in rows}
     known = {k: v for k, v in values.items() if k in form.parameters}
@@ -136,11 +145,21 @@ async def _create(
     return assessment
 
 
-async def lock(session: AsyncSession, assessment_id: int) -> Assessment | None:
-    """Load an assessment for change; on PostgreSQL the row is locked until commit."""
-    return await session.scalar(
-        select(Assessment).where(Assessment.id == assessment_id).with_for_update()
-    )
+async def lock(session: AsyncSession, assessment_id: int) -> Locked | None:
+    """Load an assessment for change with its answers so far, in one query (this runs for every
+    answer); on PostgreSQL the assessment's row is locked until commit."""
+    rows = (
+        await session.execute(
+            select(Assessment, Answer.question_id, Answer.value)
+            .outerjoin(Answer, Answer.assessment_id == Assessment.id)
+            .where(Assessment.id == assessment_id)
+            .with_for_update(of=Assessment)
+        )
+    ).all()
+    if not rows:
+        return None
+    answers = {question_id: value for _a, question_id, value in rows if question_id is not None}
+    return Locked(rows[0][0], answers)
 
 
 async def stored_answers(session: AsyncSession, assessment_id: int) -> dict[str, str]:
@@ -162,17 +181,21 @@ async def apply(
     inp: Input,
     lang: str,
     now: dt.datetime,
+    answers: Mapping[str, str] | None = None,
     *,
     by: int,
 ) -> Outcome:
-    """Run one engine step on an open assessment and store what it changed, as person ``by``."""
+    """Run one engine step on an open assessment and store what it changed, as person ``by``.
+
+    ``answers`` are its stored answers when the caller has just read them (see ``lock``).
+    """
     if assessment.state not in OPEN_STATES:
         # Callers check first and tell the person; this keeps a recognised result untouched
         # even if a new path forgets to.
         raise AssessmentLocked(f"assessment {assessment.id} is {assessment.state}")
-    answers = await stored_answers(session, assessment.id)
-    outcome = advance(form, State(answers, assessment.cursor), inp, lang)
-    await _write(session, assessment, outcome.changed, now, by)
+    before = dict(answers) if answers is not None else await stored_answers(session, assessment.id)
+    outcome = advance(form, State(before, assessment.cursor), inp, lang)
+    await _write(session, assessment, before, outcome.changed, now, by)
     assessment.cursor = outcome.state.cursor
     assessment.updated_at = now
     if isinstance(outcome.reply, Result):
@@ -183,19 +206,24 @@ async def apply(
 async def _write(
     session: AsyncSession,
     assessment: Assessment,
+    before: Mapping[str, str],
     changed: Mapping[str, str | None],
     now: dt.datetime,
     by: int,
 ) -> None:
-    """Store the changed answers; a value replaced or cleared is first kept as a revision."""
+    """Store the changed answers; a value replaced or cleared is first kept as a revision.
+    ``before`` (the stored answers) spares the query when only new questions were answered."""
     if not changed:
         return
-    rows = await session.scalars(
-        select(Answer).where(
-            Answer.assessment_id == assessment.id, Answer.question_id.in_(list(changed))
+    replaced = [qid for qid in changed if qid in before]
+    stored: dict[str, Answer] = {}
+    if replaced:
+        rows = await session.scalars(
+            select(Answer).where(
+                Answer.assessment_id == assessment.id, Answer.question_id.in_(replaced)
+            )
         )
-    )
-    stored = {row.question_id: row for row in rows}
+        stored = {row.question_id: row for row in rows}
     for qid, value in changed.items():
         row = stored.get(qid)
         if row is None:

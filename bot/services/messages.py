@@ -32,7 +32,7 @@ class Inbound:
     choice: str | None = None  # packed callback data of a tapped button
     command: str | None = None  # "start", "help", … without the slash
     argument: str = ""
-    update_id: int | None = None
+    update_id: int | None = None  # names a row already stored in the inbox (None: no inbox)
     # True from channels without buttons (Zalo, terminal): a typed "2" or "b" may stand for the
     # second choice of the last reply, which the router remembers with the conversation.
     keyed: bool = False

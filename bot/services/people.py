@@ -33,16 +33,27 @@ class Conversation:
 
 async def ensure_person(session: AsyncSession, actor: Actor, now: dt.datetime) -> Person:
     """The person behind a channel identity, created on first contact."""
+    person, _state = await enter(session, actor, now)
+    return person
+
+
+async def enter(
+    session: AsyncSession, actor: Actor, now: dt.datetime
+) -> tuple[Person, ChatState | None]:
+    """The person behind a channel identity (created on first contact) and their stored
+    conversation row, in one query: this runs for every message. A person who writes again
+    after blocking the bot has unblocked it: reminders reach them again."""
     found = (
         await session.execute(
-            select(Person, Identity.blocked_at)
+            select(Person, ChatState, Identity.blocked_at)
             .join(Identity, Identity.person_id == Person.id)
+            .outerjoin(ChatState, ChatState.person_id == Person.id)
             .where(Identity.channel == actor.channel, Identity.external_id == actor.external_id)
         )
     ).first()
     if found is not None:
-        person, blocked_at = found
-        if blocked_at is not None:  # they write again, so they unblocked the bot
+        person, state, blocked_at = found
+        if blocked_at is not None:
             await session.execute(
                 update(Identity)
                 .where(
@@ -50,7 +61,11 @@ async def ensure_person(session: AsyncSession, actor: Actor, now: dt.datetime) -
                 )
                 .values(blocked_at=None)
             )
-        return person
+        return person, state
+    return await _first_contact(session, actor, now), None
+
+
+async def _first_contact(session: AsyncSession, actor: Actor, now: dt.datetime) -> Person:
     person = Person(
         display_name=actor.name[:200] or actor.external_id,
         locale=normalise_locale(actor.language),
@@ -109,22 +124,37 @@ async def grant(
 
 async def load_conversation(session: AsyncSession, person_id: int) -> Conversation:
     """Where the person stands, from the stored row."""
-    row = await session.get(ChatState, person_id)
+    return conversation_of(await session.get(ChatState, person_id))
+
+
+def conversation_of(row: ChatState | None) -> Conversation:
+    """Where the person stands, from a loaded row (None: at the menu)."""
     if row is None:
         return Conversation()
     return Conversation(row.flow, json.loads(row.data or "{}"))
 
 
 async def save_conversation(
-    session: AsyncSession, person_id: int, conversation: Conversation, now: dt.datetime
+    session: AsyncSession,
+    person_id: int,
+    conversation: Conversation,
+    now: dt.datetime,
+    loaded: ChatState | None = None,
 ) -> None:
-    """Store where the person stands, in the same transaction as the answer that moved it."""
-    row = await session.get(ChatState, person_id)
+    """Store where the person stands, in the same transaction as the answer that moved it.
+
+    ``loaded`` is the row this unit of work read (saves a query); it is looked up again when it
+    belongs to someone else or left the session (erased meanwhile). A position that did not
+    move is not written (``updated_at`` is when it last moved; answers carry their own times).
+    """
+    row = loaded
+    if row is None or row.person_id != person_id or row not in session:
+        row = await session.get(ChatState, person_id)
     data = json.dumps(conversation.data, ensure_ascii=False)
     if row is None:
         session.add(
             ChatState(person_id=person_id, flow=conversation.flow, data=data, updated_at=now)
         )
-    else:
+    elif (row.flow, row.data) != (conversation.flow, data):
         row.flow, row.data, row.updated_at = conversation.flow, data, now
     await session.flush()

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
-from bot.reports import chart, text, xlsx
+from bot.reports import text
 from bot.reports.model import Line, Report
 from bot.services import scope
 from bot.services.context import CDHT, GDHT
@@ -85,6 +85,10 @@ def file_name(report: Report, extension: str) -> str:
 
 def report_replies(report: Report) -> list[Reply]:
     """The text, the spreadsheet as a document and, for several rows, the chart as a photo."""
+    # Late imports: matplotlib and openpyxl take about half of the bot's start-up, and a bot
+    # restarted after a crash should be answering again as soon as it can.
+    from bot.reports import chart, xlsx
+
     replies = [Reply(text.render(report, html=True))]
     caption = _("{unit}, year {year}").format(unit=report.unit_name, year=report.year)
     replies.append(

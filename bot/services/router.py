@@ -1,7 +1,7 @@
 """The one entry point for everything a person sends: one unit of work per inbound message.
 
-It opens the session, skips an update already applied, finds the person, sets their language,
-routes the message to its flow, stores where the person now stands, marks the update done, and
+It opens the session, marks the update done (or skips it, applied already), finds the person,
+sets their language, routes the message to its flow, stores where the person now stands, and
 commits once — only then does the channel send the reply. A locked database is retried; if it
 stays locked the person is told to try again and the update stays pending, so nothing is lost.
 Must not import any platform library.
@@ -49,8 +49,8 @@ from bot.services.messages import Inbound, Outbound, Reply
 from bot.services.people import (
     TYPED_KEYS,
     Conversation,
-    ensure_person,
-    load_conversation,
+    conversation_of,
+    enter,
     save_conversation,
 )
 from bot.services.turn import Turn
@@ -94,12 +94,13 @@ async def handle(services: Services, inbound: Inbound) -> Outbound:
 async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
     async with services.sessions() as session:
         channel, update_id = inbound.actor.channel, inbound.update_id
-        if update_id is not None and await inbox.is_done(session, channel, update_id):
-            return Outbound()  # a redelivery: its effect is already in place
         now = services.clock()
-        person = await ensure_person(session, inbound.actor, now)
+        # Marked done first, committed with the effect (a rollback undoes both).
+        if update_id is not None and not await inbox.claim(session, channel, update_id, now):
+            return Outbound()  # a redelivery: its effect is already in place
+        person, stored = await enter(session, inbound.actor, now)
         set_locale(person.locale)
-        conversation = await load_conversation(session, person.id)
+        conversation = conversation_of(stored)
         inbound = _typed_choice(inbound, conversation)
         turn = Turn(session, services, person, inbound, now, conversation, Outbound())
         tap = _tap_of(inbound)
@@ -110,9 +111,7 @@ async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
         if inbound.keyed:
             _remember_keys(turn)
         # turn.person, not person: linking a messenger carries on as the linked person.
-        await save_conversation(session, turn.person.id, turn.conversation, now)
-        if update_id is not None:
-            await inbox.mark_done(session, channel, update_id, now)
+        await save_conversation(session, turn.person.id, turn.conversation, now, stored)
         await session.commit()
         return turn.out
 

@@ -48,7 +48,11 @@ def create_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -
     """Create the async engine for a `sqlite+aiosqlite://` or `postgresql+asyncpg://` URL."""
     parsed = _parse(url)
     if parsed.drivername == SQLITE_DRIVER:
-        engine = create_async_engine(parsed)
+        # SQLite has one writer and every transaction here takes the write lock at BEGIN, so a
+        # second connection of this process could only wait for the first, polling (its busy
+        # handler sleeps up to 100 ms at a time). With one connection, concurrent units of work
+        # queue in asyncio instead, first come first served, and start the moment it is free.
+        engine = create_async_engine(parsed, pool_size=1, max_overflow=0)
         _configure_sqlite(engine, parsed, busy_timeout_ms)
     else:
         engine = create_async_engine(parsed, pool_pre_ping=True)

@@ -1,7 +1,8 @@
 """The durable inbox: every update is stored raw before it is acknowledged, and marked done in
 the same transaction as its effect. Unfinished rows are replayed at start-up, in order per chat.
 
-Repositories never commit: the caller owns the transaction. Must not format text for people.
+Repositories never commit: the caller owns the transaction (``prune``, housekeeping with no
+effect to join, commits its own batches). Must not format text for people.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import insert_ignore
 from bot.storage.models import InboxUpdate
+
+PRUNE_BATCH = 1000  # rows per DELETE: short transactions let updates in between (SQLite)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,28 @@ async def is_done(session: AsyncSession, channel: str, update_id: int) -> bool:
     return done is not None
 
 
+async def claim(session: AsyncSession, channel: str, update_id: int, now: dt.datetime) -> bool:
+    """Mark a stored update done first thing in the transaction that applies it; return False
+    when it was done already (a redelivery, or another worker's replay), and then apply nothing.
+
+    One statement instead of ``is_done`` then ``mark_done``: the UPDATE locks the row until
+    commit (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises), so of two workers applying
+    one update the second waits, then finds it done. A rollback undoes the mark with the effect.
+    The update must be stored: an id with no row counts as done.
+    """
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.channel == channel,
+            InboxUpdate.update_id == update_id,
+            InboxUpdate.done_at.is_(None),
+        )
+        .values(done_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
 async def mark_done(session: AsyncSession, channel: str, update_id: int, now: dt.datetime) -> None:
     """Mark an update done; call inside the transaction that applied its effect."""
     await session.execute(
@@ -81,3 +107,34 @@ async def mark_done(session: AsyncSession, channel: str, update_id: int, now: dt
         )
         .values(done_at=now)
     )
+
+
+async def prune(
+    session: AsyncSession,
+    channel: str | None,
+    older_than: dt.datetime,
+    batch: int = PRUNE_BATCH,
+) -> int:
+    """Delete updates done before ``older_than`` (of one channel, or all with None); pending ones
+    are never touched. Return how many rows went.
+
+    Rows go ``batch`` at a time, each batch in its own committed transaction, so a large backlog
+    never holds SQLite's single write lock for long. It commits, so give it a session of its own.
+    """
+    if session.in_transaction():
+        raise RuntimeError("inbox.prune commits its batches: call it with a fresh session")
+    due = InboxUpdate.done_at < older_than  # NULL (pending) never compares true
+    if channel is not None:
+        due = due & (InboxUpdate.channel == channel)
+    keys = select(InboxUpdate.channel, InboxUpdate.update_id).where(due).limit(batch)
+    statement = delete(InboxUpdate).where(
+        tuple_(InboxUpdate.channel, InboxUpdate.update_id).in_(keys)
+    )
+    removed = 0
+    while True:
+        result = await session.execute(statement, execution_options={"synchronize_session": False})
+        await session.commit()
+        count = cast(CursorResult[Any], result).rowcount
+        removed += count
+        if count < batch:
+            return removed

@@ -255,3 +255,24 @@ async def test_429_answers_are_waited_out_and_nothing_is_lost(
             select(func.count()).select_from(Reminder).where(Reminder.done_at.is_(None))
         )
     assert still_open == 0
+
+
+async def test_the_job_deletes_handled_updates_past_their_retention_and_keeps_pending_ones(
+    session_factory: Sessions, telegram_bot: Bot
+) -> None:
+    from bot.storage import inbox
+    from bot.storage.models import InboxUpdate
+
+    async with session_factory() as session:
+        week_ago = NOW - dt.timedelta(days=8)
+        rows = [inbox.Received(n, "7", "{}") for n in (1, 2, 3)]
+        await inbox.record(session, "telegram", rows, week_ago)
+        await inbox.mark_done(session, "telegram", 1, week_ago)
+        await inbox.mark_done(session, "telegram", 2, NOW)
+        await session.commit()
+    sender = deliverer(session_factory, telegram_bot)
+    sender.inbox_retention = dt.timedelta(days=7)
+    await one_round(sender)
+    async with session_factory() as session:
+        kept = set(await session.scalars(select(InboxUpdate.update_id)))
+    assert kept == {2, 3}  # handled a day ago, and not handled yet

@@ -25,7 +25,7 @@ from bot.storage.models import (
     Registration,
 )
 from tests.support.chat import Chat
-from tests.support.fake_telegram import ANSWER_METHODS, FakeBotApi, FakeMessage, FakeUser
+from tests.support.fake_telegram import ANSWER_METHODS, Call, FakeBotApi, FakeMessage, FakeUser
 
 from .conftest import NOW, RunningBot, World
 
@@ -558,3 +558,28 @@ async def test_bad_input_gets_a_clear_answer_and_forged_buttons_are_refused(
     assert await answers(session_factory, own.id) == {}
     assert await press(api, bot, tuan, "xyz:1") == "Nút này không còn dùng được."
     assert_clean(api)
+
+
+# --------------------------------------------------------------------------- 6. many chats
+
+
+async def test_a_chat_whose_replies_are_slow_holds_up_no_other_chat(
+    api: FakeBotApi, bot: RunningBot
+) -> None:
+    slow, quick = api.user(7301, "Chậm", "vi"), api.user(7302, "Nhanh", "vi")
+    api.slow_down(slow.id, 1.5)  # each reply to this chat takes 1.5 s to go through
+    mark = len(api.calls)
+    api.send_text(slow, "/start")
+    api.send_text(slow, "/help")
+    api.send_text(quick, "/start")  # stored behind both of the slow chat's updates
+
+    def answers_to(user: FakeUser) -> list[Call]:
+        return [c for c in api.calls[mark:] if c.chat_id == user.id and c.method in ANSWER_METHODS]
+
+    await api.wait_until(lambda: any(c.ok for c in answers_to(quick)), describe="a quick reply")
+    assert not any(c.ok for c in answers_to(slow))  # still on its way: nobody waited for it
+    await bot.idle()
+    first, second = answers_to(slow)
+    assert first.ok and second.ok
+    assert second.at - first.at >= 1.4  # the slow chat's own updates still went one by one
+    assert "/selfcheck" in second.params["text"]  # /help's answer came second

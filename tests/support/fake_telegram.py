@@ -383,6 +383,7 @@ class FakeBotApi:
         self._file_ids = itertools.count(1)
         self._poll_generation = 0
         self._blocked: set[int] = set()
+        self._slow: dict[int, float] = {}
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._global_limit: _Window | None = None
         self._chat_rate: float | None = None
@@ -612,6 +613,10 @@ class FakeBotApi:
     def unblock(self, user_id: int) -> None:
         self._blocked.discard(user_id)
 
+    def slow_down(self, chat_id: int, seconds: float) -> None:
+        """Answer every call to this chat only after `seconds` (a slow network on its way)."""
+        self._slow[chat_id] = seconds
+
     def fail_next(
         self, method: str, n: int = 1, *, status: int = 500, description: str = ""
     ) -> None:
@@ -835,6 +840,8 @@ class FakeBotApi:
             if name is None:
                 raise ApiError(404, "Not Found: method not found")
             self._check_faults(name, params)
+            if params.get("chat_id") in self._slow:
+                await asyncio.sleep(self._slow[params["chat_id"]])
             if name == "getUpdates":
                 result = await self._get_updates(params, is_closed)
             else:

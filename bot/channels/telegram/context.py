@@ -10,6 +10,7 @@ from bot.services.context import Services
 
 SERVICES_KEY = "hoctap.services"
 WAKE_KEY = "hoctap.wake_reminders"  # an asyncio.Event: set it to send reminders at once
+APPLIED_KEY = "hoctap.applied"
 
 
 class HoctapContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -20,6 +21,14 @@ class HoctapContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         services = self.application.bot_data[SERVICES_KEY]
         assert isinstance(services, Services)
         return services
+
+    @property
+    def applied(self) -> set[int]:
+        """Ids of updates a handler applied in this process: their inbox rows are done, so the
+        runner need not ask the database (it takes each id out again)."""
+        applied = self.application.bot_data.setdefault(APPLIED_KEY, set())
+        assert isinstance(applied, set)
+        return applied
 
 
 HoctapApplication = Application[

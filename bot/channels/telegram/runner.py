@@ -10,14 +10,16 @@ Here the acknowledgement moves behind the inbox, and every point the process can
   retry). A copy of an update already stored is ignored on insert (key: channel, update id).
 - after the commit, before or during its effect: the effect and the row's ``done_at`` commit in
   one transaction (``router.handle``), so a death rolls both back and the row stays pending; it
-  is replayed at the next start (or by another worker), in update id order, so in order per chat.
+  is replayed at the next start (or by another worker), in update id order within each chat.
 - after the effect committed, before the reply went out: the row is done, nothing is replayed
   and nothing is applied twice; the person misses that one reply and sees the next step when
   they write again (their position lives in the database).
 
-Two webhook workers may drain the same pending rows: ``inbox.is_done`` locks the row, so the
+Two webhook workers may drain the same pending rows: ``inbox.claim`` locks the row, so the
 second waits for the first's transaction and then skips it. An update the handler could not
-apply because the database stayed busy stays pending and is retried, before any later update.
+apply because the database stayed busy stays pending and is retried, before any later update of
+its chat. Different chats are applied side by side (``drain``), so a reply's round trip to
+Telegram holds up nobody else.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import datetime as dt
 import hmac
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -40,6 +42,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 from bot.channels import delivery
 from bot.channels.telegram import handlers
 from bot.channels.telegram.context import (
+    APPLIED_KEY,
     SERVICES_KEY,
     WAKE_KEY,
     HoctapApplication,
@@ -51,6 +54,7 @@ from bot.config import Settings
 from bot.services.context import Services
 from bot.storage import inbox
 from bot.storage.db import DatabaseUnavailable
+from bot.storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 CHANNEL = handlers.CHANNEL
@@ -60,6 +64,7 @@ FAILED_KEY = "hoctap.failed"  # update id -> how often its handler raised, in th
 ATTEMPTS = 3  # tries of one update within a drain before it is left for later
 RETRY_SECONDS = 5.0  # pause before a stuck update or a failed store is tried again
 DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
+CHATS_AT_ONCE = 8  # chats applied side by side (each in its own order), see `drain`
 
 
 def build_application(settings: Settings, services: Services) -> HoctapApplication:
@@ -82,6 +87,7 @@ def build_application(settings: Settings, services: Services) -> HoctapApplicati
     )
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[FAILED_KEY] = {}
+    application.bot_data[APPLIED_KEY] = set()
     handlers.setup(application)
     application.add_error_handler(_remember_failure)
     return application
@@ -125,12 +131,19 @@ async def store(services: Services, raw_updates: Sequence[dict[str, object]]) ->
 
 
 async def drain(
-    application: HoctapApplication, services: Services, stop: asyncio.Event | None = None
+    application: HoctapApplication,
+    services: Services,
+    stop: asyncio.Event | None = None,
+    fresh: Mapping[int, Update] | None = None,
 ) -> int:
-    """Apply every stored update not yet done, oldest first; return how many were closed.
+    """Apply every stored update not yet done, oldest first per chat; return how many were
+    closed.
 
+    Chats are served side by side (``CHATS_AT_ONCE``), each in update order, so one chat's reply
+    round trip to Telegram does not hold up everybody else. ``fresh`` holds updates this process
+    just fetched and stored, already parsed: those are not parsed again from their payload.
     Stops early, leaving the rest pending, when ``stop`` is set or an update cannot be applied
-    yet (the database stayed busy): later updates must not overtake it.
+    yet (the database stayed busy): later updates of its chat must not overtake it.
     """
     count = 0
     while stop is None or not stop.is_set():
@@ -139,30 +152,74 @@ async def drain(
             await session.commit()
         if not rows:
             return count
-        for row in rows:
-            if stop is not None and stop.is_set():
-                return count
-            if not await _apply_with_retries(application, services, row.update_id, row.payload):
-                return count
-            count += 1
+        applied, finished = await _apply_by_chat(application, services, rows, stop, fresh or {})
+        count += applied
+        if not finished:
+            return count
     return count
 
 
+async def _apply_by_chat(
+    application: HoctapApplication,
+    services: Services,
+    rows: list[InboxUpdate],
+    stop: asyncio.Event | None,
+    fresh: Mapping[int, Update],
+) -> tuple[int, bool]:
+    """Apply rows chat by chat, ``CHATS_AT_ONCE`` chats at a time; return how many were closed
+    and whether all of them. Returns once every chat has finished: no task outlives it."""
+    chats: dict[str, list[InboxUpdate]] = {}
+    for row in rows:
+        chats.setdefault(row.chat_key, []).append(row)
+    gate = asyncio.Semaphore(CHATS_AT_ONCE)
+
+    async def one_chat(queue: list[InboxUpdate]) -> tuple[int, bool]:
+        async with gate:
+            return await _drain_chat(application, services, queue, stop, fresh)
+
+    outcomes = await asyncio.gather(*map(one_chat, chats.values()), return_exceptions=True)
+    done: list[tuple[int, bool]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        done.append(outcome)
+    return sum(n for n, _all in done), all(whole for _n, whole in done)
+
+
+async def _drain_chat(
+    application: HoctapApplication,
+    services: Services,
+    rows: list[InboxUpdate],
+    stop: asyncio.Event | None,
+    fresh: Mapping[int, Update],
+) -> tuple[int, bool]:
+    """Apply one chat's updates in order; return how many, and whether all of them."""
+    for applied, row in enumerate(rows):
+        if stop is not None and stop.is_set():
+            return applied, False
+        update = fresh.get(row.update_id)
+        if update is None:
+            update = Update.de_json(json.loads(row.payload), application.bot)
+        if not await _apply_with_retries(application, services, update):
+            return applied, False
+    return len(rows), True
+
+
 async def _apply_with_retries(
-    application: HoctapApplication, services: Services, update_id: int, payload: str
+    application: HoctapApplication, services: Services, update: Update
 ) -> bool:
     for attempt in range(1, ATTEMPTS + 1):
-        if await apply(application, services, update_id, json.loads(payload)):
+        if await apply(application, services, update):
             return True
-        log.warning("update %s not applied (attempt %d of %d)", update_id, attempt, ATTEMPTS)
+        log.warning(
+            "update %s not applied (attempt %d of %d)", update.update_id, attempt, ATTEMPTS
+        )
         if attempt < ATTEMPTS:
             await asyncio.sleep(0.2 * attempt)
     return False
 
 
-async def apply(
-    application: HoctapApplication, services: Services, update_id: int, raw: dict[str, object]
-) -> bool:
+async def apply(application: HoctapApplication, services: Services, update: Update) -> bool:
     """Run the handlers for one stored update; return True once its row is closed.
 
     A handler marks the row done in the transaction of its effect; what no handler takes is
@@ -171,9 +228,14 @@ async def apply(
     ``ATTEMPTS`` failures its update is closed too, so that one broken update cannot hold up
     everyone behind it (logged as an error, by update id only).
     """
-    update = Update.de_json(raw, application.bot)
+    update_id = update.update_id
+    applied: set[int] = application.bot_data[APPLIED_KEY]
     await application.process_update(update)
     failures = _failures(application.bot_data)
+    if update_id in applied:  # the usual case: no need to ask the database
+        applied.discard(update_id)
+        failures.pop(update_id, None)  # a handler that raised did so after the commit
+        return True
     async with services.sessions() as session:
         if await inbox.is_done(session, CHANNEL, update_id):
             failures.pop(update_id, None)  # a handler that raised did so after the commit
@@ -230,7 +292,7 @@ async def poll(application: HoctapApplication, services: Services, stop: asyncio
             continue
         offset = updates[-1].update_id + 1  # acknowledged by the next call, after the commit
         try:
-            await drain(application, services, stop)
+            await drain(application, services, stop, {u.update_id: u for u in updates})
         except DATABASE_ERRORS as error:  # the rows stay pending; the next drain takes them
             log.error("could not apply stored updates: %s", type(error).__name__)
             await pause(stop, RETRY_SECONDS)
@@ -258,7 +320,11 @@ def start_reminders(
 ) -> asyncio.Task[None]:
     """The one periodic job: plan and send reminders through the Application's bot."""
     deliverer = delivery.Deliverer(
-        services, CHANNEL, reminder_sender(application.bot), rate=settings.reminder_rate
+        services,
+        CHANNEL,
+        reminder_sender(application.bot),
+        rate=settings.reminder_rate,
+        inbox_retention=dt.timedelta(days=settings.inbox_retention_days),
     )
     application.bot_data[WAKE_KEY] = deliverer.wake
     return asyncio.create_task(deliverer.run(stop))

@@ -3,6 +3,7 @@ readable line, and the dialect-aware insert_ignore on whichever database the sui
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -34,6 +35,29 @@ async def test_sqlite_connections_use_wal_normal_sync_foreign_keys_and_busy_time
         "foreign_keys": 1,
         "busy_timeout": 5000,
     }
+
+
+async def test_transactions_of_one_process_queue_for_sqlites_one_writer(sqlite_url: str) -> None:
+    # A busy timeout far shorter than the first transaction: the second one must wait in the
+    # process for the connection, not on SQLite's lock (which would give up after 50 ms).
+    engine = create_engine(sqlite_url, busy_timeout_ms=50)
+    order: list[str] = []
+    try:
+        async with engine.begin() as first:
+            await first.exec_driver_sql("SELECT 1")
+
+            async def second() -> None:
+                async with engine.begin() as connection:
+                    await connection.exec_driver_sql("SELECT 1")
+                    order.append("second")
+
+            waiting = asyncio.create_task(second())
+            await asyncio.sleep(0.2)
+            order.append("first")
+        await waiting
+    finally:
+        await engine.dispose()
+    assert order == ["first", "second"]
 
 
 async def test_a_second_transaction_waits_for_the_first_then_gives_up(sqlite_url: str) -> None:
