@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.waiting import pause, run_until_stopped
-from bot.services import reminders
+from bot.i18n import TIMEZONE
+from bot.services import reminders, reports
 from bot.services.context import Services
 from bot.services.messages import Reply
 from bot.storage import inbox, leases
@@ -226,14 +227,24 @@ class Deliverer:
                 await reminders.plan_reports(session, now)
                 plan_all = False
             await session.commit()
-        if plan_all and self.inbox_retention is not None:
+        if plan_all:
+            await self._housekeeping(now)
+        return True
+
+    async def _housekeeping(self, now: dt.datetime) -> None:
+        """With the campaigns, every ``plan_every`` seconds: keep the report totals fresh, and
+        delete handled raw updates past their retention."""
+        year = now.astimezone(TIMEZONE).year
+        recounted = await reports.keep_totals_fresh(self.services.sessions, year)
+        if recounted:
+            log.info("reports: %d units recounted", recounted)
+        if self.inbox_retention is not None:
             async with self.services.sessions() as session:  # prune commits batch by batch
                 gone = await inbox.prune(session, self.channel, now - self.inbox_retention)
             if gone:
                 log.info(
                     "inbox: %d handled updates older than %s deleted", gone, self.inbox_retention
                 )
-        return True
 
     async def _deliver(self, item: reminders.Due) -> bool:
         try:

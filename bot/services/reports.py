@@ -13,7 +13,8 @@ import datetime as dt
 import re
 from dataclasses import asdict
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import _
 from bot.reports import text
@@ -76,6 +77,24 @@ async def build_report(
         total=_line(found.path, found.code, found.name, total, goals),
         generated_at=now or utcnow(),
     )
+
+
+async def keep_totals_fresh(sessions: async_sessionmaker[AsyncSession], year: int) -> int:
+    """Recount, before anyone asks, the units whose rows changed since their totals were stored,
+    one province per transaction (short, so SQLite's write lock is never held for long); then a
+    report, even a province's, only adds up stored rows. Return how many units were recounted."""
+    async with sessions() as session:
+        provinces = list(await session.scalars(select(Unit.id).where(Unit.level == 1)))
+    recounted = 0
+    for province_id in provinces:
+        async with sessions() as session:
+            province = await session.get(Unit, province_id)
+            assert province is not None
+            recounted += await queries.refresh_totals(
+                session, province, year, HOUSEHOLD_FORMS, PERSON_FORMS
+            )
+            await session.commit()
+    return recounted
 
 
 def file_name(report: Report, extension: str) -> str:
