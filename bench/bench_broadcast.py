@@ -14,7 +14,7 @@ than the real one; the sender (``Deliverer`` with ``reminder_sender`` over a pyt
 hours) and runs scale times faster too, so leases and retries lapse at the scaled pace. Once
 half of the rows are closed the sender is stopped cleanly (SIGTERM: it finishes the sends in
 flight and gives its lease back), or with ``--kill`` by SIGKILL (the new sender then waits for
-the old lease to lapse, 60 s of scaled time, and resends what was in flight unclosed); a new
+the old lease to lapse, 30 s of scaled time, and resends what was in flight unclosed); a new
 sender process continues on the same file.
 
 Prints, from the fake's record of calls: recipients, messages delivered, duplicates (recipients
