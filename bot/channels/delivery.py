@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.waiting import pause, run_until_stopped
+from bot.config import Settings
 from bot.i18n import TIMEZONE
 from bot.services import reminders, reports
 from bot.services.context import Services
@@ -129,6 +130,20 @@ class Deliverer:
         self._planned_at: float | None = None
         self._sent = 0
         self._flying: dict[int, asyncio.Task[bool]] = {}
+
+    @classmethod
+    def configured(
+        cls, settings: Settings, services: Services, channel: str, send: Send, keyed: bool = False
+    ) -> Deliverer:
+        """The job of a channel's runner, at the rate and inbox retention of the settings."""
+        return cls(
+            services,
+            channel,
+            send,
+            rate=settings.reminder_rate,
+            keyed=keyed,
+            inbox_retention=dt.timedelta(days=settings.inbox_retention_days),
+        )
 
     @property
     def lease(self) -> str:

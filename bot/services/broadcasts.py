@@ -69,17 +69,7 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     elif action == "tog" and rest in CAMPAIGNS:
         own = (await campaigns.settings_of(turn.session, [commune.id]))[commune.id][rest]
         await campaigns.change(turn.session, commune.id, rest, turn.now, enabled=not own.enabled)
-        await audit.record(
-            turn.session,
-            turn.person.id,
-            "campaign.changed",
-            "unit",
-            commune.id,
-            turn.now,
-            commune.id,
-            detail=rest,
-        )
-        await show_campaigns(turn, commune)
+        await _changed(turn, commune, rest)
     elif action == "when" and rest in CAMPAIGNS:
         await _ask_when(turn, commune, rest)
     else:
@@ -324,6 +314,12 @@ async def _on_when(turn: Turn, text: str) -> None:
             Reply(_("That is not a day or a number I can use. Try again:"), expects_text=True)
         )
         return
+    turn.conversation = Conversation()
+    await _changed(turn, commune, kind)
+
+
+async def _changed(turn: Turn, commune: Unit, kind: str) -> None:
+    """Log a campaign changed by the officer, and show the campaigns as they now stand."""
     await audit.record(
         turn.session,
         turn.person.id,
@@ -334,5 +330,4 @@ async def _on_when(turn: Turn, text: str) -> None:
         commune.id,
         detail=kind,
     )
-    turn.conversation = Conversation()
     await show_campaigns(turn, commune)

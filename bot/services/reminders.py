@@ -41,7 +41,7 @@ from bot.services.campaigns import (
 )
 from bot.services.context import CDHT, GDHT
 from bot.services.messages import Button, Reply
-from bot.services.people import TYPED_KEYS, load_conversation, save_conversation
+from bot.services.people import TYPED_KEYS, load_conversation, roles_of, save_conversation
 from bot.services.presenting import escape
 from bot.services.turn import Turn
 from bot.storage import queries
@@ -653,10 +653,14 @@ def kinds_for(roles: set[str]) -> list[str]:
 
 
 async def upcoming(
-    session: AsyncSession, person: Person, now: dt.datetime
+    session: AsyncSession,
+    person: Person,
+    now: dt.datetime,
+    roles: set[str] | None = None,
+    chosen: dict[tuple[int, str], bool] | None = None,
 ) -> list[tuple[dt.datetime, str]]:
     """(when, what) of the person's next reminders: planned ones, then this year's or next
-    year's dated campaigns not planned yet."""
+    year's dated campaigns not planned yet. ``roles`` and ``chosen``: when the caller has them."""
     rows = await session.scalars(
         select(Reminder)
         .where(Reminder.person_id == person.id, Reminder.done_at.is_(None))
@@ -665,18 +669,12 @@ async def upcoming(
     )
     items = [(campaigns.send_time(row.due_at, now), row.kind) for row in rows]
     planned_kinds = {kind for _when, kind in items}
-    roles = set(
-        await session.scalars(
-            select(RoleAssignment.role).where(
-                RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None)
-            )
-        )
-    )
+    roles = await roles_of(session, person.id) if roles is None else roles
     communes = await _communes_of(session, person)
     if not communes:
         return sorted(items)
     settings = (await campaigns.settings_of(session, [communes[0]]))[communes[0]]
-    chosen = await choices_of(session, [person.id])
+    chosen = await choices_of(session, [person.id]) if chosen is None else chosen
     staff = bool(roles & {"leader", "officer"})
     today = campaigns.local_today(now)
     for kind in kinds_for(roles):
@@ -724,17 +722,11 @@ async def show(turn: Turn) -> None:
 
 async def view(turn: Turn) -> Reply:
     session, person = turn.session, turn.person
-    roles = set(
-        await session.scalars(
-            select(RoleAssignment.role).where(
-                RoleAssignment.person_id == person.id, RoleAssignment.revoked_at.is_(None)
-            )
-        )
-    )
+    roles = await roles_of(session, person.id)
     staff = bool(roles & {"leader", "officer"})
     chosen = await choices_of(session, [person.id])
     lines = ["🔔 <b>" + _("Your reminders") + "</b>"]
-    coming = await upcoming(session, person, turn.now)
+    coming = await upcoming(session, person, turn.now, roles, chosen)
     if coming:
         lines.append(_("Coming up:"))
         for when, kind in coming[:8]:

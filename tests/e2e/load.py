@@ -27,7 +27,10 @@ from tests.support.fake_telegram import ANSWER_METHODS, FakeBotApi, FakeMessage,
 REPLY_WAIT = 10.0  # seconds a walking citizen waits for the bot's answer before going on
 MISTYPED = "không rõ"  # fits no option: the bot re-asks and nothing moves
 FIRST_USER_ID = 700_000
-_PLACEHOLDER_TOP = 10**9  # ids of the bot messages taps are made on (below the bot's own)
+# Taps are made on bot messages the load builds itself, each with an id of its own counting down
+# from here (far above the ids the fake gives the bot's real messages): a tap on a new message
+# is never taken for a second tap of the last one.
+_TAPPED_TOP = 10**9
 
 Enqueue = Callable[[], int]  # queues one update on the fake, returns its update id
 
@@ -72,12 +75,12 @@ def citizens(api: FakeBotApi, form: Form, count: int) -> list[Citizen]:
 
 
 class Script:
-    """Builds each citizen's updates; taps go to placeholder bot messages in their chat."""
+    """Builds each citizen's updates; each tap is on a bot message of its own in their chat."""
 
     def __init__(self, api: FakeBotApi, form: Form) -> None:
         self.api = api
         self.form = form
-        self._placeholders = 0
+        self._tapped = 0
 
     def text(self, citizen: Citizen, text: str) -> Enqueue:
         return lambda: self._track(citizen, self.api.send_text(citizen.user, text))
@@ -122,10 +125,10 @@ class Script:
 
     def _on(self, citizen: Citizen) -> FakeMessage:
         """A message of the bot's in this chat with the button being tapped."""
-        self._placeholders += 1
+        self._tapped += 1
         return FakeMessage(
             chat=citizen.user.chat_dict(),
-            message_id=_PLACEHOLDER_TOP - self._placeholders,
+            message_id=_TAPPED_TOP - self._tapped,
             sender=self.api.bot_user(),
             date=int(time.time()),
             text="…",

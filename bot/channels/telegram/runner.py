@@ -319,12 +319,8 @@ def start_reminders(
     settings: Settings, services: Services, application: HoctapApplication, stop: asyncio.Event
 ) -> asyncio.Task[None]:
     """The one periodic job: plan and send reminders through the Application's bot."""
-    deliverer = delivery.Deliverer(
-        services,
-        CHANNEL,
-        reminder_sender(application.bot),
-        rate=settings.reminder_rate,
-        inbox_retention=dt.timedelta(days=settings.inbox_retention_days),
+    deliverer = delivery.Deliverer.configured(
+        settings, services, CHANNEL, reminder_sender(application.bot)
     )
     application.bot_data[WAKE_KEY] = deliverer.wake
     return asyncio.create_task(deliverer.run(stop))

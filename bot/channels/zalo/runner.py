@@ -24,7 +24,6 @@ quota resets. Busy and error apologies go out once per update, as every message 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hmac
 import json
 import logging
@@ -217,13 +216,8 @@ def start_reminders(
     settings: Settings, services: Services, client: ZaloClient, stop: asyncio.Event
 ) -> asyncio.Task[None]:
     """The one periodic job: plan and send reminders to Zalo chats (numbered choices)."""
-    deliverer = delivery.Deliverer(
-        services,
-        CHANNEL,
-        reminder_sender(client),
-        rate=settings.reminder_rate,
-        keyed=True,
-        inbox_retention=dt.timedelta(days=settings.inbox_retention_days),
+    deliverer = delivery.Deliverer.configured(
+        settings, services, CHANNEL, reminder_sender(client), keyed=True
     )
     return asyncio.create_task(deliverer.run(stop))
 
