@@ -30,7 +30,7 @@ def menu_row(commune: Unit) -> tuple[Button, ...]:
     """The officer's entries in the main menu."""
     return (
         Button("📣 " + _("Send a message"), pack(BULLETIN, "new", commune.id)),
-        Button("⏰ " + _("Reminders"), pack(BULLETIN, "camp", commune.id)),
+        Button("⏰ " + _("Commune reminders"), pack(BULLETIN, "camp", commune.id)),
     )
 
 

@@ -276,3 +276,28 @@ async def test_the_job_deletes_handled_updates_past_their_retention_and_keeps_pe
     async with session_factory() as session:
         kept = set(await session.scalars(select(InboxUpdate.update_id)))
     assert kept == {2, 3}  # handled a day ago, and not handled yet
+
+
+async def test_an_officer_switches_a_campaign_and_sets_its_days_in_the_chat(
+    api: FakeBotApi,
+    bot: RunningBot,
+    officer: Chat,  # noqa: F811 (the fixture imported above)
+    session_factory: Sessions,
+) -> None:
+    async with session_factory() as session:
+        commune = await session.scalar(select(Unit).where(Unit.code == COMMUNE))
+        assert commune is not None
+    await officer.send("/start", replies=2)
+    await officer.click("⏰ Nhắc việc của xã")
+    assert "✅ Bắt đầu đợt đánh giá: ngày 1/10 hằng năm" in officer.last_reply()
+    await officer.click("Tắt: Bắt đầu đợt đánh giá")
+    assert "⛔ Bắt đầu đợt đánh giá: ngày 1/10 hằng năm" in officer.last_reply()
+    await officer.click(f"b:when:{commune.id}-stale_draft")
+    assert "Sau bao nhiêu ngày không trả lời thì nhắc?" in officer.last_reply()
+    await officer.send("ba ngày")
+    assert officer.last_reply() == "Ngày hoặc số này không dùng được. Gõ lại nhé:"
+    await officer.send("5")
+    assert "✅ Phiếu đánh giá còn dở: sau 5 ngày không trả lời" in officer.last_reply()
+    async with session_factory() as session:
+        own = (await campaigns.settings_of(session, [commune.id]))[commune.id]
+    assert (own[campaigns.SEASON_OPEN].enabled, own[campaigns.STALE_DRAFT].days) == (False, 5)
