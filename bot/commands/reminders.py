@@ -1,6 +1,7 @@
 """``hoctap reminders``: a commune's reminder campaigns — see them, switch them, set their days.
 
-The same settings an officer changes in chat (⏰ Commune reminders); the command line reaches any commune.
+The same settings an officer changes in chat (⏰ Commune reminders); the command line reaches
+any commune.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from bot.services.review import ReviewError, find_unit
 from bot.services.turn import Turn
 from bot.storage import queries
 from bot.storage.models import Unit, utcnow
+from bot.storage.sqlite_driver import off_loop
 from conversations.text import fold
 
 HOUSEHOLD_FORMS = (GDHT,)
@@ -63,7 +64,8 @@ async def build_report(
 ) -> Report:
     """The report of a unit (its code, id or row) for a year; ``ReviewError`` if unknown."""
     found = await find_unit(session, unit)
-    rows = await queries.child_counts(session, found, year, HOUSEHOLD_FORMS, PERSON_FORMS)
+    with off_loop():  # recounting what changed can read a province's rows
+        rows = await queries.child_counts(session, found, year, HOUSEHOLD_FORMS, PERSON_FORMS)
     paths = [found.path, *(row.path for row in rows)]
     goals = await queries.targets(session, paths, queries.TITLES, year)
     lines = [_line(row.path, row.code, row.name, row.counts, goals) for row in rows]
@@ -90,9 +92,10 @@ async def keep_totals_fresh(sessions: async_sessionmaker[AsyncSession], year: in
         async with sessions() as session:
             province = await session.get(Unit, province_id)
             assert province is not None
-            recounted += await queries.refresh_totals(
-                session, province, year, HOUSEHOLD_FORMS, PERSON_FORMS
-            )
+            with off_loop():  # seconds, after an import: people are answered meanwhile
+                recounted += await queries.refresh_totals(
+                    session, province, year, HOUSEHOLD_FORMS, PERSON_FORMS
+                )
             await session.commit()
     return recounted
 
