@@ -48,6 +48,7 @@ from bot.channels.telegram.context import (
     HoctapApplication,
     HoctapContext,
 )
+from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.sender import reminder_sender
 from bot.channels.waiting import pause, run_until_stopped, until_stopped
 from bot.config import Settings
@@ -78,6 +79,8 @@ def build_application(settings: Settings, services: Services) -> HoctapApplicati
             .base_url(settings.telegram_base_url)
             .base_file_url(settings.telegram_base_file_url)
             .context_types(ContextTypes(context=HoctapContext))
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connections=1))
             .rate_limiter(
                 AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3)
             )
