@@ -68,7 +68,7 @@ async def test_a_refused_connection_is_a_network_error() -> None:
     request = AiohttpRequest()
     await request.initialize()
     try:
-        with pytest.raises(NetworkError, match="aiohttp.Client"):
+        with pytest.raises(NetworkError, match=r"aiohttp\.Client"):
             await request.post(f"http://127.0.0.1:{free_port()}/bot1:x/getMe")
     finally:
         await request.shutdown()
