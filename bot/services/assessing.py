@@ -12,9 +12,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.storage.models import (
     Answer,
@@ -23,12 +25,31 @@ from bot.storage.models import (
     FormSetting,
     Household,
     Unit,
+    table_of,
 )
 from conversations.engine import Input, Outcome, Result, State, advance, evaluate
 from conversations.loader import FormRegistry
 from conversations.model import Form
 
 OPEN_STATES = ("draft", "returned")
+
+# Built once: these run for every answer, and building a statement costs about as much as
+# running it.
+_LOCK = (
+    select(Assessment, Answer.question_id, Answer.value)
+    .outerjoin(Answer, Answer.assessment_id == Assessment.id)
+    .where(Assessment.id == bindparam("id"))
+    .with_for_update(of=Assessment)
+)
+_assessments = table_of(Assessment)
+_MOVE = (
+    update(_assessments)
+    .where(_assessments.c.id == bindparam("assessment"))
+    .values(
+        cursor=bindparam("new_cursor", type_=_assessments.c.cursor.type),
+        updated_at=bindparam("moved_at", type_=_assessments.c.updated_at.type),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -148,14 +169,7 @@ async def _create(
 async def lock(session: AsyncSession, assessment_id: int) -> Locked | None:
     """Load an assessment for change with its answers so far, in one query (this runs for every
     answer); on PostgreSQL the assessment's row is locked until commit."""
-    rows = (
-        await session.execute(
-            select(Assessment, Answer.question_id, Answer.value)
-            .outerjoin(Answer, Answer.assessment_id == Assessment.id)
-            .where(Assessment.id == assessment_id)
-            .with_for_update(of=Assessment)
-        )
-    ).all()
+    rows = (await session.execute(_LOCK, {"id": assessment_id})).all()
     if not rows:
         return None
     answers = {question_id: value for _a, question_id, value in rows if question_id is not None}
@@ -196,11 +210,26 @@ async def apply(
     before = dict(answers) if answers is not None else await stored_answers(session, assessment.id)
     outcome = advance(form, State(before, assessment.cursor), inp, lang)
     await _write(session, assessment, before, outcome.changed, now, by)
-    assessment.cursor = outcome.state.cursor
-    assessment.updated_at = now
     if isinstance(outcome.reply, Result):
+        assessment.cursor, assessment.updated_at = outcome.state.cursor, now
         submit(assessment, outcome.reply, now)
+    else:
+        await _move(session, assessment, outcome.state.cursor, now)
     return outcome
+
+
+async def _move(
+    session: AsyncSession, assessment: Assessment, cursor: str | None, now: dt.datetime
+) -> None:
+    """Store the new position: a Core UPDATE, then the loaded row told it is stored (the ORM's
+    flush of it cost more than the rest of a step's statements together)."""
+    if not sa_inspect(assessment).persistent:  # not yet inserted: the flush writes it all
+        assessment.cursor, assessment.updated_at = cursor, now
+        return
+    moved = {"new_cursor": cursor, "moved_at": now}
+    await session.execute(_MOVE, {"assessment": assessment.id, **moved})
+    set_committed_value(assessment, "cursor", cursor)
+    set_committed_value(assessment, "updated_at", now)
 
 
 async def _write(
@@ -224,23 +253,26 @@ async def _write(
             )
         )
         stored = {row.question_id: row for row in rows}
+    fresh = [
+        {"assessment_id": assessment.id, "question_id": qid, "value": value, "answered_at": now}
+        for qid, value in changed.items()
+        if value is not None and qid not in stored
+    ]
+    if fresh:  # the usual step: new answers only, as one Core INSERT (no ORM flush)
+        await session.execute(insert(table_of(Answer)), fresh)
+    edited = False
     for qid, value in changed.items():
         row = stored.get(qid)
-        if row is None:
-            if value is not None:
-                session.add(
-                    Answer(assessment_id=assessment.id, question_id=qid, value=value,
-                           answered_at=now)
-                )  # fmt: skip
+        if row is None or row.value == value:
             continue
-        if row.value == value:
-            continue
+        edited = True
         session.add(_revision(assessment, row, now, by))
         if value is None:
             await session.delete(row)
         else:
             row.value, row.answered_at = value, now
-    await session.flush()
+    if edited:
+        await session.flush()
 
 
 def _revision(assessment: Assessment, row: Answer, now: dt.datetime, by: int) -> AnswerRevision:
