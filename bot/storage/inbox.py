@@ -19,6 +19,7 @@ from bot.storage.db import insert_ignore
 from bot.storage.models import InboxUpdate, table_of
 
 PRUNE_BATCH = 1000  # rows per DELETE: short transactions let updates in between (SQLite)
+PENDING_LIMIT = 500  # pending rows read at once; more are read once these are under way
 
 _inbox = table_of(InboxUpdate)
 # Built once: ``claim`` runs for every update, and building the statement cost more than running
@@ -62,7 +63,9 @@ async def record(
     await insert_ignore(session, InboxUpdate, rows, ["channel", "update_id"])
 
 
-async def pending(session: AsyncSession, channel: str, limit: int = 500) -> list[InboxUpdate]:
+async def pending(
+    session: AsyncSession, channel: str, limit: int = PENDING_LIMIT
+) -> list[InboxUpdate]:
     """Updates stored but not yet done, oldest first (update ids grow per bot)."""
     rows = await session.scalars(
         select(InboxUpdate)
@@ -71,6 +74,37 @@ async def pending(session: AsyncSession, channel: str, limit: int = 500) -> list
         .limit(limit)
     )
     return list(rows)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A pending update without its payload: enough to queue it behind its chat's earlier ones."""
+
+    update_id: int
+    chat_key: str
+
+
+async def waiting(
+    session: AsyncSession, channel: str, limit: int = PENDING_LIMIT
+) -> list[Waiting]:
+    """Like ``pending`` without the payloads (the runner reads them often; it parsed most of the
+    updates already, and reads a payload with ``payload_of`` only to replay one)."""
+    rows = await session.execute(
+        select(InboxUpdate.update_id, InboxUpdate.chat_key)
+        .where(InboxUpdate.channel == channel, InboxUpdate.done_at.is_(None))
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+    )
+    return [Waiting(update_id, chat_key) for update_id, chat_key in rows]
+
+
+async def payload_of(session: AsyncSession, channel: str, update_id: int) -> str | None:
+    """The raw update as stored, or None if it is gone."""
+    return await session.scalar(
+        select(InboxUpdate.payload).where(
+            InboxUpdate.channel == channel, InboxUpdate.update_id == update_id
+        )
+    )
 
 
 async def is_done(session: AsyncSession, channel: str, update_id: int) -> bool:

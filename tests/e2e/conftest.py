@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import open_services
-from bot.channels.telegram.runner import run_polling
+from bot.channels.telegram.runner import Dispatcher, run_polling
 from bot.config import Secret, Settings
 from bot.services.people import LEADER, grant
 from bot.services.units import add_village
@@ -67,7 +67,12 @@ class RunningBot:
 
     async def _run(self, stopping: asyncio.Event) -> None:
         async with open_services(self.settings) as services:
-            await run_polling(self.settings, replace(services, clock=clock), stopping)
+            await run_polling(
+                self.settings, replace(services, clock=clock), stopping, self._observe
+            )
+
+    def _observe(self, dispatcher: Dispatcher) -> None:
+        self.api.bot_busy = dispatcher.busy
 
     async def stop(self) -> None:
         """Ask the runner to stop and wait until the Application and the engine are closed."""
@@ -76,13 +81,16 @@ class RunningBot:
         self.stopping.set()
         task, self.task = self.task, None
         await task
+        self.api.bot_busy = None
 
     async def idle(self) -> None:
         """Wait until every queued update was handled and the bot polls again for news."""
 
         def waiting() -> bool:
             polls = self.api.calls_to("getUpdates")
-            return bool(polls) and polls[-1].status is None and not self.api.pending_ids()
+            busy = self.api.bot_busy is not None and self.api.bot_busy()
+            outstanding = bool(polls) and polls[-1].status is None
+            return outstanding and not self.api.pending_ids() and not busy
 
         await self.api.wait_until(waiting, describe="the bot idle, polling for news")
 

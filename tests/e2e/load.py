@@ -237,6 +237,18 @@ def expected(form: Form, citizen: Citizen) -> Outcome:
     )
 
 
+async def pending_count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """How many stored updates the bot has not applied yet."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(InboxUpdate)
+            .where(InboxUpdate.channel == "telegram", InboxUpdate.done_at.is_(None))
+        )
+        await session.commit()
+    return count or 0
+
+
 async def done_update_ids(sessions: async_sessionmaker[AsyncSession]) -> set[int]:
     """Update ids whose inbox row is marked done."""
     async with sessions() as session:

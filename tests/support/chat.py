@@ -104,7 +104,8 @@ class Chat:
       answering calls must have been made, else the action fails at once;
     - without ``app`` (a bot in another process): at least `replies` (default 1) successful
       answering calls to this chat were seen: sendMessage, editMessageText,
-      editMessageReplyMarkup, sendDocument, sendPhoto;
+      editMessageReplyMarkup, sendDocument, sendPhoto; and, when the bot runs in the test's
+      own loop and tells ``api.bot_busy``, it has nothing left in hand (every reply is out);
     - for clicks (unless ``answered=False``): the callback query was answered.
 
     A 400 answer to the bot (bad markup, "message is not modified") fails the action at once;
@@ -291,7 +292,8 @@ class Chat:
             if bad_request() is not None:
                 return True
             acknowledged = api.is_acknowledged(update_id)
-            return acknowledged and (self.app is not None or answered())
+            busy = api.bot_busy is not None and api.bot_busy()
+            return acknowledged and not busy and (self.app is not None or answered())
 
         with contextlib.suppress(AssertionError):  # reported below, with the transcript
             await api.wait_until(settled, limit)

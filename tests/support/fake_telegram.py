@@ -367,6 +367,11 @@ class FakeBotApi:
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
         self.files: dict[str, UploadedFile] = {}
         self.count_429 = 0
+        # Set by a test that runs the bot in its own event loop: True while the bot has stored
+        # updates not yet applied and answered. Telegram cannot see that: an update is
+        # acknowledged once stored, before it is applied, so "acknowledged" alone does not say
+        # its replies are all out (see tests/support/chat.py).
+        self.bot_busy: Callable[[], bool] | None = None
         self._users: dict[int, FakeUser] = {}
         self._chats: dict[int, JsonDict] = {}
         self._messages: dict[int, dict[int, FakeMessage]] = {}

@@ -18,8 +18,8 @@ Here the acknowledgement moves behind the inbox, and every point the process can
 Two webhook workers may drain the same pending rows: ``inbox.claim`` locks the row, so the
 second waits for the first's transaction and then skips it. An update the handler could not
 apply because the database stayed busy stays pending and is retried, before any later update of
-its chat. Different chats are applied side by side (``drain``), so a reply's round trip to
-Telegram holds up nobody else.
+its chat. Different chats are applied side by side (``Dispatcher``), so a reply's round trip to
+Telegram holds up nobody else, and the next batch is fetched and stored while one is applied.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ import datetime as dt
 import hmac
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -55,17 +56,16 @@ from bot.config import Settings
 from bot.services.context import Services
 from bot.storage import inbox
 from bot.storage.db import DatabaseUnavailable
-from bot.storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 CHANNEL = handlers.CHANNEL
 POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
 ALLOWED = ["message", "callback_query"]
 FAILED_KEY = "hoctap.failed"  # update id -> how often its handler raised, in this process
-ATTEMPTS = 3  # tries of one update within a drain before it is left for later
+ATTEMPTS = 3  # tries of one update before it is left for a later scan
 RETRY_SECONDS = 5.0  # pause before a stuck update or a failed store is tried again
 DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
-CHATS_AT_ONCE = 8  # chats applied side by side (each in its own order), see `drain`
+CHATS_AT_ONCE = 8  # chats applied side by side (each in its own order), see `Dispatcher`
 
 
 def build_application(settings: Settings, services: Services) -> HoctapApplication:
@@ -133,79 +133,145 @@ async def store(services: Services, raw_updates: Sequence[dict[str, object]]) ->
         await session.commit()
 
 
-async def drain(
-    application: HoctapApplication,
-    services: Services,
-    stop: asyncio.Event | None = None,
-    fresh: Mapping[int, Update] | None = None,
-) -> int:
-    """Apply every stored update not yet done, oldest first per chat; return how many were
-    closed.
+class Dispatcher:
+    """Applies stored updates as they arrive, oldest first per chat, ``CHATS_AT_ONCE`` chats at
+    a time; a chat that has applied all it had makes room for the next one at once.
 
-    Chats are served side by side (``CHATS_AT_ONCE``), each in update order, so one chat's reply
-    round trip to Telegram does not hold up everybody else. ``fresh`` holds updates this process
-    just fetched and stored, already parsed: those are not parsed again from their payload.
-    Stops early, leaving the rest pending, when ``stop`` is set or an update cannot be applied
-    yet (the database stayed busy): later updates of its chat must not overtake it.
+    Work comes from the inbox, never from memory alone: each ``scan`` reads the pending rows
+    and queues those not yet queued behind their chat's earlier ones. The poller and the webhook
+    ``wake`` it after storing; it also scans every ``RETRY_SECONDS`` (rows another worker stored
+    and left, or rows left here while the database stayed busy). An update that cannot be
+    applied yet stops its chat: the chat's queue is dropped (the rows stay pending) and the
+    next scan, a pause later, starts again from its oldest pending row, so no later update of a
+    chat overtakes an earlier one. ``fresh`` holds updates this process just fetched, already
+    parsed: those are not parsed again from their payload.
     """
-    count = 0
-    while stop is None or not stop.is_set():
-        async with services.sessions() as session:
-            rows = await inbox.pending(session, CHANNEL)
-            await session.commit()
-        if not rows:
-            return count
-        applied, finished = await _apply_by_chat(application, services, rows, stop, fresh or {})
-        count += applied
-        if not finished:
-            return count
-    return count
 
+    def __init__(self, application: HoctapApplication, services: Services) -> None:
+        self.application, self.services = application, services
+        self.wake = asyncio.Event()
+        self.fresh: dict[int, Update] = {}
+        self._queues: dict[str, deque[inbox.Waiting]] = {}
+        self._chats: dict[str, asyncio.Task[None]] = {}
+        self._queued: set[int] = set()
+        self._gate = asyncio.Semaphore(CHATS_AT_ONCE)
+        self._held: dict[str, float] = {}  # chat -> loop time before which it is not retried
+        self._scanning = False
+        self.applied = 0
 
-async def _apply_by_chat(
-    application: HoctapApplication,
-    services: Services,
-    rows: list[InboxUpdate],
-    stop: asyncio.Event | None,
-    fresh: Mapping[int, Update],
-) -> tuple[int, bool]:
-    """Apply rows chat by chat, ``CHATS_AT_ONCE`` chats at a time; return how many were closed
-    and whether all of them. Returns once every chat has finished: no task outlives it."""
-    chats: dict[str, list[InboxUpdate]] = {}
-    for row in rows:
-        chats.setdefault(row.chat_key, []).append(row)
-    gate = asyncio.Semaphore(CHATS_AT_ONCE)
+    def busy(self) -> bool:
+        """True while anything stored here is not yet applied and answered: a scan is asked
+        for or running, or a chat has updates in hand."""
+        return self.wake.is_set() or self._scanning or bool(self._chats)
 
-    async def one_chat(queue: list[InboxUpdate]) -> tuple[int, bool]:
-        async with gate:
-            return await _drain_chat(application, services, queue, stop, fresh)
+    async def run(self, stop: asyncio.Event) -> None:
+        """Scan whenever woken (and every few seconds) until ``stop``; then let each chat finish
+        the update in hand."""
+        try:
+            while not stop.is_set():
+                self.wake.clear()
+                try:
+                    await self.scan(stop)
+                except DATABASE_ERRORS as error:  # the rows stay pending; the next scan takes them
+                    log.error("could not read stored updates: %s", type(error).__name__)
+                await pause(stop, RETRY_SECONDS, self.wake)
+        finally:
+            try:
+                await self.settle()
+            except asyncio.CancelledError:  # out of time: the updates in hand roll back
+                chats = list(self._chats.values())
+                for chat in chats:
+                    chat.cancel()
+                await asyncio.gather(*chats, return_exceptions=True)
+                raise
 
-    outcomes = await asyncio.gather(*map(one_chat, chats.values()), return_exceptions=True)
-    done: list[tuple[int, bool]] = []
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-        done.append(outcome)
-    return sum(n for n, _all in done), all(whole for _n, whole in done)
+    async def scan(self, stop: asyncio.Event | None = None) -> None:
+        """Queue the pending rows not queued yet, and start a task for each chat with work."""
+        self._scanning = True
+        try:
+            async with self.services.sessions() as session:
+                rows = await inbox.waiting(session, CHANNEL)
+                await session.commit()
+        finally:
+            self._scanning = False
+        now = asyncio.get_running_loop().time()
+        self._held = {chat: until for chat, until in self._held.items() if until > now}
+        for row in rows:
+            if row.update_id in self._queued or row.chat_key in self._held:
+                continue
+            self._queued.add(row.update_id)
+            self._queues.setdefault(row.chat_key, deque()).append(row)
+            if row.chat_key not in self._chats:
+                task = asyncio.create_task(self._chat(row.chat_key, stop))
+                self._chats[row.chat_key] = task
+        for update_id in [u for u in self.fresh if u not in self._queued]:
+            del self.fresh[update_id]  # done already (a redelivery), or held back: read again
+        if len(rows) == inbox.PENDING_LIMIT:
+            self.wake.set()  # a backlog: read on once these are under way
 
+    async def settle(self) -> None:
+        """Wait until no chat task is left (each stops between updates once asked to)."""
+        while self._chats:
+            await asyncio.gather(*self._chats.values(), return_exceptions=True)
 
-async def _drain_chat(
-    application: HoctapApplication,
-    services: Services,
-    rows: list[InboxUpdate],
-    stop: asyncio.Event | None,
-    fresh: Mapping[int, Update],
-) -> tuple[int, bool]:
-    """Apply one chat's updates in order; return how many, and whether all of them."""
-    for applied, row in enumerate(rows):
-        if stop is not None and stop.is_set():
-            return applied, False
-        update = fresh.get(row.update_id)
-        if update is None:
-            update = Update.de_json(json.loads(row.payload), application.bot)
-        if not await _apply_with_retries(application, services, update):
-            return applied, False
-    return len(rows), True
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Apply everything pending now (at start-up: what a crash left); return how many."""
+        before = self.applied
+        await self.scan(stop)
+        await self.settle()
+        return self.applied - before
+
+    async def _chat(self, key: str, stop: asyncio.Event | None) -> None:
+        queue = self._queues[key]
+        try:
+            async with self._gate:
+                while queue and (stop is None or not stop.is_set()):
+                    row = queue[0]
+                    update = self.fresh.pop(row.update_id, None) or await self._stored(row)
+                    if update is not None and not await _apply_with_retries(
+                        self.application, self.services, update
+                    ):
+                        self._hold(key)  # left pending, with everything after it in this chat
+                        break
+                    queue.popleft()
+                    self._queued.discard(row.update_id)
+                    self.applied += 1
+        except DATABASE_ERRORS as error:
+            log.error("could not apply stored updates: %s", type(error).__name__)
+            self._hold(key)
+        finally:
+            for row in queue:  # not applied here: the rows stay pending for a later scan
+                self._queued.discard(row.update_id)
+                self.fresh.pop(row.update_id, None)
+            del self._queues[key], self._chats[key]
+
+    def _hold(self, key: str) -> None:
+        """Leave this chat's pending updates for a scan ``RETRY_SECONDS`` from now."""
+        self._held[key] = asyncio.get_running_loop().time() + RETRY_SECONDS
+
+    def take(self, update_id: int, raw: dict[str, Any]) -> None:
+        """A raw update the webhook just stored: parse it now (not again from the inbox) and
+        apply it soon."""
+        try:
+            self.fresh[update_id] = Update.de_json(raw, self.application.bot)
+        except Exception:  # read again from the inbox, where a broken one is closed
+            log.warning("update %s could not be read as it came", update_id)
+        self.wake.set()
+
+    async def _stored(self, row: inbox.Waiting) -> Update | None:
+        """An update to replay, parsed from its payload; None when there is nothing to apply
+        (another worker pruned it, or it cannot be read: then it is closed, logged by id)."""
+        async with self.services.sessions() as session:
+            payload = await inbox.payload_of(session, CHANNEL, row.update_id)
+            if payload is None:
+                return None
+            try:
+                return Update.de_json(json.loads(payload), self.application.bot)
+            except Exception:
+                log.error("update %s cannot be read; closing it unapplied", row.update_id)
+                await inbox.mark_done(session, CHANNEL, row.update_id, self.services.clock())
+                await session.commit()
+                return None
 
 
 async def _apply_with_retries(
@@ -262,8 +328,14 @@ def _taken(application: HoctapApplication, update: Update) -> bool:
     )
 
 
-async def poll(application: HoctapApplication, services: Services, stop: asyncio.Event) -> None:
-    """Long polling where the offset moves on only after the batch is committed."""
+async def poll(
+    application: HoctapApplication,
+    services: Services,
+    dispatcher: Dispatcher,
+    stop: asyncio.Event,
+) -> None:
+    """Long polling where the offset moves on only after the batch is committed; each stored
+    batch wakes the dispatcher, and the next batch is fetched while it applies this one."""
     offset: int | None = None
     failures = 0
     while not stop.is_set():
@@ -294,11 +366,8 @@ async def poll(application: HoctapApplication, services: Services, stop: asyncio
             await pause(stop, RETRY_SECONDS)
             continue
         offset = updates[-1].update_id + 1  # acknowledged by the next call, after the commit
-        try:
-            await drain(application, services, stop, {u.update_id: u for u in updates})
-        except DATABASE_ERRORS as error:  # the rows stay pending; the next drain takes them
-            log.error("could not apply stored updates: %s", type(error).__name__)
-            await pause(stop, RETRY_SECONDS)
+        dispatcher.fresh.update((u.update_id, u) for u in updates)
+        dispatcher.wake.set()
     if offset is not None:
         await _confirm(application, offset)
 
@@ -309,6 +378,16 @@ async def _confirm(application: HoctapApplication, offset: int) -> None:
         await application.bot.get_updates(offset=offset, limit=1, timeout=dt.timedelta(0))
     except NetworkError:
         log.info("last batch not confirmed; it is stored and comes back harmlessly")
+
+
+async def _poll_and_apply(
+    application: HoctapApplication,
+    services: Services,
+    dispatcher: Dispatcher,
+    stop: asyncio.Event,
+) -> None:
+    """Fetch and store updates while the dispatcher applies them, until ``stop``."""
+    await asyncio.gather(poll(application, services, dispatcher, stop), dispatcher.run(stop))
 
 
 def _retry_delay(error: Exception, failures: int) -> float:
@@ -329,17 +408,26 @@ def start_reminders(
     return asyncio.create_task(deliverer.run(stop))
 
 
-async def run_polling(settings: Settings, services: Services, stop: asyncio.Event) -> None:
+Observer = Callable[[Dispatcher], None]  # told the dispatcher once it runs (to watch ``busy``)
+
+
+async def run_polling(
+    settings: Settings, services: Services, stop: asyncio.Event, observe: Observer | None = None
+) -> None:
     """Start, replay what a crash left undone, then poll until ``stop`` is set."""
     application = build_application(settings, services)
     async with application:
         await application.bot.delete_webhook()
         await application.start()
         reminders = start_reminders(settings, services, application, stop)
+        dispatcher = Dispatcher(application, services)
+        if observe is not None:
+            observe(dispatcher)
         try:
-            replayed = await drain(application, services, stop)
+            replayed = await dispatcher.drain(stop)
             log.info("replayed %d stored updates; polling", replayed)
-            await run_until_stopped(stop, asyncio.create_task(poll(application, services, stop)))
+            work = _poll_and_apply(application, services, dispatcher, stop)
+            await run_until_stopped(stop, asyncio.create_task(work))
         finally:
             await delivery.finish(stop, reminders)
             await application.stop()  # else shutting down hides the error with its own
@@ -351,8 +439,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class _WebhookHandler(tornado.web.RequestHandler):
     """Answers Telegram's POST only after the update is committed to the inbox."""
 
-    def initialize(self, services: Services, secret: str, wake: asyncio.Event) -> None:
-        self.services, self.secret, self.wake = services, secret, wake
+    def initialize(self, services: Services, secret: str, dispatcher: Dispatcher) -> None:
+        self.services, self.secret, self.dispatcher = services, secret, dispatcher
 
     async def post(self) -> None:
         if not hmac.compare_digest(self.request.headers.get(SECRET_HEADER, ""), self.secret):
@@ -360,7 +448,7 @@ class _WebhookHandler(tornado.web.RequestHandler):
             return
         try:
             raw = json.loads(self.request.body)
-            int(raw["update_id"])
+            update_id = int(raw["update_id"])
         except (ValueError, KeyError, TypeError):
             self.send_error(400)
             return
@@ -368,22 +456,7 @@ class _WebhookHandler(tornado.web.RequestHandler):
         await store(self.services, [raw])
         self.set_status(200)  # committed: now it is safe to say so
         await self.finish()
-        self.wake.set()
-
-
-async def _work(
-    application: HoctapApplication, services: Services, wake: asyncio.Event, stop: asyncio.Event
-) -> None:
-    """Apply stored updates in update order whenever one arrives, and every few seconds (what
-    another worker stored and could not finish, or what was left because the database was
-    busy)."""
-    while not stop.is_set():
-        wake.clear()
-        try:
-            await drain(application, services, stop)
-        except DATABASE_ERRORS as error:
-            log.error("could not apply stored updates: %s", type(error).__name__)
-        await pause(stop, RETRY_SECONDS, wake)
+        self.dispatcher.take(update_id, raw)
 
 
 async def run_webhook(
@@ -391,15 +464,24 @@ async def run_webhook(
     services: Services,
     stop: asyncio.Event,
     public_url: str,
+    observe: Observer | None = None,
 ) -> None:
     """Serve Telegram's webhook calls until ``stop`` is set; replay what a crash left undone."""
     assert settings.webhook_secret is not None
     secret = settings.webhook_secret.value
     path = urlsplit(public_url).path or "/"
     application = build_application(settings, services)
-    wake = asyncio.Event()
+    dispatcher = Dispatcher(application, services)
+    if observe is not None:
+        observe(dispatcher)
     server = tornado.web.Application(
-        [(path, _WebhookHandler, {"services": services, "secret": secret, "wake": wake})],
+        [
+            (
+                path,
+                _WebhookHandler,
+                {"services": services, "secret": secret, "dispatcher": dispatcher},
+            )
+        ],
         log_function=_log_request,
     ).listen(settings.webhook_port, address=settings.webhook_listen)
     try:
@@ -416,9 +498,7 @@ async def run_webhook(
             )
             reminders = start_reminders(settings, services, application, stop)
             try:
-                await run_until_stopped(
-                    stop, asyncio.create_task(_work(application, services, wake, stop))
-                )
+                await run_until_stopped(stop, asyncio.create_task(dispatcher.run(stop)))
             finally:
                 await delivery.finish(stop, reminders)
                 await application.stop()
