@@ -18,7 +18,7 @@ from conversations.loader import load_forms
 async def open_services(settings: Settings, migrate: bool = True) -> AsyncIterator[Services]:
     """Validate the forms, open and migrate the database, and close it all afterwards."""
     forms = load_forms()  # a broken form file stops the start, with its error
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, busy_timeout_ms=settings.database_busy_ms)
     try:
         if migrate:
             await upgrade(engine)

@@ -40,6 +40,9 @@ class Settings:
     """Everything the product reads from its environment."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    # SQLite: how long a statement waits for another process's lock before the person is told
+    # the system is busy (the update stays stored and is applied once the database frees up).
+    database_busy_ms: int = 5000
     locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     telegram_token: Secret | None = None
@@ -128,5 +131,7 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}REMINDER_RATE: expected at least 1 message per second")
     if "://" not in settings.database_url:
         raise SettingsError(f"{PREFIX}DATABASE_URL: expected a URL like {DEFAULT_DATABASE_URL}")
+    if settings.database_busy_ms < 1:
+        raise SettingsError(f"{PREFIX}DATABASE_BUSY_MS: expected at least 1 (milliseconds)")
     if settings.inbox_retention_days < 1:
         raise SettingsError(f"{PREFIX}INBOX_RETENTION_DAYS: expected at least 1 (days)")

@@ -1,4 +1,5 @@
-"""Settings as read from the environment: the inbox retention and its lower bound."""
+"""Settings as read from the environment: the inbox retention, the SQLite busy wait, and their
+lower bounds."""
 
 from __future__ import annotations
 
@@ -17,3 +18,10 @@ def test_inbox_retention_defaults_to_a_week_and_reads_whole_days() -> None:
 def test_inbox_retention_below_a_day_or_not_a_number_is_refused(value: str) -> None:
     with pytest.raises(SettingsError, match="HOCTAP_INBOX_RETENTION_DAYS"):
         load_settings({"HOCTAP_INBOX_RETENTION_DAYS": value}, env_file=None)
+
+
+def test_the_busy_wait_defaults_to_five_seconds_and_must_be_positive() -> None:
+    assert load_settings({}, env_file=None).database_busy_ms == 5000
+    assert load_settings({"HOCTAP_DATABASE_BUSY_MS": "200"}, env_file=None).database_busy_ms == 200
+    with pytest.raises(SettingsError, match="HOCTAP_DATABASE_BUSY_MS"):
+        load_settings({"HOCTAP_DATABASE_BUSY_MS": "0"}, env_file=None)

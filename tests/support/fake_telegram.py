@@ -839,6 +839,7 @@ class FakeBotApi:
         name = self._method_names.get(method.lower())
         call = Call(name or method, params, self._clock())
         self.calls.append(call)
+        self._notify()  # a call on its way is news too (a test may wait for one in flight)
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")

@@ -1,0 +1,84 @@
+"""How the Telegram runner applies what it stored: while it answers one chat it already fetches
+and answers the next ones, and a chat whose update meets a locked database is told so, held,
+and carried on later in order, with nothing lost or applied twice. Real runner, fake Bot API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.storage.db import create_engine
+from bot.storage.models import InboxUpdate
+from tests.support.fake_telegram import ANSWER_METHODS, Call, FakeBotApi, FakeUser
+
+from .conftest import RunningBot, World
+
+BUSY = "The system is busy"
+
+
+def answers_to(api: FakeBotApi, user: FakeUser, mark: int) -> list[Call]:
+    return [c for c in api.calls[mark:] if c.chat_id == user.id and c.method in ANSWER_METHODS]
+
+
+async def test_an_update_that_comes_while_a_slow_chat_is_answered_is_answered_first(
+    api: FakeBotApi, bot: RunningBot
+) -> None:
+    slow, quick = api.user(7401, "Chậm", "vi"), api.user(7402, "Nhanh", "vi")
+    api.slow_down(slow.id, 2.0)
+    mark = len(api.calls)
+    first = api.send_text(slow, "/start")
+    await api.wait_until(
+        lambda: api.is_acknowledged(first) and bool(answers_to(api, slow, mark)),
+        describe="the slow chat's answer on its way",
+    )
+    api.send_text(quick, "/start")  # a later batch: fetched while the slow one is answered
+    await api.wait_until(lambda: any(c.ok for c in answers_to(api, quick, mark)))
+    assert not any(c.ok for c in answers_to(api, slow, mark))
+    await bot.idle()
+    assert all(c.ok for c in answers_to(api, slow, mark))
+
+
+async def test_a_chat_that_meets_a_locked_database_is_held_then_carried_on_in_order(
+    api: FakeBotApi,
+    settings: Settings,
+    village: World,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    bot = RunningBot(api, replace(settings, database_busy_ms=50))
+    await bot.start()
+    other_process = create_engine(settings.database_url)
+    lan, minh = api.user(7501, "Lan", "en"), api.user(7502, "Minh", "en")
+    mark = len(api.calls)
+    try:
+        api.slow_down(lan.id, 1.0)
+        help_id = api.send_text(lan, "/help")
+        await api.wait_until(lambda: bool(answers_to(api, lan, mark)), describe="/help answered")
+        language_id = api.send_text(lan, "/language")  # stored behind /help, not applied yet
+        await api.wait_until(lambda: api.is_acknowledged(language_id))
+        async with other_process.begin() as holder:  # another process takes the write lock
+            await holder.exec_driver_sql("SELECT 1")
+            api.slow_down(lan.id, 0)
+            api.send_text(minh, "/help")  # cannot even be stored now: not acknowledged
+            await api.wait_until(
+                lambda: any(BUSY in c.params.get("text", "") for c in answers_to(api, lan, mark)),
+                describe="Lan told the system is busy",
+            )
+        await bot.idle()  # the lock is gone: Minh's update is stored, Lan's chat carried on
+    finally:
+        await bot.stop()
+        await other_process.dispose()
+    texts = [c.params["text"] for c in answers_to(api, lan, mark) if c.ok]
+    assert "/selfcheck" in texts[0]  # /help's answer first
+    assert all(BUSY in text for text in texts[1:-1])
+    assert texts[-1] != texts[0] and BUSY not in texts[-1]  # then /language's, once
+    assert any(c.ok for c in answers_to(api, minh, mark))
+    assert api.is_acknowledged(help_id) and not api.pending_ids()
+    async with session_factory() as session:
+        pending = await session.scalar(
+            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_(None))
+        )
+    assert pending == 0
