@@ -69,14 +69,17 @@ class Replies:
         self.in_flight: list[int] = []  # indexes of answering calls not finished yet
         self.marks: dict[int, int] = {}  # chat id -> index of the first call that may answer
         self.first: dict[int, float] = {}  # chat id -> when its answer reached the Bot API
+        self.count: dict[int, int] = {}  # chat id -> answers since the mark
 
     def expect(self, chat_id: int) -> None:
         self.marks[chat_id] = len(self.api.calls)
         self.first.pop(chat_id, None)
+        self.count[chat_id] = 0
 
-    def answered(self, chat_id: int) -> float | None:
+    def answered(self, chat_id: int, replies: int = 1) -> float | None:
+        """When the first answer reached the Bot API, once ``replies`` answers did."""
         self._scan()
-        return self.first.get(chat_id)
+        return self.first.get(chat_id) if self.count.get(chat_id, 0) >= replies else None
 
     def _scan(self) -> None:
         calls = self.api.calls
@@ -89,8 +92,9 @@ class Replies:
                 self.in_flight.append(index)
                 continue
             chat = call.chat_id or 0
-            if call.ok and index >= self.marks.get(chat, len(calls)) and chat not in self.first:
-                self.first[chat] = call.at
+            if call.ok and index >= self.marks.get(chat, len(calls)):
+                self.first.setdefault(chat, call.at)
+                self.count[chat] = self.count.get(chat, 0) + 1
 
 
 @dataclass
@@ -125,16 +129,17 @@ Step = Callable[[], int]  # queues one update, returns its id
 
 
 async def timed(
-    api: FakeBotApi, replies: Replies, tally: Tally, user: FakeUser, step: Step
+    api: FakeBotApi, replies: Replies, tally: Tally, user: FakeUser, step: Step, answers: int = 1
 ) -> None:
-    """Queue one update; wait until the bot answered it and confirmed it (so every reply to it
-    was sent: the next step's first reply is then its own)."""
+    """Queue one update; wait until the bot sent all ``answers`` replies to it (so the next
+    step's first reply is its own: the bot acknowledges an update once stored, before it is
+    applied). The latency is to the first reply."""
     replies.expect(user.id)
     sent = time.time()
     update_id = step()
 
     def done() -> float | None:
-        answered = replies.answered(user.id)
+        answered = replies.answered(user.id, answers)
         return answered if answered is not None and api.is_acknowledged(update_id) else None
 
     try:
@@ -168,7 +173,8 @@ async def citizen(api: FakeBotApi, replies: Replies, tally: Tally, user: FakeUse
     questions = len(load_forms().get(CDHT).questions)
     await timed(api, replies, tally, user, say(api, user, "/start"))
     message, _data = newest_with(api, user.id, f"{CONSENT}:")
-    await timed(api, replies, tally, user, tap(api, user, message, pack(CONSENT, "yes")))
+    consent = tap(api, user, message, pack(CONSENT, "yes"))
+    await timed(api, replies, tally, user, consent, answers=2)  # the tapped message, the menu
     number = 0
     while tally.running():
         await timed(api, replies, tally, user, say(api, user, "/selfcheck"))
@@ -177,7 +183,7 @@ async def citizen(api: FakeBotApi, replies: Replies, tally: Tally, user: FakeUse
             await timed(api, replies, tally, user, say(api, user, str(1 + number % 3)))
         message, data = newest_with(api, user.id, f"{ANSWER}:")
         submit = pack(ANSWER, data.split(":")[1], REVIEW_STEP, SUBMIT)
-        await timed(api, replies, tally, user, tap(api, user, message, submit))
+        await timed(api, replies, tally, user, tap(api, user, message, submit), answers=2)
 
 
 async def echo_user(api: FakeBotApi, replies: Replies, tally: Tally, user: FakeUser) -> None:
