@@ -3,8 +3,9 @@
 Prints, per database (SQLite, and PostgreSQL when one answers): answered steps per second that
 the bot sustains with many people walking the self-check at once (each types the next answer
 when the last one was answered), and p50/p99 latency from the update being queued to the bot's
-reply reaching the Bot API. In the same run, a bare python-telegram-bot echo bot (stock
-``Application.run_polling``) under the same load, and the ratio (goal >= 0.5). Then resident
+reply reaching the Bot API. In the same run, right before each of them, a bare
+python-telegram-bot echo bot (stock ``Application.run_polling``) under the same load, and the
+ratio to it (goal >= 0.5). Then resident
 memory of the bot with 10,000 open self-check drafts in the database (goal < 200 MB).
 Asserts nothing. Run: ``python bench/bench_telegram.py [--seconds 15] [--people 40]``.
 """
@@ -397,6 +398,9 @@ async def postgres_database() -> AsyncIterator[str | None]:
 
 async def main(seconds: float, people: int, drafts: int) -> None:
     print(f"{os.cpu_count()} CPUs; {people} people at once; {seconds:g} s measured after 3 s")
+    # The echo bot runs right before each hoctap run and each ratio is to that one: a virtual
+    # machine's speed drifts over a minute of full load, and comparing runs far apart would
+    # measure the drift.
     baseline = await echo(people, seconds)
     print(baseline.line("python-telegram-bot echo bot"))
     with tempfile.TemporaryDirectory() as workdir:
@@ -406,6 +410,8 @@ async def main(seconds: float, people: int, drafts: int) -> None:
         if url is None:
             print("hoctap, PostgreSQL                 (no server on 127.0.0.1:5432)")
         else:
+            baseline = await echo(people, seconds)
+            print(baseline.line("python-telegram-bot echo bot, again"))
             pg = await hoctap(url, people, seconds)
             print(pg.line("hoctap, PostgreSQL"), f"  ratio {pg.rate() / baseline.rate():.2f}")
     with tempfile.TemporaryDirectory() as workdir:
