@@ -46,10 +46,19 @@ class Received:
 
 async def record(
     session: AsyncSession, channel: str, updates: Sequence[Received], now: dt.datetime
-) -> None:
-    """Store updates; one already stored (a redelivery) is left as it was."""
+) -> set[int]:
+    """Store updates; one already stored (a redelivery) is left as it was. Return the ids of
+    the updates stored now, the redeliveries left out."""
     if not updates:
-        return
+        return set()
+    known = set(
+        await session.scalars(
+            select(InboxUpdate.update_id).where(
+                InboxUpdate.channel == channel,
+                InboxUpdate.update_id.in_([u.update_id for u in updates]),
+            )
+        )
+    )
     rows = [
         {
             "channel": channel,
@@ -59,8 +68,11 @@ async def record(
             "received_at": now,
         }
         for u in updates
+        if u.update_id not in known
     ]
+    # Still "ignore": another worker may store the same update between the read and the insert.
     await insert_ignore(session, InboxUpdate, rows, ["channel", "update_id"])
+    return {u.update_id for u in updates if u.update_id not in known}
 
 
 async def pending(

@@ -30,7 +30,7 @@ import hmac
 import json
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -120,8 +120,11 @@ def chat_key(raw: dict[str, object]) -> str:
     return ""
 
 
-async def store(services: Services, raw_updates: Sequence[dict[str, object]]) -> None:
-    """Commit raw updates to the inbox (a redelivered one is kept once)."""
+async def store(
+    services: Services, raw_updates: Sequence[dict[str, object]]
+) -> list[inbox.Waiting]:
+    """Commit raw updates to the inbox (a redelivered one is kept once); return the keys of
+    those stored now (not the redeliveries)."""
     rows = [
         inbox.Received(
             int(str(raw["update_id"])), chat_key(raw), json.dumps(raw, ensure_ascii=False)
@@ -129,26 +132,31 @@ async def store(services: Services, raw_updates: Sequence[dict[str, object]]) ->
         for raw in raw_updates
     ]
     async with services.sessions() as session:
-        await inbox.record(session, CHANNEL, rows, services.clock())
+        new = await inbox.record(session, CHANNEL, rows, services.clock())
         await session.commit()
+    return [inbox.Waiting(row.update_id, row.chat_key) for row in rows if row.update_id in new]
 
 
 class Dispatcher:
     """Applies stored updates as they arrive, oldest first per chat, ``CHATS_AT_ONCE`` chats at
     a time; a chat that has applied all it had makes room for the next one at once.
 
-    Work comes from the inbox, never from memory alone: each ``scan`` reads the pending rows
-    and queues those not yet queued behind their chat's earlier ones. The poller and the webhook
-    ``wake`` it after storing; it also scans every ``RETRY_SECONDS`` (rows another worker stored
-    and left, or rows left here while the database stayed busy). An update that cannot be
-    applied yet stops its chat: the chat's queue is dropped (the rows stay pending) and the
-    next scan, a pause later, starts again from its oldest pending row, so no later update of a
-    chat overtakes an earlier one. ``fresh`` holds updates this process just fetched, already
+    Work comes from the inbox: a ``scan`` reads the pending rows and queues those not yet
+    queued behind their chat's earlier ones. The webhook ``wake``s it after storing an update
+    (another worker may hold earlier updates of the same chat); the poller, the only one
+    fetching, ``offer``s what it just stored, which saves a read per batch. It also scans every
+    ``RETRY_SECONDS`` (rows another worker stored and left, or rows left here while the
+    database stayed busy). An update that cannot be applied yet stops its chat: the chat's
+    queue is dropped (the rows stay pending) and no update of that chat is queued until the next
+    scan, a pause later, starts again from its oldest pending row, so no later update of a chat
+    overtakes an earlier one. ``fresh`` holds updates this process just received, already
     parsed: those are not parsed again from their payload.
     """
 
-    def __init__(self, application: HoctapApplication, services: Services) -> None:
-        self.application, self.services = application, services
+    def __init__(
+        self, application: HoctapApplication, services: Services, stop: asyncio.Event
+    ) -> None:
+        self.application, self.services, self.stop = application, services, stop
         self.wake = asyncio.Event()
         self.fresh: dict[int, Update] = {}
         self._queues: dict[str, deque[inbox.Waiting]] = {}
@@ -164,14 +172,15 @@ class Dispatcher:
         for or running, or a chat has updates in hand."""
         return self.wake.is_set() or self._scanning or bool(self._chats)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Scan whenever woken (and every few seconds) until ``stop``; then let each chat finish
+    async def run(self) -> None:
+        """Scan whenever woken (and every few seconds) until stopped; then let each chat finish
         the update in hand."""
+        stop = self.stop
         try:
             while not stop.is_set():
                 self.wake.clear()
                 try:
-                    await self.scan(stop)
+                    await self.scan()
                 except DATABASE_ERRORS as error:  # the rows stay pending; the next scan takes them
                     log.error("could not read stored updates: %s", type(error).__name__)
                 await pause(stop, RETRY_SECONDS, self.wake)
@@ -185,7 +194,7 @@ class Dispatcher:
                 await asyncio.gather(*chats, return_exceptions=True)
                 raise
 
-    async def scan(self, stop: asyncio.Event | None = None) -> None:
+    async def scan(self) -> None:
         """Queue the pending rows not queued yet, and start a task for each chat with work."""
         self._scanning = True
         try:
@@ -197,35 +206,46 @@ class Dispatcher:
         now = asyncio.get_running_loop().time()
         self._held = {chat: until for chat, until in self._held.items() if until > now}
         for row in rows:
-            if row.update_id in self._queued or row.chat_key in self._held:
-                continue
-            self._queued.add(row.update_id)
-            self._queues.setdefault(row.chat_key, deque()).append(row)
-            if row.chat_key not in self._chats:
-                task = asyncio.create_task(self._chat(row.chat_key, stop))
-                self._chats[row.chat_key] = task
+            self._queue(row)
         for update_id in [u for u in self.fresh if u not in self._queued]:
             del self.fresh[update_id]  # done already (a redelivery), or held back: read again
         if len(rows) == inbox.PENDING_LIMIT:
             self.wake.set()  # a backlog: read on once these are under way
+
+    def offer(self, rows: Sequence[inbox.Waiting], updates: Mapping[int, Update]) -> None:
+        """Queue updates the poller just stored (and parsed), as a scan would find them."""
+        for row in rows:
+            if self._queue(row):
+                self.fresh[row.update_id] = updates[row.update_id]
+
+    def _queue(self, row: inbox.Waiting) -> bool:
+        """Queue one stored row behind its chat's earlier ones; False if it is not for now
+        (queued already, or its chat is held back)."""
+        if row.update_id in self._queued or row.chat_key in self._held:
+            return False
+        self._queued.add(row.update_id)
+        self._queues.setdefault(row.chat_key, deque()).append(row)
+        if row.chat_key not in self._chats:
+            self._chats[row.chat_key] = asyncio.create_task(self._chat(row.chat_key))
+        return True
 
     async def settle(self) -> None:
         """Wait until no chat task is left (each stops between updates once asked to)."""
         while self._chats:
             await asyncio.gather(*self._chats.values(), return_exceptions=True)
 
-    async def drain(self, stop: asyncio.Event | None = None) -> int:
+    async def drain(self) -> int:
         """Apply everything pending now (at start-up: what a crash left); return how many."""
         before = self.applied
-        await self.scan(stop)
+        await self.scan()
         await self.settle()
         return self.applied - before
 
-    async def _chat(self, key: str, stop: asyncio.Event | None) -> None:
+    async def _chat(self, key: str) -> None:
         queue = self._queues[key]
         try:
             async with self._gate:
-                while queue and (stop is None or not stop.is_set()):
+                while queue and not self.stop.is_set():
                     row = queue[0]
                     update = self.fresh.pop(row.update_id, None) or await self._stored(row)
                     if update is not None and not await _apply_with_retries(
@@ -335,7 +355,7 @@ async def poll(
     stop: asyncio.Event,
 ) -> None:
     """Long polling where the offset moves on only after the batch is committed; each stored
-    batch wakes the dispatcher, and the next batch is fetched while it applies this one."""
+    batch is offered to the dispatcher, and the next batch is fetched while it applies this one."""
     offset: int | None = None
     failures = 0
     while not stop.is_set():
@@ -359,15 +379,14 @@ async def poll(
         if not updates:
             continue
         try:
-            await store(services, [update.to_dict() for update in updates])
+            stored = await store(services, [update.to_dict() for update in updates])
         except DATABASE_ERRORS as error:
             # Not stored, so not acknowledged: the same batch comes back with the next call.
             log.error("could not store updates: %s", type(error).__name__)
             await pause(stop, RETRY_SECONDS)
             continue
         offset = updates[-1].update_id + 1  # acknowledged by the next call, after the commit
-        dispatcher.fresh.update((u.update_id, u) for u in updates)
-        dispatcher.wake.set()
+        dispatcher.offer(stored, {update.update_id: update for update in updates})
     if offset is not None:
         await _confirm(application, offset)
 
@@ -387,7 +406,7 @@ async def _poll_and_apply(
     stop: asyncio.Event,
 ) -> None:
     """Fetch and store updates while the dispatcher applies them, until ``stop``."""
-    await asyncio.gather(poll(application, services, dispatcher, stop), dispatcher.run(stop))
+    await asyncio.gather(poll(application, services, dispatcher, stop), dispatcher.run())
 
 
 def _retry_delay(error: Exception, failures: int) -> float:
@@ -420,11 +439,11 @@ async def run_polling(
         await application.bot.delete_webhook()
         await application.start()
         reminders = start_reminders(settings, services, application, stop)
-        dispatcher = Dispatcher(application, services)
+        dispatcher = Dispatcher(application, services, stop)
         if observe is not None:
             observe(dispatcher)
         try:
-            replayed = await dispatcher.drain(stop)
+            replayed = await dispatcher.drain()
             log.info("replayed %d stored updates; polling", replayed)
             work = _poll_and_apply(application, services, dispatcher, stop)
             await run_until_stopped(stop, asyncio.create_task(work))
@@ -471,7 +490,7 @@ async def run_webhook(
     secret = settings.webhook_secret.value
     path = urlsplit(public_url).path or "/"
     application = build_application(settings, services)
-    dispatcher = Dispatcher(application, services)
+    dispatcher = Dispatcher(application, services, stop)
     if observe is not None:
         observe(dispatcher)
     server = tornado.web.Application(
@@ -498,7 +517,7 @@ async def run_webhook(
             )
             reminders = start_reminders(settings, services, application, stop)
             try:
-                await run_until_stopped(stop, asyncio.create_task(dispatcher.run(stop)))
+                await run_until_stopped(stop, asyncio.create_task(dispatcher.run()))
             finally:
                 await delivery.finish(stop, reminders)
                 await application.stop()

@@ -99,3 +99,23 @@ async def test_an_update_is_claimed_once_and_a_rollback_gives_it_back(
     async with session_factory() as session:
         assert not await inbox.claim(session, "telegram", 1, NOW)  # a redelivery: applied already
         assert await inbox.is_done(session, "telegram", 1)
+
+
+async def test_record_names_the_updates_stored_now_and_leaves_redeliveries_alone(
+    session_factory: Sessions,
+) -> None:
+    async with session_factory() as session:
+        first = await inbox.record(session, "telegram", [inbox.Received(1, "a", "{}")], NOW)
+        again = await inbox.record(
+            session,
+            "telegram",
+            [inbox.Received(1, "a", '{"changed": true}'), inbox.Received(2, "a", "{}")],
+            NOW + DAY,
+        )
+        other = await inbox.record(session, "zalo", [inbox.Received(1, "z", "{}")], NOW)
+        await session.commit()
+    assert (first, again, other) == ({1}, {2}, {1})
+    async with session_factory() as session:
+        assert await inbox.payload_of(session, "telegram", 1) == "{}"  # the first copy is kept
+        waiting = await inbox.waiting(session, "telegram")
+    assert waiting == [inbox.Waiting(1, "a"), inbox.Waiting(2, "a")]
