@@ -5,8 +5,8 @@ the bot sustains with many people walking the self-check at once (each types the
 when the last one was answered), and p50/p99 latency from the update being queued to the bot's
 reply reaching the Bot API. In the same run, right before each of them, a bare
 python-telegram-bot echo bot (stock ``Application.run_polling``) under the same load, and the
-ratio to it (goal >= 0.5). Then resident
-memory of the bot with 10,000 open self-check drafts in the database (goal < 200 MB).
+ratio to it (goal >= 0.5), also from the CPU each step costs either bot. Then resident memory
+of the bot with 10,000 open self-check drafts in the database (goal < 200 MB).
 Asserts nothing. Run: ``python bench/bench_telegram.py [--seconds 15] [--people 40]``.
 """
 
@@ -105,6 +105,7 @@ class Tally:
     start: float = 0.0
     end: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    cpu: float = float("nan")  # seconds of CPU the bot process used inside the window
 
     def add(self, sent: float, answered: float) -> None:
         if self.start <= sent and answered <= self.end:
@@ -116,14 +117,24 @@ class Tally:
     def rate(self) -> float:
         return len(self.latencies) / (self.end - self.start)
 
+    def cpu_per_step(self) -> float:
+        """Milliseconds of the bot's CPU per answered step."""
+        return self.cpu / max(1, len(self.latencies)) * 1000
+
     def line(self, name: str) -> str:
         ordered = sorted(self.latencies) or [float("nan")]
         p50 = ordered[len(ordered) // 2] * 1000
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
         return (
             f"{name:<34} {self.rate():7.1f} steps/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
-            f"   ({len(self.latencies)} steps)"
+            f"   CPU {self.cpu_per_step():4.1f} ms/step   ({len(self.latencies)} steps)"
         )
+
+    def ratio(self, baseline: Tally) -> str:
+        """Throughput against the echo bot's, and the same from the CPU each step costs (the
+        steadier figure here: both bots are CPU-bound, and the machine's speed drifts)."""
+        by_cpu = baseline.cpu_per_step() / self.cpu_per_step()
+        return f"  ratio {self.rate() / baseline.rate():.2f} (by CPU per step {by_cpu:.2f})"
 
 
 Step = Callable[[], int]  # queues one update, returns its id
@@ -199,9 +210,10 @@ Walker = Callable[[FakeBotApi, Replies, Tally, FakeUser], Coroutine[Any, Any, No
 
 
 async def measure(
-    api: FakeBotApi, walker: Walker, people: int, seconds: float, first_user: int
+    api: FakeBotApi, walker: Walker, people: int, seconds: float, first_user: int, pid: int
 ) -> Tally:
-    """Run ``people`` walkers; count what is answered after a 3 s warm-up for ``seconds``."""
+    """Run ``people`` walkers; count what is answered after a 3 s warm-up for ``seconds``, and
+    the CPU the bot process ``pid`` used meanwhile."""
     replies = Replies(api)
     now = time.time()
     tally = Tally(start=now + 3, end=now + 3 + seconds)
@@ -209,8 +221,18 @@ async def measure(
     # Walkers stop by themselves after the window (cancelling one inside the fake's wait_until
     # can be swallowed on Python 3.11, and it would go on typing).
     walkers = [asyncio.create_task(walker(api, replies, tally, u)) for u in users]
+    await asyncio.sleep(tally.start - time.time())
+    before = cpu_seconds(pid)
+    await asyncio.sleep(tally.end - time.time())
+    tally.cpu = cpu_seconds(pid) - before
     await asyncio.gather(*walkers)
     return tally
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ----------------------------------------------------------------- the processes
@@ -243,7 +265,8 @@ async def hoctap(database_url: str, people: int, seconds: float, max_rate: int =
             bot = BotProcess(env, Path(workdir))
             try:
                 await started(api, bot)
-                return await measure(api, citizen, people, seconds, FIRST_USER)
+                assert bot.process is not None
+                return await measure(api, citizen, people, seconds, FIRST_USER, bot.process.pid)
             finally:
                 await bot.kill()
 
@@ -273,7 +296,7 @@ async def echo(people: int, seconds: float) -> Tally:
             )
             try:
                 await api.wait_until(lambda: bool(api.calls_to("getUpdates")), 60)
-                return await measure(api, echo_user, people, seconds, FIRST_USER)
+                return await measure(api, echo_user, people, seconds, FIRST_USER, process.pid)
             finally:
                 process.kill()
                 await process.wait()
@@ -405,7 +428,7 @@ async def main(seconds: float, people: int, drafts: int) -> None:
     print(baseline.line("python-telegram-bot echo bot"))
     with tempfile.TemporaryDirectory() as workdir:
         sqlite = await hoctap(f"sqlite+aiosqlite:///{Path(workdir) / 'b.db'}", people, seconds)
-    print(sqlite.line("hoctap, SQLite"), f"  ratio {sqlite.rate() / baseline.rate():.2f}")
+    print(sqlite.line("hoctap, SQLite"), sqlite.ratio(baseline))
     async with postgres_database() as url:
         if url is None:
             print("hoctap, PostgreSQL                 (no server on 127.0.0.1:5432)")
@@ -413,7 +436,7 @@ async def main(seconds: float, people: int, drafts: int) -> None:
             baseline = await echo(people, seconds)
             print(baseline.line("python-telegram-bot echo bot, again"))
             pg = await hoctap(url, people, seconds)
-            print(pg.line("hoctap, PostgreSQL"), f"  ratio {pg.rate() / baseline.rate():.2f}")
+            print(pg.line("hoctap, PostgreSQL"), pg.ratio(baseline))
     with tempfile.TemporaryDirectory() as workdir:
         capped = await hoctap(
             f"sqlite+aiosqlite:///{Path(workdir) / 'c.db'}", people, seconds / 2, max_rate=30
