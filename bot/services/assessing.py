@@ -223,7 +223,8 @@ async def _move(
 ) -> None:
     """Store the new position: a Core UPDATE, then the loaded row told it is stored (the ORM's
     flush of it cost more than the rest of a step's statements together)."""
-    if not sa_inspect(assessment).persistent:  # not yet inserted: the flush writes it all
+    state = sa_inspect(assessment)
+    if not state.persistent or state.modified:  # the flush writes it anyway: let it do all
         assessment.cursor, assessment.updated_at = cursor, now
         return
     moved = {"new_cursor": cursor, "moved_at": now}

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.i18n import normalise_locale
 from bot.services.messages import Actor
@@ -180,6 +181,8 @@ async def save_conversation(
         # A Core UPDATE, then the loaded row told it is stored: the ORM's flush of one changed
         # row cost more than all the rest of a typed answer's statements.
         moved = {"new_flow": conversation.flow, "new_data": data, "moved_at": now}
-        await session.execute(_MOVE, {"person": person_id, **moved})
+        result = await session.execute(_MOVE, {"person": person_id, **moved})
+        if cast(CursorResult[Any], result).rowcount != 1:  # as the ORM's flush would refuse
+            raise StaleDataError(f"the conversation row of person {person_id} is gone")
         for name, value in (("flow", conversation.flow), ("data", data), ("updated_at", now)):
             set_committed_value(row, name, value)

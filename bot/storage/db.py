@@ -151,8 +151,8 @@ def _configure_sqlite(engine: AsyncEngine, url: URL, busy_timeout_ms: int) -> No
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take transaction control from the driver so that every transaction (reads included)
-        # starts with BEGIN IMMEDIATE: writers queue on the busy timeout instead of failing
-        # with "database is locked" when a read transaction later tries to write.
+        # starts with BEGIN IMMEDIATE: writers wait for the lock there (see sqlite_driver)
+        # instead of failing with "database is locked" when a read transaction later writes.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in (

@@ -7,7 +7,7 @@ SQLite, while the statements themselves take microseconds. This connection has t
 aiosqlite's, so the dialect and every query stay as they are (``create_engine`` passes it as the
 engine's ``async_creator``), but it runs each statement right where it is awaited.
 
-Two things could hold the loop, and neither does:
+What could hold the loop for long, and how it does not:
 
 - *Waiting for another process's lock.* The connection's own busy timeout is 0: a statement that
   finds the database locked (another ``hoctap`` process writing) fails at once, and is tried
@@ -19,6 +19,10 @@ Two things could hold the loop, and neither does:
 - *Known long work.* A report recount can read a million rows for seconds. Code that knows it is
   about to do that wraps it in ``off_loop()``: its statements then run in a worker thread, one at
   a time, as aiosqlite's would.
+
+What still runs on the loop: every other statement (milliseconds at most: reminder planning,
+inbox pruning in batches of 1,000) and the WAL checkpoint SQLite runs after a commit now and
+then (a write of the pages changed since the last, with ``synchronous=NORMAL`` its only fsync).
 
 The one connection is only ever used by one session at a time (the engine's pool holds one),
 and each call is awaited before the next, so the thread of ``off_loop`` never overlaps the loop's
@@ -78,7 +82,7 @@ class Connection:
         while True:
             try:
                 if _OFF_LOOP.get(False):
-                    return await asyncio.to_thread(call, *args)
+                    return await self._in_thread(call, *args)
                 return call(*args)
             except sqlite3.OperationalError as error:
                 if not is_busy(error) or waited >= self._busy_timeout:
@@ -87,6 +91,18 @@ class Connection:
             await asyncio.sleep(pause)
             waited += pause
             pause = min(pause * 2, LONGEST_PAUSE)
+
+    async def _in_thread(self, call: Callable[..., T], *args: Any) -> T:
+        """Run the call in a worker thread. Cancelled meanwhile (a stop that ran out of time),
+        it interrupts SQLite and waits for the thread to let go of the connection before the
+        cancellation goes on: the loop must never use the connection while the thread does."""
+        running = asyncio.ensure_future(asyncio.to_thread(call, *args))
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            self._conn.interrupt()
+            await asyncio.wait({running})
+            raise
 
     def cursor(self) -> Cursor:
         return Cursor(self, self._conn.cursor())

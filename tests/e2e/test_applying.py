@@ -5,17 +5,20 @@ and carried on later in order, with nothing lost or applied twice. Real runner, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.telegram.runner import chat_key
 from bot.config import Settings
+from bot.storage import inbox
 from bot.storage.db import create_engine
 from bot.storage.models import InboxUpdate
 from tests.support.fake_telegram import ANSWER_METHODS, Call, FakeBotApi, FakeUser
 
-from .conftest import RunningBot, World
+from .conftest import NOW, RunningBot, World
 
 BUSY = "The system is busy"
 
@@ -77,6 +80,43 @@ async def test_a_chat_that_meets_a_locked_database_is_held_then_carried_on_in_or
     assert texts[-1] != texts[0] and BUSY not in texts[-1]  # then /language's, once
     assert any(c.ok for c in answers_to(api, minh, mark))
     assert api.is_acknowledged(help_id) and not api.pending_ids()
+    async with session_factory() as session:
+        pending = await session.scalar(
+            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_(None))
+        )
+    assert pending == 0
+
+
+async def test_a_backlog_larger_than_one_read_is_applied_in_order_in_every_chat(
+    api: FakeBotApi,
+    settings: Settings,
+    village: World,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    people = [api.user(7600 + n, f"Người {n}", "en") for n in range(3)]
+    mark = len(api.calls)
+    sent = []
+    for _round in range(110):  # 660 updates: more than one read of the inbox (500) holds
+        for person in people:
+            sent.append(api.send_text(person, "/help"))
+            sent.append(api.send_text(person, "/language"))
+    # Stored but not applied, as a crash leaves them (Telegram sends them again as well).
+    raw = [api.updates[update_id] for update_id in sent]
+    async with session_factory() as session:
+        received = [inbox.Received(r["update_id"], chat_key(r), json.dumps(r)) for r in raw]
+        await inbox.record(session, "telegram", received, NOW)
+        await session.commit()
+    bot = RunningBot(api, replace(settings, telegram_max_rate=0))  # 30 a second would take 22 s
+    await bot.start()
+    try:
+        await bot.idle()
+    finally:
+        await bot.stop()
+    for person in people:
+        texts = [c.params["text"] for c in answers_to(api, person, mark) if c.ok]
+        assert len(texts) == 220
+        helps = {i for i, text in enumerate(texts) if "/selfcheck" in text}
+        assert helps == set(range(0, 220, 2))  # /help, /language, /help, … as they were sent
     async with session_factory() as session:
         pending = await session.scalar(
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_(None))

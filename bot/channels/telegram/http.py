@@ -16,12 +16,13 @@ each time).
 Timeouts as python-telegram-bot means them: ``connect`` and ``pool`` bound getting a connection,
 ``read`` bounds the wait for each chunk of the answer (long polling asks for more than its
 ``timeout``), and ``write``, which aiohttp does not time by itself, is part of a bound on the
-whole call (the sum of all four). ``None`` means no limit. Proxies from the environment
-(``HTTPS_PROXY``, ``NO_PROXY``) are used, as httpx would.
+whole call (the sum of all four). ``None`` means no limit. HTTP(S) proxies from the environment
+(``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) are used; SOCKS proxies are not.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 CONNECTIONS = 256  # as python-telegram-bot's ApplicationBuilder gives httpx
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # what a timeout left to the default is
 _JSON = {"Content-Type": "application/json"}
+_TOKEN_IN_URL = re.compile(r"/(?:file/)?bot[^/\s]+/")
 
 
 class AiohttpRequest(BaseRequest):
@@ -107,11 +109,14 @@ class AiohttpRequest(BaseRequest):
                 timeout=timeout,
             ) as response:
                 return response.status, await response.read()
+        # aiohttp's messages may hold the URL, and with it the bot's token: it is blanked, and
+        # the original error is not chained (a logged traceback would print it whole).
         except TimeoutError as error:  # aiohttp's timeouts are TimeoutErrors too
-            raise TimedOut from error
+            raise TimedOut(f"Timed out: aiohttp.{type(error).__name__}") from None
         except aiohttp.ClientError as error:
             # The class name says what failed when the message is empty.
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            text = _TOKEN_IN_URL.sub("/bot***/", f"aiohttp.{type(error).__name__}: {error}")
+            raise NetworkError(text) from None
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

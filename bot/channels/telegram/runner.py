@@ -10,7 +10,8 @@ Here the acknowledgement moves behind the inbox, and every point the process can
   retry). A copy of an update already stored is ignored on insert (key: channel, update id).
 - after the commit, before or during its effect: the effect and the row's ``done_at`` commit in
   one transaction (``router.handle``), so a death rolls both back and the row stays pending; it
-  is replayed at the next start (or by another worker), in update id order within each chat.
+  is replayed at the next start (or by another worker's periodic scan), in update id order
+  within each chat.
 - after the effect committed, before the reply went out: the row is done, nothing is replayed
   and nothing is applied twice; the person misses that one reply and sees the next step when
   they write again (their position lives in the database).
@@ -165,12 +166,20 @@ class Dispatcher:
         self._gate = asyncio.Semaphore(CHATS_AT_ONCE)
         self._held: dict[str, float] = {}  # chat -> loop time before which it is not retried
         self._scanning = False
+        self._partial = False  # the last scan did not reach every pending row
         self.applied = 0
 
     def busy(self) -> bool:
         """True while anything stored here is not yet applied and answered: a scan is asked
-        for or running, or a chat has updates in hand."""
-        return self.wake.is_set() or self._scanning or bool(self._chats)
+        for or running, a chat has updates in hand or is held back, or rows wait beyond what
+        the last scan read."""
+        return (
+            self.wake.is_set()
+            or self._scanning
+            or self._partial
+            or bool(self._chats)
+            or bool(self._held)
+        )
 
     async def run(self) -> None:
         """Scan whenever woken (and every few seconds) until stopped; then let each chat finish
@@ -209,11 +218,17 @@ class Dispatcher:
             self._queue(row)
         for update_id in [u for u in self.fresh if u not in self._queued]:
             del self.fresh[update_id]  # done already (a redelivery), or held back: read again
-        if len(rows) == inbox.PENDING_LIMIT:
-            self.wake.set()  # a backlog: read on once these are under way
+        # A backlog: rows beyond these wait for later scans (a chat that finishes asks for one),
+        # and until a scan reaches them all nothing newer is queued past them.
+        self._partial = len(rows) == inbox.PENDING_LIMIT
 
     def offer(self, rows: Sequence[inbox.Waiting], updates: Mapping[int, Update]) -> None:
-        """Queue updates the poller just stored (and parsed), as a scan would find them."""
+        """Queue updates the poller just stored (and parsed), as a scan would find them; while
+        older rows wait beyond the last scan, leave them to scans (they must not overtake)."""
+        if self._partial:
+            self.fresh.update((row.update_id, updates[row.update_id]) for row in rows)
+            self.wake.set()
+            return
         for row in rows:
             if self._queue(row):
                 self.fresh[row.update_id] = updates[row.update_id]
@@ -235,10 +250,14 @@ class Dispatcher:
             await asyncio.gather(*self._chats.values(), return_exceptions=True)
 
     async def drain(self) -> int:
-        """Apply everything pending now (at start-up: what a crash left); return how many."""
+        """Apply what is pending now (at start-up: what a crash left), but for chats held back
+        because the database refused them; return how many were applied."""
         before = self.applied
         await self.scan()
         await self.settle()
+        while self._partial and not self.stop.is_set():
+            await self.scan()
+            await self.settle()
         return self.applied - before
 
     async def _chat(self, key: str) -> None:
@@ -259,11 +278,16 @@ class Dispatcher:
         except DATABASE_ERRORS as error:
             log.error("could not apply stored updates: %s", type(error).__name__)
             self._hold(key)
+        except Exception:
+            log.exception("applying the updates of a chat failed; they stay pending")
+            self._hold(key)
         finally:
             for row in queue:  # not applied here: the rows stay pending for a later scan
                 self._queued.discard(row.update_id)
                 self.fresh.pop(row.update_id, None)
             del self._queues[key], self._chats[key]
+            if self._partial:
+                self.wake.set()  # room for rows the last scan did not reach
 
     def _hold(self, key: str) -> None:
         """Leave this chat's pending updates for a scan ``RETRY_SECONDS`` from now."""
@@ -405,8 +429,18 @@ async def _poll_and_apply(
     dispatcher: Dispatcher,
     stop: asyncio.Event,
 ) -> None:
-    """Fetch and store updates while the dispatcher applies them, until ``stop``."""
-    await asyncio.gather(poll(application, services, dispatcher, stop), dispatcher.run())
+    """Fetch and store updates while the dispatcher applies them, until ``stop``. If either
+    fails, the other is stopped too (nothing outlives the runner)."""
+    tasks = [
+        asyncio.create_task(poll(application, services, dispatcher, stop)),
+        asyncio.create_task(dispatcher.run()),
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:  # one failed, or the runner stopped waiting: the other one goes too
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _retry_delay(error: Exception, failures: int) -> float:

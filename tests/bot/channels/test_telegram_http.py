@@ -55,13 +55,15 @@ async def test_an_answer_that_never_comes_times_out() -> None:
     request = AiohttpRequest(read_timeout=0.3)
     await request.initialize()
     try:
-        with pytest.raises(TimedOut):
-            await request.post(f"http://127.0.0.1:{port}/bot1:x/getMe")
+        with pytest.raises(TimedOut) as raised:
+            await request.post(f"http://127.0.0.1:{port}/bot123:SECRET/getMe")
     finally:
         await request.shutdown()
         done.set()
         server.close()
         await server.wait_closed()
+    assert "SECRET" not in str(raised.value)  # the token never reaches a log
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
 async def test_a_refused_connection_is_a_network_error() -> None:
