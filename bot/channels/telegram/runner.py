@@ -203,8 +203,9 @@ class Dispatcher:
                 await asyncio.gather(*chats, return_exceptions=True)
                 raise
 
-    async def scan(self) -> None:
-        """Queue the pending rows not queued yet, and start a task for each chat with work."""
+    async def scan(self) -> int:
+        """Queue the pending rows not queued yet, and start a task for each chat with work;
+        return how many were queued."""
         self._scanning = True
         try:
             async with self.services.sessions() as session:
@@ -214,13 +215,13 @@ class Dispatcher:
             self._scanning = False
         now = asyncio.get_running_loop().time()
         self._held = {chat: until for chat, until in self._held.items() if until > now}
-        for row in rows:
-            self._queue(row)
+        queued = sum(self._queue(row) for row in rows)
         for update_id in [u for u in self.fresh if u not in self._queued]:
             del self.fresh[update_id]  # done already (a redelivery), or held back: read again
         # A backlog: rows beyond these wait for later scans (a chat that finishes asks for one),
         # and until a scan reaches them all nothing newer is queued past them.
         self._partial = len(rows) == inbox.PENDING_LIMIT
+        return queued
 
     def offer(self, rows: Sequence[inbox.Waiting], updates: Mapping[int, Update]) -> None:
         """Queue updates the poller just stored (and parsed), as a scan would find them; while
@@ -253,11 +254,11 @@ class Dispatcher:
         """Apply what is pending now (at start-up: what a crash left), but for chats held back
         because the database refused them; return how many were applied."""
         before = self.applied
-        await self.scan()
-        await self.settle()
-        while self._partial and not self.stop.is_set():
-            await self.scan()
+        while await self.scan() and not self.stop.is_set():
             await self.settle()
+            if not self._partial:
+                break
+        await self.settle()
         return self.applied - before
 
     async def _chat(self, key: str) -> None:
