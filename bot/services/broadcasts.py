@@ -8,6 +8,8 @@ many got it. Must not import any platform library.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 
 from bot.i18n import _, format_number, ngettext
@@ -45,6 +47,19 @@ async def _commune(turn: Turn, ident: str) -> Unit | None:
         turn.out.notice = _("That is outside your commune.")
         return None
     return unit
+
+
+async def _typing_for(turn: Turn, field: str, known: Collection[str]) -> tuple[Unit, str] | None:
+    """The commune and the ``field`` (audience or campaign) the officer is typing for, as the
+    conversation remembers them; None, and the conversation ended, if either is no longer
+    valid."""
+    data = turn.conversation.data
+    commune = await _commune(turn, str(data.get("commune", "")))
+    value = str(data.get(field, ""))
+    if commune is None or value not in known:
+        turn.conversation = Conversation()
+        return None
+    return commune, value
 
 
 async def on_button(turn: Turn, callback: Callback) -> None:
@@ -142,11 +157,10 @@ async def on_text(turn: Turn, text: str) -> None:
         await _on_when(turn, text)
         return
     data = dict(turn.conversation.data)
-    commune = await _commune(turn, str(data.get("commune", "")))
-    audience = str(data.get("audience", ""))
-    if commune is None or audience not in AUDIENCES:
-        turn.conversation = Conversation()
+    found = await _typing_for(turn, "audience", AUDIENCES)
+    if found is None:
         return
+    commune, audience = found
     message = text.strip()
     if not message or len(message) > MAX_LENGTH:
         turn.out.add(
@@ -292,12 +306,10 @@ async def _ask_when(turn: Turn, commune: Unit, kind: str) -> None:
 
 
 async def _on_when(turn: Turn, text: str) -> None:
-    data = dict(turn.conversation.data)
-    commune = await _commune(turn, str(data.get("commune", "")))
-    kind = str(data.get("kind", ""))
-    if commune is None or kind not in CAMPAIGNS:
-        turn.conversation = Conversation()
+    found = await _typing_for(turn, "kind", CAMPAIGNS)
+    if found is None:
         return
+    commune, kind = found
     try:
         if campaigns.DEFAULTS[kind].day is not None and kind not in (
             campaigns.NOT_ASSESSED,
