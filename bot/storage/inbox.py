@@ -100,7 +100,7 @@ async def waiting(
     session: AsyncSession, channel: str, limit: int = PENDING_LIMIT
 ) -> list[Waiting]:
     """Like ``pending`` without the payloads (the runner reads them often; it parsed most of the
-    updates already, and reads a payload with ``payload_of`` only to replay one)."""
+    updates already, and reads payloads with ``payloads_of`` only to replay them)."""
     rows = await session.execute(
         select(InboxUpdate.update_id, InboxUpdate.chat_key)
         .where(InboxUpdate.channel == channel, InboxUpdate.done_at.is_(None))
@@ -110,13 +110,16 @@ async def waiting(
     return [Waiting(update_id, chat_key) for update_id, chat_key in rows]
 
 
-async def payload_of(session: AsyncSession, channel: str, update_id: int) -> str | None:
-    """The raw update as stored, or None if it is gone."""
-    return await session.scalar(
-        select(InboxUpdate.payload).where(
-            InboxUpdate.channel == channel, InboxUpdate.update_id == update_id
+async def payloads_of(
+    session: AsyncSession, channel: str, update_ids: Sequence[int]
+) -> dict[int, str]:
+    """The raw updates as stored, by id (one gone meanwhile is left out)."""
+    rows = await session.execute(
+        select(InboxUpdate.update_id, InboxUpdate.payload).where(
+            InboxUpdate.channel == channel, InboxUpdate.update_id.in_(update_ids)
         )
     )
+    return {update_id: payload for update_id, payload in rows}
 
 
 async def is_done(session: AsyncSession, channel: str, update_id: int) -> bool:

@@ -150,8 +150,8 @@ class Dispatcher:
     database stayed busy). An update that cannot be applied yet stops its chat: the chat's
     queue is dropped (the rows stay pending) and no update of that chat is queued until the next
     scan, a pause later, starts again from its oldest pending row, so no later update of a chat
-    overtakes an earlier one. ``fresh`` holds updates this process just received, already
-    parsed: those are not parsed again from their payload.
+    overtakes an earlier one. ``fresh`` holds updates already parsed (just received, or read
+    back together for a replay): none is parsed twice.
     """
 
     def __init__(
@@ -267,7 +267,9 @@ class Dispatcher:
             async with self._gate:
                 while queue and not self.stop.is_set():
                     row = queue[0]
-                    update = self.fresh.pop(row.update_id, None) or await self._stored(row)
+                    if row.update_id not in self.fresh:
+                        await self._read_back(queue)
+                    update = self.fresh.pop(row.update_id, None)
                     if update is not None and not await _apply_with_retries(
                         self.application, self.services, update
                     ):
@@ -303,20 +305,25 @@ class Dispatcher:
             log.warning("update %s could not be read as it came", update_id)
         self.wake.set()
 
-    async def _stored(self, row: inbox.Waiting) -> Update | None:
-        """An update to replay, parsed from its payload; None when there is nothing to apply
-        (another worker pruned it, or it cannot be read: then it is closed, logged by id)."""
+    async def _read_back(self, queue: deque[inbox.Waiting]) -> None:
+        """Parse the stored payloads of the queued updates not in ``fresh`` (a replay), in one
+        read. One gone meanwhile (another worker pruned it) is left out; one that cannot be
+        read is closed, logged by id: there is nothing to apply."""
+        wanted = [row.update_id for row in queue if row.update_id not in self.fresh]
         async with self.services.sessions() as session:
-            payload = await inbox.payload_of(session, CHANNEL, row.update_id)
-            if payload is None:
-                return None
-            try:
-                return Update.de_json(json.loads(payload), self.application.bot)
-            except Exception:
-                log.error("update %s cannot be read; closing it unapplied", row.update_id)
-                await inbox.mark_done(session, CHANNEL, row.update_id, self.services.clock())
-                await session.commit()
-                return None
+            payloads = await inbox.payloads_of(session, CHANNEL, wanted)
+            broken = []
+            for update_id, payload in payloads.items():
+                try:
+                    self.fresh[update_id] = Update.de_json(
+                        json.loads(payload), self.application.bot
+                    )
+                except Exception:
+                    log.error("update %s cannot be read; closing it unapplied", update_id)
+                    broken.append(update_id)
+            for update_id in broken:
+                await inbox.mark_done(session, CHANNEL, update_id, self.services.clock())
+            await session.commit()
 
 
 async def _apply_with_retries(

@@ -116,6 +116,6 @@ async def test_record_names_the_updates_stored_now_and_leaves_redeliveries_alone
         await session.commit()
     assert (first, again, other) == ({1}, {2}, {1})
     async with session_factory() as session:
-        assert await inbox.payload_of(session, "telegram", 1) == "{}"  # the first copy is kept
+        assert await inbox.payloads_of(session, "telegram", [1]) == {1: "{}"}  # first copy kept
         waiting = await inbox.waiting(session, "telegram")
     assert waiting == [inbox.Waiting(1, "a"), inbox.Waiting(2, "a")]
