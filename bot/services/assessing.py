@@ -50,6 +50,18 @@ _MOVE = (
         updated_at=bindparam("moved_at", type_=_assessments.c.updated_at.type),
     )
 )
+_answers = table_of(Answer)
+# PostgreSQL only (SQLite has no INSERT inside WITH): the new answer and the new position.
+_ANSWER_AND_MOVE = _MOVE.add_cte(
+    insert(_answers)
+    .values(
+        assessment_id=bindparam("assessment"),
+        question_id=bindparam("question", type_=_answers.c.question_id.type),
+        value=bindparam("value", type_=_answers.c.value.type),
+        answered_at=bindparam("moved_at"),
+    )
+    .cte("answered")
+)
 
 
 @dataclass(frozen=True)
@@ -209,28 +221,46 @@ async def apply(
         raise AssessmentLocked(f"assessment {assessment.id} is {assessment.state}")
     before = dict(answers) if answers is not None else await stored_answers(session, assessment.id)
     outcome = advance(form, State(before, assessment.cursor), inp, lang)
-    await _write(session, assessment, before, outcome.changed, now, by)
+    fresh = await _write(session, assessment, before, outcome.changed, now, by)
     if isinstance(outcome.reply, Result):
+        await _insert(session, fresh)
         assessment.cursor, assessment.updated_at = outcome.state.cursor, now
         submit(assessment, outcome.reply, now)
     else:
-        await _move(session, assessment, outcome.state.cursor, now)
+        await _move(session, assessment, outcome.state.cursor, now, fresh)
     return outcome
 
 
 async def _move(
-    session: AsyncSession, assessment: Assessment, cursor: str | None, now: dt.datetime
+    session: AsyncSession,
+    assessment: Assessment,
+    cursor: str | None,
+    now: dt.datetime,
+    fresh: list[dict[str, object]],
 ) -> None:
-    """Store the new position: a Core UPDATE, then the loaded row told it is stored (the ORM's
-    flush of it cost more than the rest of a step's statements together)."""
+    """Store the new answers and the new position: Core statements, then the loaded row told
+    it is stored (the ORM's flush of it cost more than the rest of a step's statements
+    together). The usual step, one new answer, is one statement on PostgreSQL, where each
+    statement is a round trip to the server."""
     state = sa_inspect(assessment)
     if not state.persistent or state.modified:  # the flush writes it anyway: let it do all
+        await _insert(session, fresh)
         assessment.cursor, assessment.updated_at = cursor, now
         return
-    moved = {"new_cursor": cursor, "moved_at": now}
-    await session.execute(_MOVE, {"assessment": assessment.id, **moved})
+    moved = {"assessment": assessment.id, "new_cursor": cursor, "moved_at": now}
+    if len(fresh) == 1 and session.get_bind().dialect.name == "postgresql":
+        answer = {"question": fresh[0]["question_id"], "value": fresh[0]["value"]}
+        await session.execute(_ANSWER_AND_MOVE, {**moved, **answer})
+    else:
+        await _insert(session, fresh)
+        await session.execute(_MOVE, moved)
     set_committed_value(assessment, "cursor", cursor)
     set_committed_value(assessment, "updated_at", now)
+
+
+async def _insert(session: AsyncSession, fresh: list[dict[str, object]]) -> None:
+    if fresh:  # one Core INSERT (no ORM flush)
+        await session.execute(insert(_answers), fresh)
 
 
 async def _write(
@@ -240,11 +270,12 @@ async def _write(
     changed: Mapping[str, str | None],
     now: dt.datetime,
     by: int,
-) -> None:
-    """Store the changed answers; a value replaced or cleared is first kept as a revision.
+) -> list[dict[str, object]]:
+    """Store the changed answers that replace or clear stored ones, each old value first kept
+    as a revision; return the rows of the new answers, for the caller to insert (see `_move`).
     ``before`` (the stored answers) spares the query when only new questions were answered."""
     if not changed:
-        return
+        return []
     replaced = [qid for qid in changed if qid in before]
     stored: dict[str, Answer] = {}
     if replaced:
@@ -259,8 +290,6 @@ async def _write(
         for qid, value in changed.items()
         if value is not None and qid not in stored
     ]
-    if fresh:  # the usual step: new answers only, as one Core INSERT (no ORM flush)
-        await session.execute(insert(table_of(Answer)), fresh)
     edited = False
     for qid, value in changed.items():
         row = stored.get(qid)
@@ -274,6 +303,7 @@ async def _write(
             row.value, row.answered_at = value, now
     if edited:
         await session.flush()
+    return fresh
 
 
 def _revision(assessment: Assessment, row: Answer, now: dt.datetime, by: int) -> AnswerRevision:
