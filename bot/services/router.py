@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.i18n import _, set_locale
 from bot.services import (
@@ -55,7 +55,7 @@ from bot.services.people import (
 )
 from bot.services.turn import Turn
 from bot.storage import inbox
-from bot.storage.db import DatabaseUnavailable
+from bot.storage.db import DatabaseUnavailable, dropped
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 4
@@ -72,8 +72,9 @@ async def handle(services: Services, inbound: Inbound) -> Outbound:
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return await _unit_of_work(services, inbound)
-        except (OperationalError, IntegrityError, DatabaseUnavailable) as error:
-            # Lock timeouts (SQLite) and races between workers (PostgreSQL) resolve on retry.
+        except (DBAPIError, DatabaseUnavailable) as error:
+            if not _passing(error):
+                raise
             log.warning(
                 "update %s attempt %d: %s", inbound.update_id, attempt, type(error).__name__
             )
@@ -89,6 +90,13 @@ async def handle(services: Services, inbound: Inbound) -> Outbound:
             )
         )
     raise Busy(_("The system is busy. Please send that again in a minute."))
+
+
+def _passing(error: Exception) -> bool:
+    """Lock timeouts (SQLite), races between workers and a connection the server dropped
+    (PostgreSQL) resolve on retry."""
+    passing = OperationalError | IntegrityError | DatabaseUnavailable
+    return isinstance(error, passing) or dropped(error)
 
 
 async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:

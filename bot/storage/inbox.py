@@ -1,8 +1,9 @@
 """The durable inbox: every update is stored raw before it is acknowledged, and marked done in
 the same transaction as its effect. Unfinished rows are replayed at start-up, in order per chat.
 
-Repositories never commit: the caller owns the transaction (``prune``, housekeeping with no
-effect to join, commits its own batches). Must not format text for people.
+Repositories never commit: the caller owns the transaction. ``store`` (storing comes before
+everything, in a transaction of its own) and ``prune`` (housekeeping with no effect to join, in
+batches) commit their own. Must not format text for people.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, bindparam, delete, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.db import insert_ignore
+from bot.storage.db import insert_new, reconnecting
 from bot.storage.models import InboxUpdate, table_of
 
 PRUNE_BATCH = 1000  # rows per DELETE: short transactions let updates in between (SQLite)
@@ -49,16 +50,6 @@ async def record(
 ) -> set[int]:
     """Store updates; one already stored (a redelivery) is left as it was. Return the ids of
     the updates stored now, the redeliveries left out."""
-    if not updates:
-        return set()
-    known = set(
-        await session.scalars(
-            select(InboxUpdate.update_id).where(
-                InboxUpdate.channel == channel,
-                InboxUpdate.update_id.in_([u.update_id for u in updates]),
-            )
-        )
-    )
     rows = [
         {
             "channel": channel,
@@ -68,11 +59,28 @@ async def record(
             "received_at": now,
         }
         for u in updates
-        if u.update_id not in known
     ]
-    # Still "ignore": another worker may store the same update between the read and the insert.
-    await insert_ignore(session, InboxUpdate, rows, ["channel", "update_id"])
-    return {u.update_id for u in updates if u.update_id not in known}
+    # One statement: a redelivery hits the key and is skipped, even one that another worker
+    # stores at the same moment.
+    return await insert_new(session, InboxUpdate, rows, ["channel", "update_id"], "update_id")
+
+
+async def store(
+    sessions: async_sessionmaker[AsyncSession],
+    channel: str,
+    updates: Sequence[Received],
+    now: dt.datetime,
+) -> set[int]:
+    """``record`` in a transaction of its own, committed before the caller acknowledges the
+    updates; tried again on a new connection when the first turned out dropped."""
+
+    async def committed() -> set[int]:
+        async with sessions() as session:
+            new = await record(session, channel, updates, now)
+            await session.commit()
+        return new
+
+    return await reconnecting(committed)
 
 
 async def pending(

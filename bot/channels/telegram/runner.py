@@ -132,9 +132,7 @@ async def store(
         )
         for raw in raw_updates
     ]
-    async with services.sessions() as session:
-        new = await inbox.record(session, CHANNEL, rows, services.clock())
-        await session.commit()
+    new = await inbox.store(services.sessions, CHANNEL, rows, services.clock())
     return [inbox.Waiting(row.update_id, row.chat_key) for row in rows if row.update_id in new]
 
 

@@ -81,9 +81,7 @@ async def store(services: Services, events: Sequence[adapter.JsonDict]) -> None:
         )
         for event in events
     ]
-    async with services.sessions() as session:
-        await inbox.record(session, CHANNEL, rows, services.clock())
-        await session.commit()
+    await inbox.store(services.sessions, CHANNEL, rows, services.clock())
 
 
 async def drain(bot: ZaloBot) -> int:

@@ -1,16 +1,26 @@
-"""The router's own rules: typed keys on channels without buttons, remembered in the database."""
+"""The router's own rules: typed keys on channels without buttons, remembered in the database;
+work retried on a new connection when the server dropped the old one."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
 
 from bot.services import router
 from bot.services.context import Services
 from bot.services.messages import Actor, Inbound
 from bot.services.reports import build_report
 from bot.services.units import add_village
+from bot.storage import inbox
 from conversations.loader import load_forms
 
 NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
@@ -65,3 +75,34 @@ async def test_a_citizen_who_names_their_village_counts_in_its_report(
     async with session_factory() as session:
         report = await build_report(session, "00070", 2026, NOW)
     assert (report.total.checked, report.total.certified) == (1, 1)
+
+
+async def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_lost(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # PostgreSQL only: connections are not pinged before use, so a restarted server's dropped
+    # connections are found by the first statement, and the work is run again on a new one.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to drop connections")
+    await router.handle(services(session_factory), Inbound(ZALO, command="start", keyed=True))
+    await _drop_connections(engine)
+    assert "đồng ý" in await say(session_factory, "1")  # the consent is applied
+    await _drop_connections(engine)
+    stored = [inbox.Received(7, "z1", "{}")]
+    assert await inbox.store(session_factory, "zalo", stored, NOW) == {7}
+    async with session_factory() as session:
+        assert await inbox.waiting(session, "zalo") == [inbox.Waiting(7, "z1")]
+
+
+async def _drop_connections(engine: AsyncEngine) -> None:
+    """End every other connection to the test database, as a server restart would."""
+    admin = create_async_engine(engine.url, poolclass=NullPool)
+    try:
+        async with admin.connect() as connection:
+            ended = await connection.scalar(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))
+    finally:
+        await admin.dispose()
+    assert ended  # the pooled connection was there to drop

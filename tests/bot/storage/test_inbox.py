@@ -119,3 +119,13 @@ async def test_record_names_the_updates_stored_now_and_leaves_redeliveries_alone
         assert await inbox.payloads_of(session, "telegram", [1]) == {1: "{}"}  # first copy kept
         waiting = await inbox.waiting(session, "telegram")
     assert waiting == [inbox.Waiting(1, "a"), inbox.Waiting(2, "a")]
+
+
+async def test_store_commits_a_batch_once_even_with_an_update_twice_in_it(
+    session_factory: Sessions,
+) -> None:
+    batch = [inbox.Received(5, "a", "{}"), inbox.Received(5, "a", "{}")]
+    batch.append(inbox.Received(6, "b", "{}"))
+    assert await inbox.store(session_factory, "telegram", batch, NOW) == {5, 6}
+    assert await inbox.store(session_factory, "telegram", batch, NOW) == set()
+    assert await _left(session_factory) == {"telegram": [5, 6]}
