@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext
 
+from bot.channels.telegram.api import HoctapBot
 from bot.services.context import Services
 
 SERVICES_KEY = "hoctap.services"
@@ -13,7 +14,7 @@ WAKE_KEY = "hoctap.wake_reminders"  # an asyncio.Event: set it to send reminders
 APPLIED_KEY = "hoctap.applied"
 
 
-class HoctapContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class HoctapContext(CallbackContext[HoctapBot, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """The callback context, with the services the composition root put on the application."""
 
     @property
@@ -32,5 +33,5 @@ class HoctapContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
 
 
 HoctapApplication = Application[
-    ExtBot[None], HoctapContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], None
+    HoctapBot, HoctapContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], None
 ]

@@ -74,7 +74,7 @@ async def _respond(update: Update, context: HoctapContext, inbound: Inbound) -> 
         out = Outbound([Reply(str(busy))])
     else:
         context.applied.add(update.update_id)  # router.handle returned: its inbox row is done
-    await show(update, out)
+    await show(context.bot, update, out)
     wake = context.bot_data.get(WAKE_KEY)
     if out.wake_reminders and wake is not None:
         wake.set()

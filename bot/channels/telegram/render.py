@@ -10,6 +10,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden
 
+from bot.channels.telegram.api import HoctapBot
 from bot.services.messages import Outbound, Reply
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def split(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
     return [*parts, current] if current or not parts else parts
 
 
-async def show(update: Update, out: Outbound) -> None:
+async def show(bot: HoctapBot, update: Update, out: Outbound) -> None:
     """Answer the tap (if any), then edit or send each reply."""
     query = update.callback_query
     if query is not None:
@@ -54,10 +55,10 @@ async def show(update: Update, out: Outbound) -> None:
     edited = False
     for reply in out.replies:
         if reply.edit and query is not None and not edited:
-            edited = await _edit(query, reply)
+            edited = await _edit(bot, query, reply)
             if edited:
                 continue
-        await _send(update, reply)
+        await _send(bot, chat.id, reply)
 
 
 async def _answer(query: CallbackQuery, notice: str | None) -> None:
@@ -67,14 +68,13 @@ async def _answer(query: CallbackQuery, notice: str | None) -> None:
         log.info("callback answer refused: %s", error.message)
 
 
-async def _edit(query: CallbackQuery, reply: Reply) -> bool:
+async def _edit(bot: HoctapBot, query: CallbackQuery, reply: Reply) -> bool:
     """Replace the tapped message; a message that is gone or unchanged is not an error."""
-    if query.message is None or len(reply.text) > MessageLimit.MAX_TEXT_LENGTH:
+    message = query.message
+    if message is None or len(reply.text) > MessageLimit.MAX_TEXT_LENGTH:
         return False
     try:
-        await query.edit_message_text(
-            reply.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
-        )
+        await bot.edit_text(message.chat.id, message.message_id, reply.text, keyboard(reply))
     except BadRequest as error:
         if "not modified" in error.message.lower():
             return True
@@ -83,18 +83,17 @@ async def _edit(query: CallbackQuery, reply: Reply) -> bool:
     return True
 
 
-async def _send(update: Update, reply: Reply) -> None:
-    chat = update.effective_chat
-    assert chat is not None
+async def _send(bot: HoctapBot, chat_id: int, reply: Reply) -> None:
     try:
         if reply.attachment is not None:
             data = BytesIO(reply.attachment.content)
             if reply.attachment.kind == "photo":
-                await chat.send_photo(
-                    data, caption=reply.text[:1024] or None, parse_mode=ParseMode.HTML
+                await bot.send_photo(
+                    chat_id, data, caption=reply.text[:1024] or None, parse_mode=ParseMode.HTML
                 )
             else:
-                await chat.send_document(
+                await bot.send_document(
+                    chat_id,
                     data,
                     filename=reply.attachment.filename,
                     caption=reply.text[:1024] or None,
@@ -104,6 +103,6 @@ async def _send(update: Update, reply: Reply) -> None:
         parts = split(reply.text)
         for number, part in enumerate(parts, start=1):
             markup = keyboard(reply) if number == len(parts) else None
-            await chat.send_message(part, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await bot.send_text(chat_id, part, markup)
     except Forbidden:
-        log.info("chat %s blocked the bot", chat.id)
+        log.info("chat %s blocked the bot", chat_id)

@@ -43,6 +43,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from bot.channels import delivery
 from bot.channels.telegram import handlers
+from bot.channels.telegram.api import HoctapBot
 from bot.channels.telegram.context import (
     APPLIED_KEY,
     SERVICES_KEY,
@@ -72,19 +73,20 @@ CHATS_AT_ONCE = 8  # chats applied side by side (each in its own order), see `Di
 def build_application(settings: Settings, services: Services) -> HoctapApplication:
     """The python-telegram-bot Application: handlers, rate limiter, no stock updater."""
     assert settings.telegram_token is not None
+    bot = HoctapBot(
+        settings.telegram_token.value,
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_base_file_url,
+        request=AiohttpRequest(),
+        get_updates_request=AiohttpRequest(connections=1),
+        rate_limiter=AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3),
+    )
     application = cast(
         HoctapApplication,
         (  # the builder's generic types lose HoctapContext
             ApplicationBuilder()
-            .token(settings.telegram_token.value)
-            .base_url(settings.telegram_base_url)
-            .base_file_url(settings.telegram_base_file_url)
+            .bot(bot)
             .context_types(ContextTypes(context=HoctapContext))
-            .request(AiohttpRequest())
-            .get_updates_request(AiohttpRequest(connections=1))
-            .rate_limiter(
-                AIORateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3)
-            )
             .updater(None)  # ours stores each update before acknowledging it
             .build()
         ),
