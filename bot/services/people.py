@@ -11,13 +11,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import CursorResult, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.i18n import normalise_locale
 from bot.services.messages import Actor
+from bot.storage import inbox
 from bot.storage.models import ChatState, Identity, Person, RoleAssignment, Unit, table_of
 
 LEADER, OFFICER, PROVINCE, ADMIN = "leader", "officer", "province", "admin"
@@ -29,9 +30,25 @@ _ENTER = (
     .join(Identity, Identity.person_id == Person.id)
     .outerjoin(ChatState, ChatState.person_id == Person.id)
     .where(
-        Identity.channel == bindparam("channel"),
-        Identity.external_id == bindparam("external_id"),
+        Identity.channel == bindparam("actor_channel"),
+        Identity.external_id == bindparam("actor_id"),
     )
+)
+# PostgreSQL: the claim of the update (see ``inbox.claim``), then `_ENTER`, in one query that
+# returns one row even for a person not yet known.
+_claims = select(func.count().label("claimed")).select_from(inbox.CLAIMED).subquery("claims")
+_CLAIM_AND_ENTER = (
+    select(_claims.c.claimed, Person, ChatState, Identity.blocked_at)
+    .select_from(_claims)
+    .outerjoin(
+        Identity,
+        and_(
+            Identity.channel == bindparam("actor_channel"),
+            Identity.external_id == bindparam("actor_id"),
+        ),
+    )
+    .outerjoin(Person, Person.id == Identity.person_id)
+    .outerjoin(ChatState, ChatState.person_id == Person.id)
 )
 _chat_states = table_of(ChatState)
 _MOVE = (
@@ -67,23 +84,54 @@ async def enter(
     """The person behind a channel identity (created on first contact) and their stored
     conversation row, in one query: this runs for every message. A person who writes again
     after blocking the bot has unblocked it: reminders reach them again."""
-    found = (
+    found = (await session.execute(_ENTER, _identity(actor))).first()
+    if found is None:
+        return await _first_contact(session, actor, now), None
+    person, state, blocked_at = found
+    return await _entered(session, actor, person, state, blocked_at)
+
+
+async def claim_and_enter(
+    session: AsyncSession, actor: Actor, update_id: int, now: dt.datetime
+) -> tuple[Person, ChatState | None] | None:
+    """Claim the actor's stored update (see ``inbox.claim``), then `enter`; None when the update
+    was done already (apply nothing). On PostgreSQL both are one query: each query is a round
+    trip to the server, and this runs for every message."""
+    if session.get_bind().dialect.name != "postgresql":
+        if not await inbox.claim(session, actor.channel, update_id, now):
+            return None
+        return await enter(session, actor, now)
+    claim = {"of_channel": actor.channel, "of_update": update_id, "now": now}
+    claimed, person, state, blocked_at = (
+        await session.execute(_CLAIM_AND_ENTER, {**claim, **_identity(actor)})
+    ).one()
+    if not claimed:
+        return None
+    if person is None:
+        return await _first_contact(session, actor, now), None
+    return await _entered(session, actor, person, state, blocked_at)
+
+
+def _identity(actor: Actor) -> dict[str, str]:
+    # Not "channel": in a statement with an UPDATE (the claim), a parameter named like a
+    # column of the updated table would be written to it.
+    return {"actor_channel": actor.channel, "actor_id": actor.external_id}
+
+
+async def _entered(
+    session: AsyncSession,
+    actor: Actor,
+    person: Person,
+    state: ChatState | None,
+    blocked_at: dt.datetime | None,
+) -> tuple[Person, ChatState | None]:
+    if blocked_at is not None:
         await session.execute(
-            _ENTER, {"channel": actor.channel, "external_id": actor.external_id}
+            update(Identity)
+            .where(Identity.channel == actor.channel, Identity.external_id == actor.external_id)
+            .values(blocked_at=None)
         )
-    ).first()
-    if found is not None:
-        person, state, blocked_at = found
-        if blocked_at is not None:
-            await session.execute(
-                update(Identity)
-                .where(
-                    Identity.channel == actor.channel, Identity.external_id == actor.external_id
-                )
-                .values(blocked_at=None)
-            )
-        return person, state
-    return await _first_contact(session, actor, now), None
+    return person, state
 
 
 async def _first_contact(session: AsyncSession, actor: Actor, now: dt.datetime) -> Person:

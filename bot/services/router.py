@@ -49,12 +49,12 @@ from bot.services.messages import Inbound, Outbound, Reply
 from bot.services.people import (
     TYPED_KEYS,
     Conversation,
+    claim_and_enter,
     conversation_of,
     enter,
     save_conversation,
 )
 from bot.services.turn import Turn
-from bot.storage import inbox
 from bot.storage.db import DatabaseUnavailable, dropped
 
 log = logging.getLogger(__name__)
@@ -101,12 +101,16 @@ def _passing(error: Exception) -> bool:
 
 async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
     async with services.sessions() as session:
-        channel, update_id = inbound.actor.channel, inbound.update_id
+        update_id = inbound.update_id
         now = services.clock()
-        # Marked done first, committed with the effect (a rollback undoes both).
-        if update_id is not None and not await inbox.claim(session, channel, update_id, now):
-            return Outbound()  # a redelivery: its effect is already in place
-        person, stored = await enter(session, inbound.actor, now)
+        if update_id is None:
+            person, stored = await enter(session, inbound.actor, now)
+        else:
+            # Marked done first, committed with the effect (a rollback undoes both).
+            entered = await claim_and_enter(session, inbound.actor, update_id, now)
+            if entered is None:
+                return Outbound()  # a redelivery: its effect is already in place
+            person, stored = entered
         set_locale(person.locale)
         conversation = conversation_of(stored)
         inbound = _typed_choice(inbound, conversation)

@@ -34,6 +34,8 @@ _CLAIM = (
     )
     .values(done_at=bindparam("now", type_=_inbox.c.done_at.type))
 )
+# The same, as a WITH for a query that needs the claim too (PostgreSQL): one row if claimed.
+CLAIMED = _CLAIM.returning(_inbox.c.update_id).cte("claimed")
 
 
 @dataclass(frozen=True)

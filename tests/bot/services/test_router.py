@@ -77,6 +77,23 @@ async def test_a_citizen_who_names_their_village_counts_in_its_report(
     assert (report.total.checked, report.total.certified) == (1, 1)
 
 
+async def test_a_stored_update_is_applied_once_from_the_first_contact_on(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # The update is claimed in the query that finds the person (PostgreSQL) or just before it.
+    telegram = Actor("telegram", "t1", "t1", "Hà", "vi")
+    stored = [inbox.Received(1, "t1", "{}"), inbox.Received(2, "t1", "{}")]
+    await inbox.store(session_factory, "telegram", stored, NOW)
+    start = Inbound(telegram, command="start", update_id=1)
+    first = await router.handle(services(session_factory), start)
+    assert "Xin chào" in first.replies[0].text  # a new person, greeted
+    assert (await router.handle(services(session_factory), start)).replies == []  # done already
+    consent = Inbound(telegram, choice=first.replies[-1].buttons[0][0].data, update_id=2)
+    assert "đồng ý" in (await router.handle(services(session_factory), consent)).replies[0].text
+    async with session_factory() as session:
+        assert await inbox.waiting(session, "telegram") == []
+
+
 async def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_lost(
     engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
