@@ -122,3 +122,22 @@ async def test_a_backlog_larger_than_one_read_is_applied_in_order_in_every_chat(
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_(None))
         )
     assert pending == 0
+
+
+async def test_an_update_that_cannot_be_read_is_closed_and_its_batch_is_answered(
+    api: FakeBotApi, bot: RunningBot, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    lan = api.user(7601, "Lan", "vi")
+    mark = len(api.calls)
+    # A tap without chat_instance: python-telegram-bot cannot read it. It comes in one batch
+    # with a message, which is stored, applied and answered all the same.
+    broken = api.add_update({"callback_query": {"id": "q1", "from": lan.to_dict(), "data": "x"}})
+    api.send_text(lan, "/start")
+    await bot.idle()
+    assert [c.method for c in answers_to(api, lan, mark) if c.ok] == ["sendMessage"]
+    assert api.is_acknowledged(broken)
+    async with session_factory() as session:
+        assert await session.scalar(
+            select(InboxUpdate.done_at).where(InboxUpdate.update_id == broken)
+        ) is not None
+        assert await inbox.waiting(session, "telegram") == []

@@ -223,16 +223,18 @@ class Dispatcher:
         self._partial = len(rows) == inbox.PENDING_LIMIT
         return queued
 
-    def offer(self, rows: Sequence[inbox.Waiting], updates: Mapping[int, Update]) -> None:
-        """Queue updates the poller just stored (and parsed), as a scan would find them; while
-        older rows wait beyond the last scan, leave them to scans (they must not overtake)."""
+    def offer(self, rows: Sequence[inbox.Waiting], raw: Mapping[int, dict[str, Any]]) -> None:
+        """Queue updates the poller just stored, as a scan would find them, parsed from ``raw``;
+        while older rows wait beyond the last scan, leave them to scans (they must not
+        overtake)."""
         if self._partial:
-            self.fresh.update((row.update_id, updates[row.update_id]) for row in rows)
+            for row in rows:
+                self._parse(row.update_id, raw[row.update_id])
             self.wake.set()
             return
         for row in rows:
             if self._queue(row):
-                self.fresh[row.update_id] = updates[row.update_id]
+                self._parse(row.update_id, raw[row.update_id])
 
     def _queue(self, row: inbox.Waiting) -> bool:
         """Queue one stored row behind its chat's earlier ones; False if it is not for now
@@ -299,11 +301,14 @@ class Dispatcher:
     def take(self, update_id: int, raw: dict[str, Any]) -> None:
         """A raw update the webhook just stored: parse it now (not again from the inbox) and
         apply it soon."""
+        self._parse(update_id, raw)
+        self.wake.set()
+
+    def _parse(self, update_id: int, raw: dict[str, Any]) -> None:
         try:
             self.fresh[update_id] = Update.de_json(raw, self.application.bot)
         except Exception:  # read again from the inbox, where a broken one is closed
             log.warning("update %s could not be read as it came", update_id)
-        self.wake.set()
 
     async def _read_back(self, queue: deque[inbox.Waiting]) -> None:
         """Parse the stored payloads of the queued updates not in ``fresh`` (a replay), in one
@@ -393,13 +398,7 @@ async def poll(
     while not stop.is_set():
         try:
             updates = await until_stopped(
-                stop,
-                application.bot.get_updates(
-                    offset=offset,
-                    timeout=dt.timedelta(seconds=POLL_TIMEOUT),
-                    allowed_updates=ALLOWED,
-                    read_timeout=POLL_TIMEOUT + 10,
-                ),
+                stop, application.bot.raw_updates(offset, POLL_TIMEOUT, ALLOWED)
             )
         except (NetworkError, Conflict) as error:  # TimedOut and RetryAfter are NetworkErrors
             failures += 1
@@ -411,14 +410,15 @@ async def poll(
         if not updates:
             continue
         try:
-            stored = await store(services, [update.to_dict() for update in updates])
+            stored = await store(services, updates)
         except DATABASE_ERRORS as error:
             # Not stored, so not acknowledged: the same batch comes back with the next call.
             log.error("could not store updates: %s", type(error).__name__)
             await pause(stop, RETRY_SECONDS)
             continue
-        offset = updates[-1].update_id + 1  # acknowledged by the next call, after the commit
-        dispatcher.offer(stored, {update.update_id: update for update in updates})
+        # Acknowledged by the next call, after the commit.
+        offset = int(updates[-1]["update_id"]) + 1
+        dispatcher.offer(stored, {int(update["update_id"]): update for update in updates})
     if offset is not None:
         await _confirm(application, offset)
 
