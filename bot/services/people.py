@@ -34,11 +34,11 @@ _ENTER = (
         Identity.external_id == bindparam("actor_id"),
     )
 )
-# PostgreSQL: the claim of the update (see ``inbox.claim``), then `_ENTER`, in one query that
+# PostgreSQL: the claim of the update (see ``inbox.CLAIMED``), then `_ENTER`, in one query that
 # returns one row even for a person not yet known.
 _claims = select(func.count().label("claimed")).select_from(inbox.CLAIMED).subquery("claims")
 _CLAIM_AND_ENTER = (
-    select(_claims.c.claimed, Person, ChatState, Identity.blocked_at)
+    select(_claims.c.claimed, inbox.WAS_DONE, Person, ChatState, Identity.blocked_at)
     .select_from(_claims)
     .outerjoin(
         Identity,
@@ -95,21 +95,33 @@ async def claim_and_enter(
     session: AsyncSession, actor: Actor, update_id: int, now: dt.datetime
 ) -> tuple[Person, ChatState | None] | None:
     """Claim the actor's stored update (see ``inbox.claim``), then `enter`; None when the update
-    was done already (apply nothing). On PostgreSQL both are one query: each query is a round
-    trip to the server, and this runs for every message."""
+    was done already (apply nothing). On PostgreSQL both are one query, each query being a
+    round trip to the server, unless another transaction holds the update (a second worker on
+    it): then the claim waits for that one, and the person is read after."""
     if session.get_bind().dialect.name != "postgresql":
-        if not await inbox.claim(session, actor.channel, update_id, now):
-            return None
-        return await enter(session, actor, now)
+        return await _claim_then_enter(session, actor, update_id, now)
     claim = {"of_channel": actor.channel, "of_update": update_id, "now": now}
-    claimed, person, state, blocked_at = (
+    claimed, was_done, person, state, blocked_at = (
         await session.execute(_CLAIM_AND_ENTER, {**claim, **_identity(actor)})
     ).one()
     if not claimed:
-        return None
+        if was_done is not False:
+            return None  # done already (or no such row, which counts as done)
+        # Held by another transaction. What the query loaded is older than the wait ahead:
+        # forget it, so that the person is read anew (the identity map would keep it).
+        session.expunge_all()
+        return await _claim_then_enter(session, actor, update_id, now)
     if person is None:
         return await _first_contact(session, actor, now), None
     return await _entered(session, actor, person, state, blocked_at)
+
+
+async def _claim_then_enter(
+    session: AsyncSession, actor: Actor, update_id: int, now: dt.datetime
+) -> tuple[Person, ChatState | None] | None:
+    if not await inbox.claim(session, actor.channel, update_id, now):
+        return None
+    return await enter(session, actor, now)
 
 
 def _identity(actor: Actor) -> dict[str, str]:

@@ -34,8 +34,37 @@ _CLAIM = (
     )
     .values(done_at=bindparam("now", type_=_inbox.c.done_at.type))
 )
-# The same, as a WITH for a query that needs the claim too (PostgreSQL): one row if claimed.
-CLAIMED = _CLAIM.returning(_inbox.c.update_id).cte("claimed")
+# The claim as a WITH of a query that reads what the update applies to (PostgreSQL): one row if
+# claimed. It takes the row only if no other transaction holds it (SKIP LOCKED): a query that
+# waited for a lock would have read all else as it was before the wait. `WAS_DONE`, read in the
+# same query, tells a row held elsewhere (False) from one done already (True, or None: no row).
+_unheld = (
+    select(_inbox.c.update_id)
+    .where(
+        _inbox.c.channel == bindparam("of_channel"),
+        _inbox.c.update_id == bindparam("of_update"),
+        _inbox.c.done_at.is_(None),
+    )
+    .with_for_update(skip_locked=True)
+)
+CLAIMED = (
+    update(_inbox)
+    .where(
+        _inbox.c.channel == bindparam("of_channel"),
+        _inbox.c.update_id.in_(_unheld.scalar_subquery()),
+    )
+    .values(done_at=bindparam("now", type_=_inbox.c.done_at.type))
+    .returning(_inbox.c.update_id)
+    .cte("claimed")
+)
+WAS_DONE = (
+    select(_inbox.c.done_at.is_not(None))
+    .where(
+        _inbox.c.channel == bindparam("of_channel"),
+        _inbox.c.update_id == bindparam("of_update"),
+    )
+    .scalar_subquery()
+)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ work retried on a new connection when the server dropped the old one."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +22,7 @@ from bot.services.messages import Actor, Inbound
 from bot.services.reports import build_report
 from bot.services.units import add_village
 from bot.storage import inbox
+from bot.storage.models import Person
 from conversations.loader import load_forms
 
 NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
@@ -90,6 +92,33 @@ async def test_a_stored_update_is_applied_once_from_the_first_contact_on(
     assert (await router.handle(services(session_factory), start)).replies == []  # done already
     consent = Inbound(telegram, choice=first.replies[-1].buttons[0][0].data, update_id=2)
     assert "đồng ý" in (await router.handle(services(session_factory), consent)).replies[0].text
+    async with session_factory() as session:
+        assert await inbox.waiting(session, "telegram") == []
+
+
+async def test_an_update_another_worker_holds_is_applied_after_it_with_the_person_as_now(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # PostgreSQL only (SQLite lets one transaction write at a time): a second worker applying
+    # the same update waits for the first, and reads the person after that wait, not before.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time")
+    telegram = Actor("telegram", "t2", "t2", "Hà", "vi")
+    await inbox.store(session_factory, "telegram", [inbox.Received(1, "t2", "{}")], NOW)
+    await inbox.store(session_factory, "telegram", [inbox.Received(2, "t2", "{}")], NOW)
+    await router.handle(services(session_factory), Inbound(telegram, command="start", update_id=1))
+    async with session_factory() as first_worker:
+        assert await inbox.claim(first_worker, "telegram", 2, NOW)  # holds update 2
+        help_ = Inbound(telegram, command="help", update_id=2)
+        second_worker = asyncio.create_task(router.handle(services(session_factory), help_))
+        await asyncio.sleep(0.5)
+        assert not second_worker.done()  # waiting for the first worker
+        async with session_factory() as elsewhere:  # meanwhile the person switches to English
+            await elsewhere.execute(update(Person).values(locale="en"))
+            await elsewhere.commit()
+        await first_worker.rollback()  # the first worker gives up: update 2 is not done
+    out = await second_worker
+    assert "How to use hoctap" in out.replies[0].text
     async with session_factory() as session:
         assert await inbox.waiting(session, "telegram") == []
 
