@@ -71,9 +71,9 @@ async def handle(services: Services, inbound: Inbound) -> Outbound:
     """Apply one inbound message exactly once and return what to show."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return await _unit_of_work(services, inbound)
+            return await _unit_of_work(services, inbound, attempt)
         except (DBAPIError, DatabaseUnavailable) as error:
-            if not _passing(error):
+            if not _passing(error, inbound):
                 raise
             log.warning(
                 "update %s attempt %d: %s", inbound.update_id, attempt, type(error).__name__
@@ -92,14 +92,15 @@ async def handle(services: Services, inbound: Inbound) -> Outbound:
     raise Busy(_("The system is busy. Please send that again in a minute."))
 
 
-def _passing(error: Exception) -> bool:
-    """Lock timeouts (SQLite), races between workers and a connection the server dropped
-    (PostgreSQL) resolve on retry."""
+def _passing(error: Exception, inbound: Inbound) -> bool:
+    """Lock timeouts (SQLite) and races between workers (PostgreSQL) resolve on retry. So does
+    a connection the server dropped (PostgreSQL), but it may have dropped during the COMMIT,
+    after the effect was stored: retried only when the inbox row tells (see `_unit_of_work`)."""
     passing = OperationalError | IntegrityError | DatabaseUnavailable
-    return isinstance(error, passing) or dropped(error)
+    return isinstance(error, passing) or (dropped(error) and inbound.update_id is not None)
 
 
-async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
+async def _unit_of_work(services: Services, inbound: Inbound, attempt: int = 1) -> Outbound:
     async with services.sessions() as session:
         update_id = inbound.update_id
         now = services.clock()
@@ -108,8 +109,10 @@ async def _unit_of_work(services: Services, inbound: Inbound) -> Outbound:
         else:
             # Marked done first, committed with the effect (a rollback undoes both).
             entered = await claim_and_enter(session, inbound.actor, update_id, now)
-            if entered is None:
-                return Outbound()  # a redelivery: its effect is already in place
+            if entered is None:  # a redelivery: its effect is already in place
+                if attempt > 1:  # done by another worker, or by the try whose COMMIT dropped
+                    log.warning("update %s was applied meanwhile; no reply here", update_id)
+                return Outbound()
             person, stored = entered
         set_locale(person.locale)
         conversation = conversation_of(stored)

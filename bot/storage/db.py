@@ -2,7 +2,8 @@
 
 Holds `create_engine` (SQLite in WAL mode with BEGIN IMMEDIATE transactions, or PostgreSQL through
 asyncpg, from the same code), `make_sessionmaker`, `upgrade`/`downgrade` (Alembic run in-process),
-`insert_ignore` and `DatabaseUnavailable`.
+`insert_ignore`/`insert_new`, `DatabaseUnavailable`, and `dropped`/`reconnecting` for work whose
+connection the server had closed.
 
 Must not import services, channels, conversations or any platform library, and must not format text
 for people: the only words it produces are error messages, and those go through gettext.

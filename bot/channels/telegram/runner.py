@@ -16,8 +16,9 @@ Here the acknowledgement moves behind the inbox, and every point the process can
   and nothing is applied twice; the person misses that one reply and sees the next step when
   they write again (their position lives in the database).
 
-Two webhook workers may drain the same pending rows: ``inbox.claim`` locks the row, so the
-second waits for the first's transaction and then skips it. An update the handler could not
+Two webhook workers may drain the same pending rows: the claim of a row (``inbox.claim``,
+``people.claim_and_enter``) locks it, so the second waits for the first's transaction and then
+skips it. An update the handler could not
 apply because the database stayed busy stays pending and is retried, before any later update of
 its chat. Different chats are applied side by side (``Dispatcher``), so a reply's round trip to
 Telegram holds up nobody else, and the next batch is fetched and stored while one is applied.
@@ -426,7 +427,7 @@ async def poll(
 async def _confirm(application: HoctapApplication, offset: int) -> None:
     """On a clean stop, acknowledge the last stored batch (else Telegram resends it)."""
     try:
-        await application.bot.get_updates(offset=offset, limit=1, timeout=dt.timedelta(0))
+        await application.bot.raw_updates(offset, 0, limit=1)
     except NetworkError:
         log.info("last batch not confirmed; it is stored and comes back harmlessly")
 
