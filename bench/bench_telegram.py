@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
@@ -419,6 +419,21 @@ async def postgres_database() -> AsyncIterator[str | None]:
         await admin.dispose()
 
 
+async def sessions_opened(url: str) -> int:
+    """Connections opened to a database so far (PostgreSQL 14 and newer count them): beyond
+    the pool's size, connections were opened and closed while the bot ran."""
+    admin = create_async_engine(POSTGRES)
+    try:
+        async with admin.connect() as connection:
+            opened = await connection.scalar(
+                text("SELECT sessions FROM pg_stat_database WHERE datname = :name"),
+                {"name": make_url(url).database},
+            )
+    finally:
+        await admin.dispose()
+    return int(opened or 0)
+
+
 async def main(seconds: float, people: int, drafts: int) -> None:
     print(f"{os.cpu_count()} CPUs; {people} people at once; {seconds:g} s measured after 3 s")
     # The echo bot runs right before each hoctap run and each ratio is to that one: a virtual
@@ -437,6 +452,7 @@ async def main(seconds: float, people: int, drafts: int) -> None:
             print(baseline.line("python-telegram-bot echo bot, again"))
             pg = await hoctap(url, people, seconds)
             print(pg.line("hoctap, PostgreSQL"), pg.ratio(baseline))
+            print(f"  connections the bot opened: {await sessions_opened(url)}")
     with tempfile.TemporaryDirectory() as workdir:
         capped = await hoctap(
             f"sqlite+aiosqlite:///{Path(workdir) / 'c.db'}", people, seconds / 2, max_rate=30

@@ -40,6 +40,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_DRIVER = "sqlite+aiosqlite"
 POSTGRES_DRIVER = "postgresql+asyncpg"
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+# Connections kept open to PostgreSQL. A busy Telegram runner has 8 chats' units of work at once
+# (CHATS_AT_ONCE), beside its poller, its scans and the reminder job; a connection opened past
+# the pool is closed again on return, and a new one costs a server process and every statement
+# prepared anew. At SQLAlchemy's default of 5, a busy bot opened a dozen connections a second.
+POSTGRES_POOL = 12
 # Both drivers cap the bind parameters of one statement (SQLite 32766, asyncpg 32767).
 _MAX_PARAMS = 30000
 
@@ -70,7 +75,7 @@ def create_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -
         # a typed answer. A connection the server dropped (a restart) fails its first
         # statement instead; SQLAlchemy then discards it and every older pooled one, and the
         # callers that must not fail run the work once more (see `dropped`, `reconnecting`).
-        engine = create_async_engine(parsed)
+        engine = create_async_engine(parsed, pool_size=POSTGRES_POOL, max_overflow=POSTGRES_POOL)
     _translate_connect_errors(engine, parsed)
     return engine
 

@@ -18,10 +18,10 @@ Here the acknowledgement moves behind the inbox, and every point the process can
 
 Two webhook workers may drain the same pending rows: the claim of a row (``inbox.claim``,
 ``people.claim_and_enter``) locks it, so the second waits for the first's transaction and then
-skips it. An update the handler could not
-apply because the database stayed busy stays pending and is retried, before any later update of
-its chat. Different chats are applied side by side (``Dispatcher``), so a reply's round trip to
-Telegram holds up nobody else, and the next batch is fetched and stored while one is applied.
+skips it. An update the handler could not apply because the database stayed busy stays pending
+and is retried, before any later update of its chat. Different chats are applied side by side
+(``Dispatcher``), so a reply's round trip to Telegram holds up nobody else, and the next batch
+is fetched and stored while one is applied.
 """
 
 from __future__ import annotations
