@@ -109,7 +109,9 @@ async def claim_and_enter(
             return None  # done already (or no such row, which counts as done)
         # Held by another transaction. What the query loaded is older than the wait ahead:
         # forget it, so that the person is read anew (the identity map would keep it).
-        session.expunge_all()
+        for loaded in (person, state):
+            if loaded is not None:
+                session.expunge(loaded)
         return await _claim_then_enter(session, actor, update_id, now)
     if person is None:
         return await _first_contact(session, actor, now), None

@@ -36,8 +36,10 @@ _CLAIM = (
 )
 # The claim as a WITH of a query that reads what the update applies to (PostgreSQL): one row if
 # claimed. It takes the row only if no other transaction holds it (SKIP LOCKED): a query that
-# waited for a lock would have read all else as it was before the wait. `WAS_DONE`, read in the
-# same query, tells a row held elsewhere (False) from one done already (True, or None: no row).
+# waited for a lock would have read all else as it was before the wait. When it claimed nothing,
+# `WAS_DONE` (read in the same query, as of its start) tells: True, or None (no row), done
+# already; False, held by another transaction, or done by one since the query started; either
+# way the caller's plain `claim` then waits for the row and finds out.
 _unheld = (
     select(_inbox.c.update_id)
     .where(
@@ -51,7 +53,7 @@ CLAIMED = (
     update(_inbox)
     .where(
         _inbox.c.channel == bindparam("of_channel"),
-        _inbox.c.update_id.in_(_unheld.scalar_subquery()),
+        _inbox.c.update_id == _unheld.scalar_subquery(),  # a key: one row or none
     )
     .values(done_at=bindparam("now", type_=_inbox.c.done_at.type))
     .returning(_inbox.c.update_id)

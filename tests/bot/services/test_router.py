@@ -97,11 +97,13 @@ async def test_a_stored_update_is_applied_once_from_the_first_contact_on(
         assert await inbox.waiting(session, "telegram") == []
 
 
-async def test_an_update_another_worker_holds_is_applied_after_it_with_the_person_as_now(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+@pytest.mark.parametrize("first_commits", [False, True], ids=["rolls back", "commits"])
+async def test_an_update_another_worker_holds_is_applied_once_after_it_with_the_person_as_now(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], first_commits: bool
 ) -> None:
     # PostgreSQL only (SQLite lets one transaction write at a time): a second worker applying
-    # the same update waits for the first, and reads the person after that wait, not before.
+    # the same update waits for the first, then applies it if the first gave up, reading the
+    # person after that wait, not before; or applies nothing if the first committed it.
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite runs one writing transaction at a time")
     telegram = Actor("telegram", "t2", "t2", "Hà", "vi")
@@ -117,9 +119,12 @@ async def test_an_update_another_worker_holds_is_applied_after_it_with_the_perso
         async with session_factory() as elsewhere:  # meanwhile the person switches to English
             await elsewhere.execute(update(Person).values(locale="en"))
             await elsewhere.commit()
-        await first_worker.rollback()  # the first worker gives up: update 2 is not done
+        await (first_worker.commit() if first_commits else first_worker.rollback())
     out = await second_worker
-    assert "How to use hoctap" in out.replies[0].text
+    if first_commits:
+        assert out.replies == []  # applied by the first worker, not twice
+    else:
+        assert "How to use hoctap" in out.replies[0].text
     async with session_factory() as session:
         assert await inbox.waiting(session, "telegram") == []
 
