@@ -55,7 +55,7 @@ from bot.services.people import (
     save_conversation,
 )
 from bot.services.turn import Turn
-from bot.storage.db import DatabaseUnavailable, dropped
+from bot.storage.db import DatabaseUnavailable, conflicted, dropped
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 4
@@ -93,11 +93,16 @@ async def handle(services: Services, inbound: Inbound) -> Outbound:
 
 
 def _passing(error: Exception, inbound: Inbound) -> bool:
-    """Lock timeouts (SQLite) and races between workers (PostgreSQL) resolve on retry. So does
-    a connection the server dropped (PostgreSQL), but it may have dropped during the COMMIT,
-    after the effect was stored: retried only when the inbox row tells (see `_unit_of_work`)."""
+    """Lock timeouts (SQLite) and races between workers (PostgreSQL: a unique key, a deadlock)
+    resolve on retry. So does a connection the server dropped (PostgreSQL), but it may have
+    dropped during the COMMIT, after the effect was stored: retried only when the inbox row
+    tells (see `_unit_of_work`)."""
     passing = OperationalError | IntegrityError | DatabaseUnavailable
-    return isinstance(error, passing) or (dropped(error) and inbound.update_id is not None)
+    return (
+        isinstance(error, passing)
+        or conflicted(error)
+        or (dropped(error) and inbound.update_id is not None)
+    )
 
 
 async def _unit_of_work(services: Services, inbound: Inbound, attempt: int = 1) -> Outbound:

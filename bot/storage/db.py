@@ -2,8 +2,8 @@
 
 Holds `create_engine` (SQLite in WAL mode with BEGIN IMMEDIATE transactions, or PostgreSQL through
 asyncpg, from the same code), `make_sessionmaker`, `upgrade`/`downgrade` (Alembic run in-process),
-`insert_ignore`/`insert_new`, `DatabaseUnavailable`, and `dropped`/`reconnecting` for work whose
-connection the server had closed.
+`insert_ignore`/`insert_new`, `DatabaseUnavailable`, `dropped`/`reconnecting` for work whose
+connection the server had closed, and `conflicted` for work the server rolled back.
 
 Must not import services, channels, conversations or any platform library, and must not format text
 for people: the only words it produces are error messages, and those go through gettext.
@@ -36,6 +36,7 @@ from bot.storage import sqlite_driver
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_CONFLICTS = frozenset({"40001", "40P01"})  # SQLSTATEs: serialization failure, deadlock
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_DRIVER = "sqlite+aiosqlite"
 POSTGRES_DRIVER = "postgresql+asyncpg"
@@ -85,6 +86,12 @@ def dropped(error: BaseException) -> bool:
     SQLAlchemy has discarded it and the pool's older ones, so the same work can be run again at
     once, on a new connection."""
     return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def conflicted(error: BaseException) -> bool:
+    """True when PostgreSQL rolled the transaction back for a conflict with another one running
+    at the same time (a deadlock, a serialization failure): running it again is the remedy."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in _CONFLICTS
 
 
 async def reconnecting(work: Callable[[], Awaitable[T]]) -> T:
@@ -299,6 +306,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "DatabaseUnavailable",
     "alembic_config",
+    "conflicted",
     "create_engine",
     "downgrade",
     "dropped",

@@ -9,10 +9,19 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, inspect, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import use_locale
-from bot.storage.db import DatabaseUnavailable, create_engine, insert_ignore, upgrade
+from bot.storage import inbox
+from bot.storage.db import (
+    DatabaseUnavailable,
+    conflicted,
+    create_engine,
+    dropped,
+    insert_ignore,
+    upgrade,
+)
 from bot.storage.models import InboxUpdate, utcnow
 
 
@@ -174,3 +183,22 @@ async def test_schema_changes_roll_back_with_their_transaction(database_url: str
     finally:
         await engine.dispose()
     assert "scratch" not in tables
+
+
+async def test_a_deadlock_between_two_transactions_is_a_conflict_to_run_again(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time: no deadlock")
+    now = utcnow()
+    await inbox.store(session_factory, "t", [inbox.Received(i, "c", "{}") for i in (1, 2)], now)
+    async with session_factory() as one, session_factory() as other:
+        assert await inbox.claim(one, "t", 1, now)
+        assert await inbox.claim(other, "t", 2, now)
+        # Each now waits for the row the other holds; the server rolls one of them back.
+        outcomes = await asyncio.gather(
+            inbox.claim(one, "t", 2, now), inbox.claim(other, "t", 1, now), return_exceptions=True
+        )
+        [error] = [o for o in outcomes if isinstance(o, BaseException)]
+        assert isinstance(error, DBAPIError)
+        assert conflicted(error) and not dropped(error)
