@@ -38,9 +38,31 @@ def sqlite_url(tmp_path: Path) -> str:
 BOTH_DATABASES = ("tests/bot/",)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "postgresql: a test of PostgreSQL's own behaviour (row locks, dropped connections, "
+        f"deadlocks); collected only when {PG_ENV} is set",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a PostgreSQL server, leave out the tests that are about PostgreSQL alone."""
+    if os.environ.get(PG_ENV):
+        return
+    left_out = [item for item in items if item.get_closest_marker("postgresql")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrise ``database_url`` by backend: SQLite always, PostgreSQL where it matters."""
     if "database_url" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgresql"):
+        if os.environ.get(PG_ENV):  # otherwise the test is left out (above)
+            metafunc.parametrize("database_url", ["postgresql"], indirect=True)
         return
     where = metafunc.definition.nodeid
     both = os.environ.get(PG_ENV) and where.startswith(BOTH_DATABASES)

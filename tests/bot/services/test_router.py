@@ -97,15 +97,15 @@ async def test_a_stored_update_is_applied_once_from_the_first_contact_on(
         assert await inbox.waiting(session, "telegram") == []
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("first_commits", [False, True], ids=["rolls back", "commits"])
 async def test_an_update_another_worker_holds_is_applied_once_after_it_with_the_person_as_now(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], first_commits: bool
+    session_factory: async_sessionmaker[AsyncSession], first_commits: bool
 ) -> None:
-    # PostgreSQL only (SQLite lets one transaction write at a time): a second worker applying
-    # the same update waits for the first, then applies it if the first gave up, reading the
-    # person after that wait, not before; or applies nothing if the first committed it.
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writing transaction at a time")
+    # PostgreSQL's row locks (SQLite lets one transaction write at a time): a second worker
+    # applying the same update waits for the first, then applies it if the first gave up,
+    # reading the person after that wait, not before; or applies nothing if the first
+    # committed it.
     telegram = Actor("telegram", "t2", "t2", "Hà", "vi")
     await inbox.store(session_factory, "telegram", [inbox.Received(1, "t2", "{}")], NOW)
     await inbox.store(session_factory, "telegram", [inbox.Received(2, "t2", "{}")], NOW)
@@ -129,13 +129,12 @@ async def test_an_update_another_worker_holds_is_applied_once_after_it_with_the_
         assert await inbox.waiting(session, "telegram") == []
 
 
+@pytest.mark.postgresql
 async def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_lost(
     engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    # PostgreSQL only: connections are not pinged before use, so a restarted server's dropped
+    # Connections are not pinged before use, so a restarted server's dropped
     # connections are found by the first statement, and the work is run again on a new one.
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server to drop connections")
     telegram = Actor("telegram", "t3", "t3", "Hà", "vi")
     stored = [inbox.Received(1, "t3", "{}"), inbox.Received(2, "t3", "{}")]
     await inbox.store(session_factory, "telegram", stored, NOW)
@@ -151,13 +150,12 @@ async def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_lost(
         assert await inbox.waiting(session, "zalo") == [inbox.Waiting(7, "z1")]
 
 
+@pytest.mark.postgresql
 async def test_a_message_with_no_inbox_row_is_not_tried_again_on_a_dropped_connection(
     engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     # The connection may have dropped during the COMMIT, after the step was stored, and with no
     # inbox row to tell, a second try could apply it twice: the error is shown instead.
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server to drop connections")
     await router.handle(services(session_factory), Inbound(ZALO, command="start", keyed=True))
     await _drop_connections(engine)
     with pytest.raises(DBAPIError):

@@ -185,11 +185,10 @@ async def test_schema_changes_roll_back_with_their_transaction(database_url: str
     assert "scratch" not in tables
 
 
+@pytest.mark.postgresql
 async def test_a_deadlock_between_two_transactions_is_a_conflict_to_run_again(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writing transaction at a time: no deadlock")
     now = utcnow()
     await inbox.store(session_factory, "t", [inbox.Received(i, "c", "{}") for i in (1, 2)], now)
     async with session_factory() as one, session_factory() as other:
