@@ -12,12 +12,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.storage.db import on_postgresql
 from bot.storage.models import (
     Answer,
     AnswerRevision,
@@ -26,6 +27,7 @@ from bot.storage.models import (
     Household,
     Unit,
     table_of,
+    update_of,
 )
 from conversations.engine import Input, Outcome, Result, State, advance, evaluate
 from conversations.loader import FormRegistry
@@ -41,15 +43,7 @@ _LOCK = (
     .where(Assessment.id == bindparam("id"))
     .with_for_update(of=Assessment)
 )
-_assessments = table_of(Assessment)
-_MOVE = (
-    update(_assessments)
-    .where(_assessments.c.id == bindparam("assessment"))
-    .values(
-        cursor=bindparam("new_cursor", type_=_assessments.c.cursor.type),
-        updated_at=bindparam("moved_at", type_=_assessments.c.updated_at.type),
-    )
-)
+_MOVE = update_of(Assessment, "id", "assessment", cursor="new_cursor", updated_at="moved_at")
 _answers = table_of(Answer)
 # PostgreSQL only (SQLite has no INSERT inside WITH): the new answer and the new position.
 _ANSWER_AND_MOVE = _MOVE.add_cte(
@@ -248,7 +242,7 @@ async def _move(
         assessment.cursor, assessment.updated_at = cursor, now
         return
     moved = {"assessment": assessment.id, "new_cursor": cursor, "moved_at": now}
-    if len(fresh) == 1 and session.get_bind().dialect.name == "postgresql":
+    if len(fresh) == 1 and on_postgresql(session):
         answer = {"question": fresh[0]["question_id"], "value": fresh[0]["value"]}
         await session.execute(_ANSWER_AND_MOVE, {**moved, **answer})
     else:

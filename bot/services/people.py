@@ -19,7 +19,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.i18n import normalise_locale
 from bot.services.messages import Actor
 from bot.storage import inbox
-from bot.storage.models import ChatState, Identity, Person, RoleAssignment, Unit, table_of
+from bot.storage.db import on_postgresql
+from bot.storage.models import ChatState, Identity, Person, RoleAssignment, Unit, update_of
 
 LEADER, OFFICER, PROVINCE, ADMIN = "leader", "officer", "province", "admin"
 
@@ -50,15 +51,8 @@ _CLAIM_AND_ENTER = (
     .outerjoin(Person, Person.id == Identity.person_id)
     .outerjoin(ChatState, ChatState.person_id == Person.id)
 )
-_chat_states = table_of(ChatState)
-_MOVE = (
-    update(_chat_states)
-    .where(_chat_states.c.person_id == bindparam("person"))
-    .values(
-        flow=bindparam("new_flow", type_=_chat_states.c.flow.type),
-        data=bindparam("new_data", type_=_chat_states.c.data.type),
-        updated_at=bindparam("moved_at", type_=_chat_states.c.updated_at.type),
-    )
+_MOVE = update_of(
+    ChatState, "person_id", "person", flow="new_flow", data="new_data", updated_at="moved_at"
 )
 CONSENT_PURPOSE = "hoctap-assessments"
 TYPED_KEYS = "_keys"  # in the stored conversation: typed key -> choice of the last reply
@@ -98,7 +92,7 @@ async def claim_and_enter(
     was done already (apply nothing). On PostgreSQL both are one query, each query being a
     round trip to the server, unless another transaction holds the update (a second worker on
     it): then the claim waits for that one, and the person is read after."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql(session):
         return await _claim_then_enter(session, actor, update_id, now)
     claim = {"of_channel": actor.channel, "of_update": update_id, "now": now}
     claimed, was_done, person, state, blocked_at = (

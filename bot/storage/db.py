@@ -138,7 +138,7 @@ async def insert_ignore(
     rows = [values] if isinstance(values, Mapping) else list(values)
     if not rows:
         return 0
-    insert = _insert_of(session)
+    insert = insert_of(session)
     added = 0
     for chunk in _chunks(rows, max(1, _MAX_PARAMS // len(rows[0]))):
         statement = (
@@ -168,16 +168,21 @@ async def insert_new(
         return set()
     table = model.__table__
     statement = (
-        _insert_of(session)(table)
+        insert_of(session)(table)
         .on_conflict_do_nothing(index_elements=list(index_elements))
         .returning(table.c[key])
     )
     return set((await session.execute(statement, list(rows))).scalars())
 
 
-def _insert_of(session: AsyncSession) -> Any:
-    """The INSERT with ON CONFLICT of the session's database."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def on_postgresql(session: AsyncSession) -> bool:
+    """True when the session's database is PostgreSQL (else SQLite)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_of(session: AsyncSession) -> Any:
+    """The INSERT of the session's database, the one with ON CONFLICT clauses."""
+    return postgresql.insert if on_postgresql(session) else sqlite.insert
 
 
 def _chunks(rows: list[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
@@ -312,7 +317,9 @@ __all__ = [
     "dropped",
     "insert_ignore",
     "insert_new",
+    "insert_of",
     "make_sessionmaker",
+    "on_postgresql",
     "reconnecting",
     "upgrade",
 ]

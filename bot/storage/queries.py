@@ -45,10 +45,10 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.storage.db import insert_of
 from bot.storage.models import (
     UNIT_LEVELS,
     Assessment,
@@ -290,9 +290,7 @@ def _upsert(
         counted.c.id, literal(year), literal(key), counted.c.totals_version,
         *(counted.c[name] for name in COUNTED),
     ).where(true())  # fmt: skip
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(UnitTotals).from_select(
+    statement = insert_of(session)(UnitTotals).from_select(
         ["unit_id", "year", "forms", "version", *COUNTED], rows
     )
     return statement.on_conflict_do_update(
