@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.services import router
 from bot.services.context import Services
-from bot.services.messages import Actor, Inbound
+from bot.services.messages import Actor, Inbound, Outbound
 from bot.services.reports import build_report
 from bot.services.units import add_village
 from bot.storage import inbox
@@ -84,15 +84,11 @@ async def test_a_stored_update_is_applied_once_from_the_first_contact_on(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     # The update is claimed in the query that finds the person (PostgreSQL) or just before it.
-    telegram = Actor("telegram", "t1", "t1", "Hà", "vi")
-    stored = [inbox.Received(1, "t1", "{}"), inbox.Received(2, "t1", "{}")]
-    await inbox.store(session_factory, "telegram", stored, NOW)
-    start = Inbound(telegram, command="start", update_id=1)
-    first = await router.handle(services(session_factory), start)
+    telegram, first = await _started_on_telegram(session_factory, "t1")
     assert "Xin chào" in first.replies[0].text  # a new person, greeted
-    assert (await router.handle(services(session_factory), start)).replies == []  # done already
-    consent = Inbound(telegram, choice=first.replies[-1].buttons[0][0].data, update_id=2)
-    assert "đồng ý" in (await router.handle(services(session_factory), consent)).replies[0].text
+    again = Inbound(telegram, command="start", update_id=1)
+    assert (await router.handle(services(session_factory), again)).replies == []  # done already
+    assert "đồng ý" in await _consent(session_factory, telegram, first)
     async with session_factory() as session:
         assert await inbox.waiting(session, "telegram") == []
 
@@ -106,10 +102,7 @@ async def test_an_update_another_worker_holds_is_applied_once_after_it_with_the_
     # applying the same update waits for the first, then applies it if the first gave up,
     # reading the person after that wait, not before; or applies nothing if the first
     # committed it.
-    telegram = Actor("telegram", "t2", "t2", "Hà", "vi")
-    await inbox.store(session_factory, "telegram", [inbox.Received(1, "t2", "{}")], NOW)
-    await inbox.store(session_factory, "telegram", [inbox.Received(2, "t2", "{}")], NOW)
-    await router.handle(services(session_factory), Inbound(telegram, command="start", update_id=1))
+    telegram, _first = await _started_on_telegram(session_factory, "t2")
     async with session_factory() as first_worker:
         assert await inbox.claim(first_worker, "telegram", 2, NOW)  # holds update 2
         help_ = Inbound(telegram, command="help", update_id=2)
@@ -135,14 +128,9 @@ async def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_lost(
 ) -> None:
     # Connections are not pinged before use, so a restarted server's dropped
     # connections are found by the first statement, and the work is run again on a new one.
-    telegram = Actor("telegram", "t3", "t3", "Hà", "vi")
-    stored = [inbox.Received(1, "t3", "{}"), inbox.Received(2, "t3", "{}")]
-    await inbox.store(session_factory, "telegram", stored, NOW)
-    start = Inbound(telegram, command="start", update_id=1)
-    first = await router.handle(services(session_factory), start)
+    telegram, first = await _started_on_telegram(session_factory, "t3")
     await _drop_connections(engine)
-    consent = Inbound(telegram, choice=first.replies[-1].buttons[0][0].data, update_id=2)
-    assert "đồng ý" in (await router.handle(services(session_factory), consent)).replies[0].text
+    assert "đồng ý" in await _consent(session_factory, telegram, first)
     await _drop_connections(engine)
     assert await inbox.store(session_factory, "zalo", [inbox.Received(7, "z1", "{}")], NOW) == {7}
     async with session_factory() as session:
@@ -161,6 +149,26 @@ async def test_a_message_with_no_inbox_row_is_not_tried_again_on_a_dropped_conne
     with pytest.raises(DBAPIError):
         await say(session_factory, "1")
     assert "đồng ý" in await say(session_factory, "1")  # on a new connection
+
+
+async def _started_on_telegram(
+    sessions: async_sessionmaker[AsyncSession], user: str
+) -> tuple[Actor, Outbound]:
+    """A new Telegram user with updates 1 and 2 stored, after /start (update 1) was applied."""
+    telegram = Actor("telegram", user, user, "Hà", "vi")
+    stored = [inbox.Received(1, user, "{}"), inbox.Received(2, user, "{}")]
+    await inbox.store(sessions, "telegram", stored, NOW)
+    start = Inbound(telegram, command="start", update_id=1)
+    return telegram, await router.handle(services(sessions), start)
+
+
+async def _consent(
+    sessions: async_sessionmaker[AsyncSession], telegram: Actor, started: Outbound
+) -> str:
+    """Tap "I agree" under the greeting (update 2); the first reply's text."""
+    agree = started.replies[-1].buttons[0][0].data
+    out = await router.handle(services(sessions), Inbound(telegram, choice=agree, update_id=2))
+    return out.replies[0].text
 
 
 async def _drop_connections(engine: AsyncEngine) -> None:
