@@ -22,6 +22,28 @@ LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
 LANGS = ("vi", "en")
 PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)[^{}]*\}")
+# The markup a message may hold (bot/rich.py renders it on Telegram and drops it elsewhere).
+MARKUP = re.compile(r"<(/?)(b|i|u|s|code)>|&(?:amp|lt|gt|quot);")
+
+
+def markup_problem(text: str) -> str | None:
+    """Why ``text`` would not parse as Telegram HTML, or None: only our tags, balanced, and no
+    bare ``<`` or ``&`` (data goes into placeholders, where it is escaped)."""
+    stack: list[str] = []
+    for found in MARKUP.finditer(text):
+        closing, name = found.group(1), found.group(2)
+        if name is None:
+            continue
+        if not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return f"unbalanced </{name}>"
+    if stack:
+        return f"unclosed <{stack[-1]}>"
+    rest = MARKUP.sub("", text)
+    if "<" in rest or "&" in rest:
+        return "a bare '<' or '&' (write &lt; or &amp;)"
+    return None
 
 
 def pybabel(*args: str) -> None:
@@ -62,6 +84,7 @@ def update() -> None:
                 lang,
                 "--no-fuzzy-matching",
                 "--ignore-obsolete",
+                "--width=100",
             )
         else:
             po.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +116,10 @@ def problems(lang: str) -> list[str]:
         for text in strings:
             if text and set(PLACEHOLDER.findall(text)) != expected:
                 found.append(f"{lang}: placeholders differ in {label!r}: {text!r}")
+        for text in (*ids, *strings):
+            wrong = markup_problem(text) if text else None
+            if wrong:
+                found.append(f"{lang}: markup in {label!r}: {wrong}")
     return found
 
 

@@ -88,10 +88,10 @@ async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> None:
     try:
         out: Outbound = await router.handle(services, inbound)
     except router.Busy as busy:
-        stdout.write(f"{busy}\n")
+        stdout.write(f"{busy.text.plain()}\n")
         return
     if out.notice:
-        stdout.write(f"({out.notice})\n")
+        stdout.write(f"({out.notice.plain()})\n")
     for reply in out.replies:
         stdout.write(numbered(reply) + "\n")
         if reply.attachment is not None:

@@ -60,7 +60,7 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     except (demo.DemoError, UnitError, ReviewError, DatabaseUnavailable) as error:
         return fail(str(error))
     print(headline)
-    print(text.render(report))
+    print(text.render(report).plain())
     print(
         _(
             "Try it: hoctap chat --user {officer} (the commune officer) or --user {leader} "

@@ -52,10 +52,9 @@ async def run_invite(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     print(
-        _(
-            "The person sends /join {code} to the bot, or opens "
-            "https://t.me/<your bot>?start={code}"
-        ).format(code=invite.code)
+        _("The person sends /join {code} to the bot, or opens {link}").format(
+            code=invite.code, link=f"https://t.me/<your bot>?start={invite.code}"
+        )
     )
     return 0
 

@@ -80,7 +80,7 @@ def render(report: Report, kind: str) -> bytes:
         return xlsx.render(report)
     if kind == "png":
         return chart.render(report)
-    return (text.render(report) + "\n").encode("utf-8")
+    return (text.render(report).plain() + "\n").encode("utf-8")
 
 
 async def run_report(args: argparse.Namespace, settings: Settings) -> int:

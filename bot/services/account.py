@@ -8,12 +8,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.i18n import _, format_date, format_number
+from bot.rich import bold, lines, t
 from bot.services import audit, invites, privacy
 from bot.services.callbacks import ACCOUNT, MENU, pack
 from bot.services.menus import menu_reply
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
-from bot.services.presenting import escape
 from bot.services.turn import Turn
 from bot.storage.models import Unit
 
@@ -35,18 +35,16 @@ async def on_join(turn: Turn) -> None:
     """``/join CODE`` (or a deep link): take up the role the code stands for."""
     code = turn.inbound.argument.strip()
     if not code:
-        turn.out.add(Reply(_("Send the code you were given like this: /join ABCD2345")))
+        turn.out.add(Reply(t(_("Send the code you were given like this: /join ABCD2345"))))
         return
     try:
         unit = await invites.join(turn.session, turn.person, code, turn.now)
     except invites.InviteError as error:
-        turn.out.add(Reply(str(error)))
+        turn.out.add(Reply(error.text))
         return
     if unit.level >= VILLAGE and turn.person.home_unit_id is None:
         turn.person.home_unit_id = unit.id  # a village leader usually lives in the village
-    turn.out.add(
-        Reply(_("Welcome! You are now registered for {unit}.").format(unit=escape(unit.name)))
-    )
+    turn.out.add(Reply(t(_("Welcome! You are now registered for {unit}."), unit=unit.name)))
     turn.out.add(await menu_reply(turn))
 
 
@@ -60,8 +58,9 @@ async def on_village(turn: Turn) -> None:
     if village is None:
         turn.out.add(
             Reply(
-                _("There is no village with code {code}. Ask your village leader for it.").format(
-                    code=escape(code[:32])
+                t(
+                    _("There is no village with code {code}. Ask your village leader for it."),
+                    code=code[:32],
                 )
             )
         )
@@ -78,8 +77,9 @@ async def on_village(turn: Turn) -> None:
     )
     turn.out.add(
         Reply(
-            _("Noted: you live in {village}. Your self-checks count there.").format(
-                village=escape(village.name)
+            t(
+                _("Noted: you live in {village}. Your self-checks count there."),
+                village=village.name,
             )
         )
     )
@@ -90,39 +90,42 @@ async def on_mydata(turn: Turn) -> None:
     """Everything stored about the person, and the way to erase it."""
     data = await privacy.personal_data(turn.session, turn.person)
     consent = (
-        _("given on {date} for: {purpose}").format(
-            date=format_date(data.consent_at), purpose=data.consent_purpose or ""
+        t(
+            _("given on {date} for: {purpose}"),
+            date=format_date(data.consent_at),
+            purpose=data.consent_purpose or "",
         )
         if data.consent_at
-        else _("not given")
+        else t(_("not given"))
     )
-    lines = [
-        "<b>" + _("What hoctap keeps about you") + "</b>",
-        _("Name: {name}").format(name=escape(data.name)),
-        _("Language: {locale}").format(locale=data.locale),
-        _("Consent: {consent}").format(consent=consent),
-        _("Messengers: {channels}").format(channels=", ".join(data.channels)),
-        _("Roles: {roles}").format(
-            roles=", ".join(f"{role_name(r)} ({escape(u)})" for r, u in data.roles) or "—"
+    roles = ", ".join(f"{role_name(r)} ({u})" for r, u in data.roles) or "—"
+    text = lines(
+        bold(t(_("What hoctap keeps about you"))),
+        t(_("Name: {name}"), name=data.name),
+        t(_("Language: {locale}"), locale=data.locale),
+        t(_("Consent: {consent}"), consent=consent),
+        t(_("Messengers: {channels}"), channels=", ".join(data.channels)),
+        t(_("Roles: {roles}"), roles=roles),
+        t(
+            _("Your self-checks: {count} ({answers} answers)"),
+            count=format_number(data.self_checks),
+            answers=format_number(data.answers),
         ),
-        _("Your self-checks: {count} ({answers} answers)").format(
-            count=format_number(data.self_checks), answers=format_number(data.answers)
+        t(
+            _("Earlier answers kept after you changed them: {count}"),
+            count=format_number(data.revisions),
         ),
-        _("Earlier answers kept after you changed them: {count}").format(
-            count=format_number(data.revisions)
-        ),
-        _("Households you assessed: {count}").format(
-            count=format_number(data.households_assessed)
-        ),
-        _("Household answers you changed (their earlier values are kept): {count}").format(
-            count=format_number(data.household_changes)
+        t(_("Households you assessed: {count}"), count=format_number(data.households_assessed)),
+        t(
+            _("Household answers you changed (their earlier values are kept): {count}"),
+            count=format_number(data.household_changes),
         ),
         "",
-        _("Household answers belong to the households: their leader can remove a household."),
-    ]
+        t(_("Household answers belong to the households: their leader can remove a household.")),
+    )
     turn.out.add(
         Reply(
-            "\n".join(lines),
+            text,
             (
                 (Button("🗑 " + _("Erase my data"), pack(ACCOUNT, "erase")),),
                 (Button("◀ " + _("Menu"), pack(MENU, "menu")),),
@@ -136,9 +139,11 @@ async def on_button(turn: Turn, action: str) -> None:
     if action == "erase":
         turn.out.add(
             Reply(
-                _(
-                    "Erase your name, your answers and your roles now? Your results stay only as "
-                    "anonymous numbers in past totals. This cannot be undone."
+                t(
+                    _(
+                        "Erase your name, your answers and your roles now? Your results stay "
+                        "only as anonymous numbers in past totals. This cannot be undone."
+                    )
                 ),
                 (
                     (Button(_("Yes, erase everything"), pack(ACCOUNT, "erase-yes")),),
@@ -153,9 +158,9 @@ async def on_button(turn: Turn, action: str) -> None:
         turn.conversation = Conversation()
         turn.out.add(
             Reply(
-                _("Done: your data is erased. If you write again, you start as a new person."),
+                t(_("Done: your data is erased. If you write again, you start as a new person.")),
                 edit=turn.tapped,
             )
         )
         return
-    turn.out.notice = _("This button is no longer valid.")
+    turn.out.notice = t(_("This button is no longer valid."))

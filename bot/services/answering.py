@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
+from bot.rich import Text, t
 from bot.services import assessing, audit, presenting
 from bot.services.callbacks import HOUSEHOLD, Callback, pack
 from bot.services.menus import menu_reply
@@ -38,10 +39,10 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     assessment_id, step, value = callback.fields
     locked = await _allowed(turn, int(assessment_id)) if assessment_id.isdigit() else None
     if locked is None:
-        turn.out.notice = _("This assessment is not yours to change.")
+        turn.out.notice = t(_("This assessment is not yours to change."))
         return
     if locked.assessment.state not in assessing.OPEN_STATES:
-        turn.out.notice = _("This assessment was already submitted.")
+        turn.out.notice = t(_("This assessment was already submitted."))
         await show_result(turn, locked.assessment)
         return
     await _step(turn, locked.assessment, _input(step, value), answers=locked.answers)
@@ -133,13 +134,13 @@ async def _step(
         turn.out.add(await menu_reply(turn))
 
 
-def _render(outcome: Outcome, assessment: Assessment, header: str, edit: bool) -> Reply:
+def _render(outcome: Outcome, assessment: Assessment, header: Text, edit: bool) -> Reply:
     reply = outcome.reply
     if isinstance(reply, Prompt):
         return presenting.prompt_reply(reply, assessment.id, header, edit=edit)
     if isinstance(reply, Review):
         return presenting.review_reply(reply, assessment.id, header, edit=edit)
-    text = _("Submitted. Thank you!") + "\n\n" + presenting.result_text(reply, header)
+    text = t(_("Submitted. Thank you!")) + "\n\n" + presenting.result_text(reply, header)
     return Reply(text, edit=edit)
 
 
@@ -156,15 +157,15 @@ async def show_result(turn: Turn, assessment: Assessment) -> None:
     turn.conversation = Conversation()
 
 
-async def _header(session: AsyncSession, assessment: Assessment, title: str) -> str:
-    if assessment.household_id is None:
-        return "📝 " + presenting.escape(title)
-    household = await session.get(Household, assessment.household_id)
-    if household is None:
-        return "📝 " + presenting.escape(title)
-    return "🏠 " + _("Household {code} · {name}").format(
-        code=presenting.escape(household.code), name=presenting.escape(household.head_name)
+async def _header(session: AsyncSession, assessment: Assessment, title: str) -> Text:
+    household = (
+        await session.get(Household, assessment.household_id)
+        if assessment.household_id is not None
+        else None
     )
+    if household is None:
+        return t("📝 {title}", title=title)
+    return "🏠 " + t(_("Household {code} · {name}"), code=household.code, name=household.head_name)
 
 
 async def _allowed(turn: Turn, assessment_id: int) -> assessing.Locked | None:

@@ -13,12 +13,12 @@ from collections.abc import Collection
 from sqlalchemy import select
 
 from bot.i18n import _, format_number, ngettext
+from bot.rich import Text, bold, lines, t
 from bot.services import audit, campaigns, reminders, scope
 from bot.services.callbacks import BULLETIN, MENU, Callback, pack
 from bot.services.campaigns import BROADCAST, CAMPAIGNS
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
-from bot.services.presenting import escape
 from bot.services.turn import Turn
 from bot.storage.models import Broadcast, RoleAssignment, Unit
 
@@ -44,7 +44,7 @@ async def _commune(turn: Turn, ident: str) -> Unit | None:
         or not unit.active
         or not await scope.may(turn.session, turn.person.id, unit, ("officer",))
     ):
-        turn.out.notice = _("That is outside your commune.")
+        turn.out.notice, turn.out.alert = t(_("That is outside your commune.")), True
         return None
     return unit
 
@@ -68,7 +68,7 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     ident, _sep, rest = arg.partition("-")
     if action == "cancel":
         turn.conversation = Conversation()
-        turn.out.add(Reply(_("Cancelled: nothing was sent."), edit=turn.tapped))
+        turn.out.add(Reply(t(_("Cancelled: nothing was sent.")), edit=turn.tapped))
         return
     commune = await _commune(turn, ident)
     if commune is None:
@@ -88,7 +88,7 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     elif action == "when" and rest in CAMPAIGNS:
         await _ask_when(turn, commune, rest)
     else:
-        turn.out.notice = _("This button is no longer valid.")
+        turn.out.notice = t(_("This button is no longer valid."))
 
 
 async def recipients(turn: Turn, commune: Unit, audience: str) -> list[int]:
@@ -117,7 +117,7 @@ async def _ask_audience(turn: Turn, commune: Unit) -> None:
     turn.conversation = Conversation()
     turn.out.add(
         Reply(
-            "📣 " + _("Who should receive the message?"),
+            "📣 " + t(_("Who should receive the message?")),
             (
                 (
                     Button(
@@ -142,9 +142,10 @@ async def _ask_text(turn: Turn, commune: Unit, audience: str) -> None:
     turn.conversation = Conversation(FLOW, {"commune": commune.id, "audience": audience})
     turn.out.add(
         Reply(
-            _(
-                "Type the message (up to {limit} characters). You will see it before it goes."
-            ).format(limit=format_number(MAX_LENGTH)),
+            t(
+                _("Type the message (up to {limit} characters). You will see it before it goes."),
+                limit=format_number(MAX_LENGTH),
+            ),
             ((Button("✖️ " + _("Cancel"), pack(BULLETIN, "cancel", "0")),),),
             expects_text=True,
         )
@@ -165,10 +166,14 @@ async def on_text(turn: Turn, text: str) -> None:
     if not message or len(message) > MAX_LENGTH:
         turn.out.add(
             Reply(
-                _(
-                    "The message must have 1 to {limit} characters; yours has {count}. Type it "
-                    "again:"
-                ).format(limit=format_number(MAX_LENGTH), count=format_number(len(message))),
+                t(
+                    _(
+                        "The message must have 1 to {limit} characters; yours has {count}. Type "
+                        "it again:"
+                    ),
+                    limit=format_number(MAX_LENGTH),
+                    count=format_number(len(message)),
+                ),
                 expects_text=True,
             )
         )
@@ -176,23 +181,21 @@ async def on_text(turn: Turn, text: str) -> None:
     count = len(await recipients(turn, commune, audience))
     if count == 0:
         turn.conversation = Conversation()
-        turn.out.add(Reply(_("Nobody to send it to yet: nothing was sent.")))
+        turn.out.add(Reply(t(_("Nobody to send it to yet: nothing was sent."))))
         return
     turn.conversation = Conversation(FLOW, {**data, "text": message})
     when = campaigns.send_time(turn.now, turn.now)
-    lines = [
-        "<b>" + _("Preview") + "</b>",
-        "",
-        "📣 <b>" + escape(commune.name) + "</b>",
-        escape(message),
-        "",
-        _reach_text(count),
-    ]
-    if when > turn.now:
-        lines.append(_("It is night now: it goes from 7:00."))
+    night = t(_("It is night now: it goes from 7:00.")) if when > turn.now else None
     turn.out.add(
         Reply(
-            "\n".join(lines),
+            lines(
+                bold(t(_("Preview"))),
+                "",
+                reminders.bulletin(commune.name, message),
+                "",
+                _reach_text(count),
+                night,
+            ),
             (
                 (Button("✅ " + _("Send"), pack(BULLETIN, "send", commune.id)),),
                 (
@@ -207,10 +210,11 @@ async def on_text(turn: Turn, text: str) -> None:
     )
 
 
-def _reach_text(count: int) -> str:
+def _reach_text(count: int) -> Text:
     """How many the message goes to."""
-    return ngettext("It goes to {count} person.", "It goes to {count} people.", count).format(
-        count=format_number(count)
+    return t(
+        ngettext("It goes to {count} person.", "It goes to {count} people.", count),
+        count=format_number(count),
     )
 
 
@@ -221,7 +225,7 @@ async def _send(turn: Turn, commune: Unit) -> None:
         or data.get("commune") != commune.id
         or not isinstance(data.get("text"), str)
     ):
-        turn.out.notice = _("This message was already sent or cancelled.")
+        turn.out.notice = t(_("This message was already sent or cancelled."))
         return
     audience = str(data["audience"])
     people = await recipients(turn, commune, audience)
@@ -260,8 +264,9 @@ async def _send(turn: Turn, commune: Unit) -> None:
     turn.out.add(
         Reply(
             "📣 "
-            + _("Sending to {count} people. I will tell you how many got it.").format(
-                count=format_number(broadcast.recipients)
+            + t(
+                _("Sending to {count} people. I will tell you how many got it."),
+                count=format_number(broadcast.recipients),
             ),
             edit=turn.tapped,
         )
@@ -271,12 +276,19 @@ async def _send(turn: Turn, commune: Unit) -> None:
 async def show_campaigns(turn: Turn, commune: Unit) -> None:
     """The commune's reminder campaigns: on or off, and when each goes."""
     own = (await campaigns.settings_of(turn.session, [commune.id]))[commune.id]
-    lines = ["⏰ <b>" + _("Reminders of {commune}").format(commune=escape(commune.name)) + "</b>"]
+    parts = ["⏰ " + bold(t(_("Reminders of {commune}"), commune=commune.name))]
     rows: list[tuple[Button, ...]] = []
     for kind in CAMPAIGNS:
         campaign = own[kind]
         mark = "✅" if campaign.enabled else "⛔"
-        lines.append(f"{mark} {campaigns.kind_name(kind)}: {campaigns.describe(campaign)}")
+        parts.append(
+            t(
+                "{mark} {kind}: {when}",
+                mark=mark,
+                kind=campaigns.kind_name(kind),
+                when=campaigns.describe(campaign),
+            )
+        )
         rows.append(
             (
                 Button(
@@ -288,9 +300,9 @@ async def show_campaigns(turn: Turn, commune: Unit) -> None:
                 Button("🗓", pack(BULLETIN, "when", f"{commune.id}-{kind}")),
             )
         )
-    lines.append(_("Tap 🗓 to change when a reminder goes."))
+    parts.append(t(_("Tap 🗓 to change when a reminder goes.")))
     rows.append((Button("⬅️ " + _("Menu"), pack(MENU, "menu")),))
-    turn.out.add(Reply("\n".join(lines), tuple(rows), edit=turn.tapped))
+    turn.out.add(Reply(lines(*parts), tuple(rows), edit=turn.tapped))
 
 
 async def _ask_when(turn: Turn, commune: Unit, kind: str) -> None:
@@ -302,7 +314,7 @@ async def _ask_when(turn: Turn, commune: Unit, kind: str) -> None:
         question = _("How many days before the deadline? Type a number (now {days}):")
     else:
         question = _("On which day each year? Type day/month, for example 1/10:")
-    turn.out.add(Reply(question.format(days=campaign.days), expects_text=True))
+    turn.out.add(Reply(t(question, days=campaign.days or ""), expects_text=True))
 
 
 async def _on_when(turn: Turn, text: str) -> None:
@@ -323,7 +335,7 @@ async def _on_when(turn: Turn, text: str) -> None:
             await campaigns.change(turn.session, commune.id, kind, turn.now, days=days)
     except ValueError:
         turn.out.add(
-            Reply(_("That is not a day or a number I can use. Try again:"), expects_text=True)
+            Reply(t(_("That is not a day or a number I can use. Try again:")), expects_text=True)
         )
         return
     turn.conversation = Conversation()

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import TIMEZONE, _
+from bot.rich import Refusal
 from bot.services import assessing, review, units
 from bot.services.context import CDHT, GDHT
 from bot.storage.models import (
@@ -131,7 +132,7 @@ RETURN_COMMENTS = (
 )
 
 
-class DemoError(ValueError):
+class DemoError(Refusal):
     """The demonstration cannot fill this commune; str() is one line for the person."""
 
 

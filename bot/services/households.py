@@ -12,13 +12,13 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_number, format_percent
+from bot.rich import lines, t
 from bot.services import answering, assessing, audit, privacy
 from bot.services.callbacks import HOUSEHOLD, MENU, Callback, pack
 from bot.services.context import GDHT
 from bot.services.menus import menu_reply
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation, villages_led
-from bot.services.presenting import escape
 from bot.services.turn import Turn
 from bot.storage.models import Answer, Assessment, Household, Registration, Unit
 
@@ -108,7 +108,7 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     }
     handler = actions.get(action)
     if handler is None:
-        turn.out.notice = _("This button is no longer valid.")
+        turn.out.notice = t(_("This button is no longer valid."))
         return
     await handler(turn, ident)
 
@@ -117,14 +117,15 @@ async def _my_village(turn: Turn, village_id: int) -> Unit | None:
     for village in await villages_led(turn.session, turn.person.id):
         if village.id == village_id:
             return village
-    turn.out.notice = _("You are not a leader of that village.")
+    turn.out.notice = t(_("You are not a leader of that village."))
+    turn.out.alert = True
     return None
 
 
 async def _my_household(turn: Turn, ident: str) -> Household | None:
     household = await turn.session.get(Household, int(ident)) if ident.isdigit() else None
     if household is None or household.removed_at is not None:
-        turn.out.notice = _("That household is no longer on the list.")
+        turn.out.notice = t(_("That household is no longer on the list."))
         return None
     if await _my_village(turn, household.village_id) is None:
         return None
@@ -140,11 +141,14 @@ async def _list(turn: Turn, ident: str) -> None:
     year = turn.services.year()
     rows = await statuses(turn.session, village.id, year)
     shown = rows[page * PAGE : (page + 1) * PAGE]
-    text = _("<b>{village}</b>, year {year}: {count} households").format(
-        village=escape(village.name), year=year, count=format_number(len(rows))
+    text = t(
+        _("<b>{village}</b>, year {year}: {count} households"),
+        village=village.name,
+        year=year,
+        count=format_number(len(rows)),
     )
     if not rows:
-        text += "\n" + _("No households yet. Add the first one.")
+        text = lines(text, t(_("No households yet. Add the first one.")))
     buttons: list[tuple[Button, ...]] = [
         (
             Button(
@@ -185,15 +189,10 @@ async def card(turn: Turn, household: Household) -> Reply:
         for s in await statuses(turn.session, household.village_id, year)
         if s.household.id == household.id
     )
-    text = "\n".join(
-        [
-            "🏠 "
-            + _("Household {code} · {name}").format(
-                code=escape(household.code), name=escape(household.head_name)
-            ),
-            _("{members} people").format(members=household.members),
-            _("Year {year}: {status}").format(year=year, status=status_label(status)),
-        ]
+    text = lines(
+        "🏠 " + t(_("Household {code} · {name}"), code=household.code, name=household.head_name),
+        t(_("{members} people"), members=household.members),
+        t(_("Year {year}: {status}"), year=year, status=status_label(status)),
     )
     register = (
         _("Cancel registration for {year}") if status.registered else _("Register for {year}")
@@ -223,10 +222,14 @@ async def _ask_remove(turn: Turn, ident: str) -> None:
         return
     turn.out.add(
         Reply(
-            _(
-                "Remove household {code} · {name}? Its name and answers are erased; its past "
-                "results stay only as numbers in the totals."
-            ).format(code=escape(household.code), name=escape(household.head_name)),
+            t(
+                _(
+                    "Remove household {code} · {name}? Its name and answers are erased; its "
+                    "past results stay only as numbers in the totals."
+                ),
+                code=household.code,
+                name=household.head_name,
+            ),
             (
                 (Button(_("Yes, remove it"), pack(HOUSEHOLD, "delok", household.id)),),
                 (Button(_("No, keep it"), pack(HOUSEHOLD, "open", household.id)),),
@@ -241,7 +244,7 @@ async def _remove(turn: Turn, ident: str) -> None:
     if household is None:
         return
     await privacy.remove_household(turn.session, turn.person.id, household, turn.now)
-    turn.out.notice = _("Household removed.")
+    turn.out.notice = t(_("Household removed."))
     await _list(turn, f"{household.village_id}-0")
 
 
@@ -276,9 +279,10 @@ async def _set_registration(turn: Turn, ident: str, registered: bool) -> None:
         household.village_id,
         detail=str(year),
     )
-    turn.out.notice = (
-        _("Registered for {year}.") if registered else _("Registration for {year} cancelled.")
-    ).format(year=year)
+    turn.out.notice = t(
+        _("Registered for {year}.") if registered else _("Registration for {year} cancelled."),
+        year=year,
+    )
     await turn.session.flush()
     turn.out.add(await card(turn, household))
 
@@ -304,7 +308,7 @@ async def start_adding(turn: Turn) -> None:
     """The /add command: add a household to the leader's (first) village."""
     villages = await villages_led(turn.session, turn.person.id)
     if not villages:
-        turn.out.add(Reply(_("Only village leaders can add households.")))
+        turn.out.add(Reply(t(_("Only village leaders can add households."))))
         return
     await _ask_name(turn, str(villages[0].id))
 
@@ -316,8 +320,9 @@ async def _ask_name(turn: Turn, ident: str) -> None:
     turn.conversation = Conversation(ADD_FLOW, {"village": village.id, "step": "name"})
     turn.out.add(
         Reply(
-            _("New household in {village}. Type the name of the head of the household:").format(
-                village=escape(village.name)
+            t(
+                _("New household in {village}. Type the name of the head of the household:"),
+                village=village.name,
             )
         )
     )
@@ -334,30 +339,27 @@ async def on_add_text(turn: Turn, text: str) -> None:
     if data.get("step") == "name":
         if not 2 <= len(text) <= 100:
             turn.out.add(
-                Reply(_("Please type the head of the household's name (2 to 100 letters)."))
+                Reply(t(_("Please type the head of the household's name (2 to 100 letters).")))
             )
             return
         turn.conversation = Conversation(ADD_FLOW, {**data, "step": "members", "name": text})
         turn.out.add(
             Reply(
-                _(
-                    "How many people live in the household? Type a number from 1 to {maximum}."
-                ).format(maximum=MAX_MEMBERS)
+                t(
+                    _("How many people live in the household? Type a number from 1 to {maximum}."),
+                    maximum=MAX_MEMBERS,
+                )
             )
         )
         return
     if not text.isdigit() or not 1 <= int(text) <= MAX_MEMBERS:
-        turn.out.add(
-            Reply(_("Please type a number from 1 to {maximum}.").format(maximum=MAX_MEMBERS))
-        )
+        turn.out.add(Reply(t(_("Please type a number from 1 to {maximum}."), maximum=MAX_MEMBERS)))
         return
     household = await _create(turn.session, village, data["name"], int(text), turn)
     turn.conversation = Conversation()
     turn.out.add(
         Reply(
-            _("Added household {code} · {name}.").format(
-                code=household.code, name=escape(household.head_name)
-            )
+            t(_("Added household {code} · {name}."), code=household.code, name=household.head_name)
         )
     )
     turn.out.add(await card(turn, household))
@@ -397,7 +399,7 @@ async def show_households(turn: Turn) -> None:
     """The /households command: the list of the leader's first village."""
     villages = await villages_led(turn.session, turn.person.id)
     if not villages:
-        turn.out.add(Reply(_("Only village leaders have a list of households.")))
+        turn.out.add(Reply(t(_("Only village leaders have a list of households."))))
         return
     await _list(turn, f"{villages[0].id}-0")
 
@@ -412,7 +414,7 @@ async def show_summary(turn: Turn) -> None:
     """The village summary of every village this person leads."""
     villages = await villages_led(turn.session, turn.person.id)
     if not villages:
-        turn.out.add(Reply(_("Only village leaders have a village summary.")))
+        turn.out.add(Reply(t(_("Only village leaders have a village summary."))))
         return
     for village in villages:
         turn.out.add(await summary_reply(turn, village))
@@ -429,21 +431,21 @@ async def summary_reply(turn: Turn, village: Unit) -> Reply:
     submitted = [s for s in rows if s.state in ("submitted", "recognised", "not_recognised")]
     passing = sum(1 for s in submitted if s.passed)
     share = format_percent(passing / total) if total else "—"
-    text = "\n".join(
-        [
-            "📈 "
-            + _("<b>{village}</b>, year {year}").format(village=escape(village.name), year=year),
-            _("Households: {count}").format(count=format_number(total)),
-            _("Registered: {count}").format(count=format_number(registered)),
-            _("Drafts: {count}").format(count=format_number(drafts)),
-            _("Assessed: {count}").format(count=format_number(len(submitted))),
-            _("Meeting the criteria: {count} ({share} of households)").format(
-                count=format_number(passing), share=share
-            ),
-            "",
-            _("Residents check themselves by sending /village {code} to the bot.").format(
-                code=village.code
-            ),
-        ]
+    text = lines(
+        "📈 " + t(_("<b>{village}</b>, year {year}"), village=village.name, year=year),
+        t(_("Households: {count}"), count=format_number(total)),
+        t(_("Registered: {count}"), count=format_number(registered)),
+        t(_("Drafts: {count}"), count=format_number(drafts)),
+        t(_("Assessed: {count}"), count=format_number(len(submitted))),
+        t(
+            _("Meeting the criteria: {count} ({share} of households)"),
+            count=format_number(passing),
+            share=share,
+        ),
+        "",
+        t(
+            _("Residents check themselves by sending /village {code} to the bot."),
+            code=village.code,
+        ),
     )
     return Reply(text)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
+from bot.rich import Refusal
 from bot.services import audit, scope
 from bot.storage.models import Invite, Person, RoleAssignment, Unit
 
@@ -25,7 +26,7 @@ ROLE_LEVELS = {"leader": 3, "officer": 2, "province": 1}  # the unit level each 
 INVITERS = {"leader": ("officer",), "officer": ("province",), "province": ()}
 
 
-class InviteError(ValueError):
+class InviteError(Refusal):
     """An invite that cannot be made or used; the message is for the person."""
 
 

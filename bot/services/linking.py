@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import func, select, update
 
 from bot.i18n import _, set_locale
+from bot.rich import t
 from bot.services import audit, invites
 from bot.services.menus import menu_reply
 from bot.services.messages import Reply
@@ -45,11 +46,14 @@ async def _make_code(turn: Turn) -> None:
     )
     turn.out.add(
         Reply(
-            _(
-                "On your other messenger, send this to the hoctap bot within 15 "
-                "minutes:\n<code>/link {code}</code>\nBoth will then show the same "
-                "answers and roles."
-            ).format(code=code)
+            t(
+                _(
+                    "On your other messenger, send this to the hoctap bot within 15 "
+                    "minutes:\n<code>/link {code}</code>\nBoth will then show the same "
+                    "answers and roles."
+                ),
+                code=code,
+            )
         )
     )
 
@@ -61,22 +65,26 @@ async def _use_code(turn: Turn, typed: str) -> None:
     if link is None or link.used_at is not None or link.expires_at <= turn.now:
         turn.out.add(
             Reply(
-                _(
-                    "That link code is wrong, used or expired. Send /link on your other "
-                    "messenger for a new one."
+                t(
+                    _(
+                        "That link code is wrong, used or expired. Send /link on your other "
+                        "messenger for a new one."
+                    )
                 )
             )
         )
         return
     if link.person_id == turn.person.id:
-        turn.out.add(Reply(_("These messengers are already linked.")))
+        turn.out.add(Reply(t(_("These messengers are already linked."))))
         return
     if await _has_own_data(turn):
         turn.out.add(
             Reply(
-                _(
-                    "This messenger already has answers or roles of its own. Send /link "
-                    "here instead, and the code on the other messenger."
+                t(
+                    _(
+                        "This messenger already has answers or roles of its own. Send /link "
+                        "here instead, and the code on the other messenger."
+                    )
                 )
             )
         )
@@ -97,7 +105,7 @@ async def _use_code(turn: Turn, typed: str) -> None:
         detail=turn.inbound.actor.channel,
     )
     await _become(turn, link.person_id)
-    turn.out.add(Reply(_("Linked. You can carry on here where you left off.")))
+    turn.out.add(Reply(t(_("Linked. You can carry on here where you left off."))))
     turn.out.add(await menu_reply(turn))
 
 

@@ -8,39 +8,40 @@ Must not import any platform library.
 from __future__ import annotations
 
 from bot.i18n import _, set_locale
+from bot.rich import Text, bold, lines, t
 from bot.services import officer
 from bot.services.callbacks import CONSENT, LANGUAGE, MENU, pack
 from bot.services.messages import Button, Reply
 from bot.services.people import CONSENT_PURPOSE, Conversation, villages_led
-from bot.services.presenting import escape
 from bot.services.turn import Turn
 
 
-def privacy_notice() -> str:
+def privacy_notice() -> Text:
     """What the bot does, what it keeps and why."""
-    return "\n\n".join(
-        [
+    return lines(
+        t(
             _(
                 "Hello! hoctap helps with the learning-society titles: citizens check themselves "
                 'against the "Learning citizen" criteria, village leaders assess households for '
                 'the "Learning family" title, and communes count the results.'
-            ),
-            "<b>"
-            + _("Your data")
-            + "</b>\n"
-            + _(
+            )
+        ),
+        "",
+        bold(t(_("Your data"))),
+        t(
+            _(
                 "We keep your name as shown in this chat, your answers and results, and, for "
                 "village leaders, the households they assess, only to work out results and the "
                 "village and commune totals. We never ask for ID-card numbers. You can see and "
                 "erase your data at any time."
-            ),
-        ]
+            )
+        ),
     )
 
 
 def consent_reply() -> Reply:
     """The privacy notice and the question of consent."""
-    text = privacy_notice() + "\n\n" + _("Do you agree?")
+    text = lines(privacy_notice(), "", t(_("Do you agree?")))
     # Both answers look alike: no tick or colour suggests one is already chosen.
     buttons = (
         (Button(_("I agree"), pack(CONSENT, "yes")),),
@@ -53,7 +54,7 @@ def consent_reply() -> Reply:
 def language_reply() -> Reply:
     """The language choice; each language is named in itself."""
     return Reply(
-        _("Choose your language:"),
+        t(_("Choose your language:")),
         (
             (
                 Button("🇻🇳 Tiếng Việt", pack(LANGUAGE, "vi")),
@@ -94,13 +95,12 @@ async def menu_reply(turn: Turn) -> Reply:
             Button("❓ " + _("Help"), pack(MENU, "help")),
         )
     )
-    return Reply(_("What would you like to do?"), tuple(rows))
+    return Reply(t(_("What would you like to do?")), tuple(rows))
 
 
 async def help_reply(turn: Turn) -> Reply:
     """The commands this person can use, and nothing they cannot."""
-    lines = [
-        "<b>" + _("How to use hoctap") + "</b>",
+    parts = [
         _("/start: the main menu"),
         _("/selfcheck: check yourself against the Learning citizen criteria"),
         _("/results: your results"),
@@ -113,19 +113,19 @@ async def help_reply(turn: Turn) -> Reply:
         _("/join CODE: take up a role with the code you were given"),
     ]
     if await villages_led(turn.session, turn.person.id):
-        lines += [
+        parts += [
             _("/households: the households of your village and this year's status"),
             _("/add: add a household"),
             _("/summary: this year's summary of your village"),
             _("/report: the year's report as a spreadsheet and a chart"),
         ]
     if await officer.communes_of(turn):
-        lines += [
+        parts += [
             _("/review: households waiting for the commune's review"),
             _("/report: the year's report as a spreadsheet and a chart"),
         ]
-    lines.append(_("You can stop at any question and come back later: every answer is saved."))
-    return Reply("\n".join(lines))
+    parts.append(_("You can stop at any question and come back later: every answer is saved."))
+    return Reply(lines(bold(t(_("How to use hoctap"))), *(t(part) for part in parts)))
 
 
 async def on_start(turn: Turn) -> None:
@@ -134,8 +134,7 @@ async def on_start(turn: Turn) -> None:
     if turn.person.consent_at is None:
         turn.out.add(consent_reply())
         return
-    name = escape(turn.person.display_name)
-    turn.out.add(Reply(_("Welcome back, {name}!").format(name=name)))
+    turn.out.add(Reply(t(_("Welcome back, {name}!"), name=turn.person.display_name)))
     turn.out.add(await menu_reply(turn))
 
 
@@ -147,17 +146,19 @@ async def on_consent(turn: Turn, answer: str, show_menu: bool = True) -> None:
             turn.person.consent_at = turn.now
             turn.person.consent_purpose = CONSENT_PURPOSE
         # The notice stays on screen above the thanks: people can re-read what they agreed to.
-        thanks = "✅ " + _("Thank you. Your consent is recorded.")
-        text = privacy_notice() + "\n\n" + thanks if turn.tapped else thanks
+        thanks = "✅ " + t(_("Thank you. Your consent is recorded."))
+        text = lines(privacy_notice(), "", thanks) if turn.tapped else thanks
         turn.out.add(Reply(text, edit=turn.tapped))
         if show_menu and not again:
             turn.out.add(await menu_reply(turn))
         return
     turn.out.add(
         Reply(
-            _(
-                "Understood: nothing about you is kept beyond this chat's name. You "
-                "can agree later with /start."
+            t(
+                _(
+                    "Understood: nothing about you is kept beyond this chat's name. You "
+                    "can agree later with /start."
+                )
             ),
             edit=turn.tapped,
         )
@@ -171,7 +172,8 @@ async def on_language(turn: Turn, lang: str) -> None:
         set_locale(lang)
     turn.out.add(
         Reply(
-            _("Language: English") if lang == "en" else _("Language: Vietnamese"), edit=turn.tapped
+            t(_("Language: English") if lang == "en" else _("Language: Vietnamese")),
+            edit=turn.tapped,
         )
     )
     turn.out.add(consent_reply() if turn.person.consent_at is None else await menu_reply(turn))
@@ -183,9 +185,11 @@ async def on_cancel(turn: Turn) -> None:
     turn.conversation = Conversation()
     turn.out.add(
         Reply(
-            _("Stopped. Your answers are saved; pick up again from the menu.")
-            if was_busy
-            else _("Nothing to stop.")
+            t(
+                _("Stopped. Your answers are saved; pick up again from the menu.")
+                if was_busy
+                else _("Nothing to stop.")
+            )
         )
     )
     turn.out.add(await menu_reply(turn))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.rich import Text, data
+
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -58,13 +60,20 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to show. ``edit`` asks to replace the message the tapped button was on."""
+    """One message to show. ``edit`` asks to replace the message the tapped button was on.
 
-    text: str
+    The text is a ``Text``: its data is escaped by the channel that renders it, never here.
+    Button labels are plain: no messenger reads markup in them."""
+
+    text: Text
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit: bool = False
     attachment: Attachment | None = None
     expects_text: bool = False  # a number or words are typed; buttons only navigate
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, Text):  # a bare string is data, never markup
+            object.__setattr__(self, "text", data(self.text))
 
     def choices(self) -> list[Button]:
         """The buttons in reading order, as numbered options are listed."""
@@ -84,8 +93,14 @@ class Outbound:
     """Everything a service answers to one inbound message."""
 
     replies: list[Reply] = field(default_factory=list)
-    notice: str | None = None  # a short toast for a tapped button (Telegram answerCallbackQuery)
+    notice: Text | None = None  # a short toast for a tapped button (Telegram answerCallbackQuery)
+    # The notice matters (a refusal: not your village): it stays on screen until dismissed.
+    alert: bool = False
     wake_reminders: bool = False  # reminders were planned to go now (a broadcast)
+
+    def __post_init__(self) -> None:
+        if self.notice is not None and not isinstance(self.notice, Text):
+            self.notice = data(self.notice)
 
     def add(self, reply: Reply) -> Outbound:
         self.replies.append(reply)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.i18n import _, format_datetime, format_number, format_percent
+from bot.rich import bold, code, lines, t
 from bot.services import audit, broadcasts, invites, review, scope, units
 from bot.services.callbacks import MENU, OFFICER, Callback, pack
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
-from bot.services.presenting import escape
 from bot.services.turn import Turn
 from bot.storage import queries
 from bot.storage.models import Household, Person, RoleAssignment, Unit
@@ -62,7 +62,8 @@ async def _unit_in_scope(turn: Turn, ident: str) -> Unit | None:
         or not unit.active
         or not await scope.may(turn.session, turn.person.id, unit, OFFICER_ROLES)
     ):
-        turn.out.notice = _("That is outside your commune.")
+        turn.out.notice = t(_("That is outside your commune."))
+        turn.out.alert = True
         return None
     return unit
 
@@ -120,7 +121,7 @@ async def _villages(turn: Turn, commune: Unit) -> None:
     )
     turn.out.add(
         Reply(
-            _("<b>{commune}</b>: villages").format(commune=escape(commune.name)),
+            t(_("<b>{commune}</b>: villages"), commune=commune.name),
             tuple(buttons),
             edit=turn.tapped,
         )
@@ -137,14 +138,10 @@ async def _village(turn: Turn, village: Unit) -> None:
         or 0
     )
     leaders = await _leader_rows(turn, village)
-    text = "\n".join(
-        [
-            "🏘 <b>" + escape(village.name) + f"</b> ({escape(village.code)})",
-            _("Households: {count}").format(count=format_number(households)),
-            _("Leaders: {names}").format(
-                names=", ".join(escape(p.display_name) for _r, p, _v in leaders) or "—"
-            ),
-        ]
+    text = lines(
+        t("🏘 <b>{name}</b> ({code})", name=village.name, code=village.code),
+        t(_("Households: {count}"), count=format_number(households)),
+        t(_("Leaders: {names}"), names=", ".join(p.display_name for _r, p, _v in leaders) or "—"),
     )
     turn.out.add(
         Reply(
@@ -164,12 +161,12 @@ async def _village(turn: Turn, village: Unit) -> None:
 
 async def _ask_rename(turn: Turn, village: Unit) -> None:
     turn.conversation = Conversation(FLOW, {"action": "rename", "id": village.id})
-    turn.out.add(Reply(_("Type the new name of {village}:").format(village=escape(village.name))))
+    turn.out.add(Reply(t(_("Type the new name of {village}:"), village=village.name)))
 
 
 async def _ask_add(turn: Turn, commune: Unit) -> None:
     turn.conversation = Conversation(FLOW, {"action": "add", "id": commune.id})
-    turn.out.add(Reply(_("Type the name of the new village:")))
+    turn.out.add(Reply(t(_("Type the name of the new village:"))))
 
 
 async def on_text(turn: Turn, text: str) -> None:
@@ -188,7 +185,7 @@ async def on_text(turn: Turn, text: str) -> None:
             await audit.record(
                 turn.session, turn.person.id, "village.renamed", "unit", unit.id, turn.now, unit.id
             )
-            turn.out.add(Reply(_("Renamed to {name}.").format(name=escape(unit.name))))
+            turn.out.add(Reply(t(_("Renamed to {name}."), name=unit.name)))
             await _village(turn, unit)
         else:
             village = await units.add_village(turn.session, unit.code, text)
@@ -203,15 +200,17 @@ async def on_text(turn: Turn, text: str) -> None:
             )
             turn.out.add(
                 Reply(
-                    _("Village added: {name} (code {code}).").format(
-                        name=escape(village.name), code=village.code
+                    t(
+                        _("Village added: {name} (code {code})."),
+                        name=village.name,
+                        code=village.code,
                     )
                 )
             )
             await _villages(turn, unit)
     except units.UnitError as error:
         turn.conversation = Conversation(FLOW, data)  # ask again; nothing was changed
-        turn.out.add(Reply(str(error)))
+        turn.out.add(Reply(error.text))
 
 
 async def _merge_targets(turn: Turn, village: Unit) -> None:
@@ -224,9 +223,13 @@ async def _merge_targets(turn: Turn, village: Unit) -> None:
     buttons.append((Button("◀ " + _("Back"), pack(OFFICER, "village", village.id)),))
     turn.out.add(
         Reply(
-            _(
-                "Merge {village} into which village? Its households and assessments move there."
-            ).format(village=escape(village.name)),
+            t(
+                _(
+                    "Merge {village} into which village? Its households and assessments move "
+                    "there."
+                ),
+                village=village.name,
+            ),
             tuple(buttons),
             edit=turn.tapped,
         )
@@ -242,8 +245,10 @@ async def _merge_step(turn: Turn, action: str, ident: str) -> None:
     if action == "mergeto":
         turn.out.add(
             Reply(
-                _("Merge {source} into {target}? This cannot be undone.").format(
-                    source=escape(source.name), target=escape(target.name)
+                t(
+                    _("Merge {source} into {target}? This cannot be undone."),
+                    source=source.name,
+                    target=target.name,
                 ),
                 (
                     (Button(_("Yes, merge"), pack(OFFICER, "mergeok", ident)),),
@@ -256,7 +261,7 @@ async def _merge_step(turn: Turn, action: str, ident: str) -> None:
     try:
         await units.merge_villages(turn.session, source.code, target.code)
     except units.UnitError as error:
-        turn.out.add(Reply(str(error)))
+        turn.out.add(Reply(error.text))
         return
     await audit.record(
         turn.session,
@@ -270,9 +275,7 @@ async def _merge_step(turn: Turn, action: str, ident: str) -> None:
     )
     turn.out.add(
         Reply(
-            _("{source} is merged into {target}.").format(
-                source=escape(source.name), target=escape(target.name)
-            ),
+            t(_("{source} is merged into {target}."), source=source.name, target=target.name),
             edit=turn.tapped,
         )
     )
@@ -284,17 +287,22 @@ async def _invite(turn: Turn, village: Unit) -> None:
             turn.session, turn.person.id, "leader", village.code, turn.now
         )
     except invites.InviteError as error:
-        turn.out.add(Reply(str(error)))
+        turn.out.add(Reply(error.text))
         return
-    link = turn.services.deep_link.format(code=invite.code) if turn.services.deep_link else ""
-    lines = [
-        _("Invite for the leader of {village}:").format(village=escape(village.name)),
-        f"<code>/join {invite.code}</code>",
-        _("Valid until {date}; it works once.").format(date=format_datetime(invite.expires_at)),
-    ]
-    if link:
-        lines.append(link)
-    turn.out.add(Reply("\n".join(lines)))
+    link = turn.services.deep_link.format(code=invite.code) if turn.services.deep_link else None
+    turn.out.add(
+        Reply(
+            lines(
+                t(_("Invite for the leader of {village}:"), village=village.name),
+                code(f"/join {invite.code}"),
+                t(
+                    _("Valid until {date}; it works once."),
+                    date=format_datetime(invite.expires_at),
+                ),
+                link,
+            )
+        )
+    )
 
 
 async def _leader_rows(turn: Turn, area: Unit) -> list[tuple[RoleAssignment, Person, Unit]]:
@@ -314,12 +322,10 @@ async def _leader_rows(turn: Turn, area: Unit) -> list[tuple[RoleAssignment, Per
 
 async def _leaders(turn: Turn, commune: Unit) -> None:
     rows = await _leader_rows(turn, commune)
-    lines = [
-        "<b>" + _("Village leaders of {commune}").format(commune=escape(commune.name)) + "</b>"
-    ]
-    lines += [f"• {escape(p.display_name)} — {escape(u.name)}" for _r, p, u in rows]
+    parts = [bold(t(_("Village leaders of {commune}"), commune=commune.name))]
+    parts += [t("• {name} — {village}", name=p.display_name, village=u.name) for _r, p, u in rows]
     if not rows:
-        lines.append(_("No leaders yet: open a village and invite one."))
+        parts.append(t(_("No leaders yet: open a village and invite one.")))
     buttons = [
         (
             Button(
@@ -330,14 +336,14 @@ async def _leaders(turn: Turn, commune: Unit) -> None:
         for r, p, u in rows
     ]
     buttons.append((Button("◀ " + _("Menu"), pack(MENU, "menu")),))
-    turn.out.add(Reply("\n".join(lines), tuple(buttons), edit=turn.tapped))
+    turn.out.add(Reply(lines(*parts), tuple(buttons), edit=turn.tapped))
 
 
 async def _unassign(turn: Turn, ident: str) -> None:
     role = await turn.session.get(RoleAssignment, int(ident)) if ident.isdigit() else None
     unit = await _unit_in_scope(turn, str(role.unit_id)) if role and role.unit_id else None
     if role is None or unit is None or role.role != "leader" or role.revoked_at is not None:
-        turn.out.notice = turn.out.notice or _("This button is no longer valid.")
+        turn.out.notice = turn.out.notice or t(_("This button is no longer valid."))
         return
     role.revoked_at = turn.now
     await audit.record(
@@ -350,7 +356,7 @@ async def _unassign(turn: Turn, ident: str) -> None:
         unit.id,
         detail="leader",
     )
-    turn.out.notice = _("Removed. Their drafts stay saved for the next leader.")
+    turn.out.notice = t(_("Removed. Their drafts stay saved for the next leader."))
     commune = await turn.session.get(Unit, unit.parent_id) if unit.parent_id else None
     if commune is not None:
         await _leaders(turn, commune)
@@ -363,15 +369,21 @@ async def _log(turn: Turn, commune: Unit) -> None:
         select(Person.id, Person.display_name).where(Person.id.in_(actors))
     )
     names = {person_id: name for person_id, name in rows}
-    lines = ["<b>" + _("Activity log of {commune}").format(commune=escape(commune.name)) + "</b>"]
+    parts = [bold(t(_("Activity log of {commune}"), commune=commune.name))]
     for entry in entries:
-        lines.append(
-            f"{format_datetime(entry.at)} · {escape(names.get(entry.actor_id or 0, '—'))}"
-            f" · {entry.action} · {entry.object_type} #{entry.object_id}"
+        parts.append(
+            t(
+                "{at} · {who} · {action} · {kind} #{ident}",
+                at=format_datetime(entry.at),
+                who=names.get(entry.actor_id or 0, "—"),
+                action=entry.action,
+                kind=entry.object_type,
+                ident=entry.object_id or "",
+            )
         )
     if not entries:
-        lines.append(_("Nothing recorded yet."))
-    turn.out.add(Reply("\n".join(lines), ((Button("◀ " + _("Menu"), pack(MENU, "menu")),),)))
+        parts.append(t(_("Nothing recorded yet.")))
+    turn.out.add(Reply(lines(*parts), ((Button("◀ " + _("Menu"), pack(MENU, "menu")),),)))
 
 
 def _title_name(title: str) -> str:
@@ -382,23 +394,22 @@ async def _targets(turn: Turn, commune: Unit) -> None:
     """This year's targets of the commune: its own, or the nearest above, or the national."""
     year = turn.services.year()
     found = await queries.targets(turn.session, [commune.path], TITLES, year)
-    lines = [
-        "🎯 <b>"
-        + _("Targets of {commune}, {year}").format(commune=escape(commune.name), year=year)
-        + "</b>"
-    ]
+    parts = ["🎯 " + bold(t(_("Targets of {commune}, {year}"), commune=commune.name, year=year))]
     for title in TITLES:
         percent = found.get((commune.path, title))
-        lines.append(
-            _("{title}: {percent}").format(
+        parts.append(
+            t(
+                _("{title}: {percent}"),
                 title=_title_name(title),
                 percent=format_percent(percent / 100, 0) if percent is not None else "—",
             )
         )
-    lines.append(
-        _(
-            "Without a target of its own, the commune follows the province's or the "
-            "national one (QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg)."
+    parts.append(
+        t(
+            _(
+                "Without a target of its own, the commune follows the province's or the "
+                "national one (QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg)."
+            )
         )
     )
     buttons = [
@@ -411,7 +422,7 @@ async def _targets(turn: Turn, commune: Unit) -> None:
         for title in TITLES
     ]
     buttons.append((Button("◀ " + _("Menu"), pack(MENU, "menu")),))
-    turn.out.add(Reply("\n".join(lines), tuple(buttons), edit=turn.tapped))
+    turn.out.add(Reply(lines(*parts), tuple(buttons), edit=turn.tapped))
 
 
 async def _ask_target(turn: Turn, ident: str) -> None:
@@ -422,8 +433,10 @@ async def _ask_target(turn: Turn, ident: str) -> None:
     turn.conversation = Conversation(FLOW, {"action": "target", "id": commune.id, "title": title})
     turn.out.add(
         Reply(
-            _("Type the target for {title} in {year}, as a percentage (for example 85):").format(
-                title=_title_name(title), year=turn.services.year()
+            t(
+                _("Type the target for {title} in {year}, as a percentage (for example 85):"),
+                title=_title_name(title),
+                year=turn.services.year(),
             )
         )
     )
@@ -447,9 +460,9 @@ async def _set_target(turn: Turn, commune: Unit, title: str, text: str) -> None:
             FLOW, {"action": "target", "id": commune.id, "title": title}
         )
         message = (
-            str(error)
+            error.text
             if isinstance(error, review.ReviewError)
-            else _("A target is a percentage above 0 and at most 100.")
+            else t(_("A target is a percentage above 0 and at most 100."))
         )
         turn.out.add(Reply(message))
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.i18n import _, format_number
+from bot.rich import Text, bold, italic, lines, t
 from bot.services.callbacks import ANSWER, pack
 from bot.services.messages import Button, Reply
 from conversations.engine import Problem, Prompt, Result, Review
@@ -20,7 +21,7 @@ PAUSE = pack("m", "pause")
 SHORT_LABEL = 14  # characters: two such options fit side by side on a small phone
 
 
-def problem_text(problem: Problem) -> str:
+def problem_text(problem: Problem) -> Text:
     """What was wrong with the last input, and what is expected instead."""
     p = {k: _fmt(v) for k, v in problem.params.items()}
     texts: Mapping[str, str] = {
@@ -44,36 +45,38 @@ def problem_text(problem: Problem) -> str:
         "unknown_input": _("That did not work. Please try again."),
     }
     template = texts.get(problem.code, _("That did not work. Please try again."))
-    return template.format(**{"count": "", "minimum": "", "maximum": "", **p})
+    return t(template, **{"count": "", "minimum": "", "maximum": "", **p})
 
 
 def prompt_reply(
-    prompt: Prompt, assessment_id: int, header: str = "", edit: bool = False
+    prompt: Prompt, assessment_id: int, header: Text | None = None, edit: bool = False
 ) -> Reply:
     """One question: context, progress, text, hint, problem, choices and navigation."""
-    lines = [header] if header else []
-    lines.append(
-        _("Question {index} of {total}").format(index=prompt.index, total=prompt.total)
+    parts: list[Text | str] = [header] if header else []
+    parts.append(
+        t(_("Question {index} of {total}"), index=prompt.index, total=prompt.total)
         + " "
         + progress_bar(prompt.index - 1, prompt.total)
     )
     if prompt.section_title:
-        lines.append(f"<b>{escape(prompt.section_title)}</b>")
-    lines.append(escape(prompt.text))
+        parts.append(bold(prompt.section_title))
+    parts.append(prompt.text)
     if prompt.kind == "number" and prompt.minimum is not None and prompt.maximum is not None:
-        lines.append(
-            _("Type a number from {minimum} to {maximum}.").format(
-                minimum=_fmt(prompt.minimum), maximum=_fmt(prompt.maximum)
+        parts.append(
+            t(
+                _("Type a number from {minimum} to {maximum}."),
+                minimum=_fmt(prompt.minimum),
+                maximum=_fmt(prompt.maximum),
             )
         )
     elif prompt.kind == "text":
-        lines.append(_("Type your answer."))
+        parts.append(t(_("Type your answer.")))
     if prompt.help:
-        lines.append("💡 " + escape(prompt.help))
+        parts.append("💡 " + prompt.help)
     if prompt.current:
-        lines.append(_("Current answer: {answer}").format(answer=escape(prompt.current)))
+        parts.append(t(_("Current answer: {answer}"), answer=prompt.current))
     if prompt.problem:
-        lines.append("⚠️ " + problem_text(prompt.problem))
+        parts.append("⚠️ " + problem_text(prompt.problem))
     rows = _choice_rows(prompt, assessment_id)
     nav = []
     if prompt.can_back:
@@ -82,7 +85,7 @@ def prompt_reply(
         nav.append(Button(_("Skip") + " ▶", pack(ANSWER, assessment_id, prompt.step, SKIP)))
     nav.append(Button("⏸ " + _("Stop for now"), PAUSE))
     typed = prompt.kind in ("number", "text")
-    return Reply("\n".join(lines), (*rows, tuple(nav)), edit=edit, expects_text=typed)
+    return Reply(lines(*parts), (*rows, tuple(nav)), edit=edit, expects_text=typed)
 
 
 def _choice_rows(prompt: Prompt, assessment_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -95,20 +98,21 @@ def _choice_rows(prompt: Prompt, assessment_id: int) -> tuple[tuple[Button, ...]
 
 
 def review_reply(
-    review: Review, assessment_id: int, header: str = "", edit: bool = False
+    review: Review, assessment_id: int, header: Text | None = None, edit: bool = False
 ) -> Reply:
     """Every answer on one screen, with a button to change each and one to submit."""
-    lines = [header] if header else []
-    lines.append("<b>" + _("Check the answers before submitting") + "</b>")
+    parts: list[Text | str] = [header] if header else []
+    parts.append(bold(t(_("Check the answers before submitting"))))
     for number, item in enumerate(review.items, start=1):
         answer = (
             item.answer
             if item.answer is not None
             else (_("skipped") if item.status == "skipped" else _("not answered"))
         )
-        lines.append(f"{number}. {escape(item.label)}: <i>{escape(answer)}</i>")
+        parts.append(t("{number}. {label}: {answer}", number=number, label=item.label,
+                       answer=italic(answer)))  # fmt: skip
     if review.problem:
-        lines.append("⚠️ " + problem_text(review.problem))
+        parts.append("⚠️ " + problem_text(review.problem))
     edits = [
         Button(
             _("Change {number}").format(number=n),
@@ -121,41 +125,43 @@ def review_reply(
         0, (Button("✅ " + _("Submit"), pack(ANSWER, assessment_id, REVIEW_STEP, SUBMIT)),)
     )
     rows.append((Button("⏸ " + _("Stop for now"), PAUSE),))
-    return Reply("\n".join(lines), tuple(rows), edit=edit)
+    return Reply(lines(*parts), tuple(rows), edit=edit)
 
 
-def result_text(result: Result, title: str) -> str:
+def result_text(result: Result, title: Text | str) -> Text:
     """The result, the score by section and, for each rule not met, why and what to improve."""
     verdict = _("RECOGNISED") if result.recognised else _("not yet recognised")
-    lines = [
-        _("<b>{title}</b>: {total} of {max} points — {verdict}").format(
-            title=escape(title),
+    parts: list[Text | str] = [
+        t(
+            _("<b>{title}</b>: {total} of {max} points — {verdict}"),
+            title=title,
             total=_fmt(result.total),
             max=_fmt(result.max_total),
             verdict=("✅ " if result.recognised else "") + verdict,
         )
     ]
     if result.level is not None:
-        lines.append(_("Level reached: {level}").format(level=result.level))
+        parts.append(t(_("Level reached: {level}"), level=result.level))
     for section in result.sections:
-        lines.append(
-            _("• {section}: {points}/{max}").format(
-                section=escape(section.title),
+        parts.append(
+            t(
+                _("• {section}: {points}/{max}"),
+                section=section.title,
                 points=_fmt(section.points),
                 max=_fmt(section.available),
             )
         )
     if result.failures:
-        lines.append("")
-        lines.append("<b>" + _("What to improve") + "</b>")
+        parts.append("")
+        parts.append(bold(t(_("What to improve"))))
     for failure in result.failures:
-        lines.append("⚠️ " + failure_text(failure.code, failure.params))
+        parts.append("⚠️ " + failure_text(failure.code, failure.params))
         if failure.advice:
-            lines.append("   👉 " + escape(failure.advice))
-    return "\n".join(lines)
+            parts.append("   👉 " + failure.advice)
+    return lines(*parts)
 
 
-def failure_text(code: str, params: Mapping[str, object]) -> str:
+def failure_text(code: str, params: Mapping[str, object]) -> Text:
     """Why one rule of the form was not met."""
     p = {k: _fmt(v) for k, v in params.items()}
     texts = {
@@ -172,7 +178,7 @@ def failure_text(code: str, params: Mapping[str, object]) -> str:
         ("total", "pass_mark", "section", "points", "minimum", "question", "level", "condition"),
         "",
     )
-    return template.format(**{**defaults, **p})
+    return t(template, **{**defaults, **p})
 
 
 def progress_bar(done: int, total: int, width: int = 10) -> str:
@@ -181,14 +187,9 @@ def progress_bar(done: int, total: int, width: int = 10) -> str:
     return "▓" * filled + "░" * (width - filled)
 
 
-def escape(text: str) -> str:
-    """Escape text for the HTML the channels render (Telegram's parse mode, plain elsewhere)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _fmt(value: object) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):
         return format_number(value, decimals=1)
-    return escape(str(value))
+    return str(value)

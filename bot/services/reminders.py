@@ -26,6 +26,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_datetime, format_number, ngettext, use_locale
+from bot.rich import Text, bold, lines, t
 from bot.services import campaigns
 from bot.services.callbacks import HOUSEHOLD, MENU, REMINDERS, Callback, pack
 from bot.services.campaigns import (
@@ -42,7 +43,6 @@ from bot.services.campaigns import (
 from bot.services.context import CDHT, GDHT
 from bot.services.messages import Button, Reply
 from bot.services.people import TYPED_KEYS, load_conversation, roles_of, save_conversation
-from bot.services.presenting import escape
 from bot.services.turn import Turn
 from bot.storage import queries
 from bot.storage.db import insert_ignore
@@ -489,10 +489,14 @@ async def compose(
             return None
         return Reply(
             "📅 "
-            + _(
-                "The {year} Learning family assessment has begun. Open the households of "
-                "{village} to start; you can stop at any question and come back."
-            ).format(year=data["year"], village=escape(village.name)),
+            + t(
+                _(
+                    "The {year} Learning family assessment has begun. Open the households of "
+                    "{village} to start; you can stop at any question and come back."
+                ),
+                year=data["year"],
+                village=village.name,
+            ),
             ((Button("🏠 " + _("Households"), pack(MENU, "households")),),),
         )
     if row.kind == STALE_DRAFT:
@@ -514,9 +518,11 @@ async def compose(
             return None
         return Reply(
             "📝 "
-            + _(
-                "A new year: check yourself again against the Learning citizen criteria "
-                "and see what to learn next."
+            + t(
+                _(
+                    "A new year: check yourself again against the Learning citizen criteria "
+                    "and see what to learn next."
+                )
             ),
             ((Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),),),
         )
@@ -527,17 +533,17 @@ async def compose(
             broadcast = await session.get(Broadcast, data["broadcast"])
             unit = await session.get(Unit, broadcast.unit_id) if broadcast else None
             cache[key] = (
-                None
-                if broadcast is None
-                else "📣 <b>"
-                + escape(unit.name if unit else "")
-                + "</b>\n"
-                + escape(broadcast.text)
+                None if broadcast is None else bulletin(unit.name if unit else "", broadcast.text)
             )
         return None if cache[key] is None else Reply(cache[key])
     if row.kind == BROADCAST_REPORT:
         return await _broadcast_report_text(session, data)
     return None
+
+
+def bulletin(commune: str, message: str) -> Text:
+    """A commune officer's message as its recipients see it: the commune's name, then the text."""
+    return lines("📣 " + bold(commune), message)
 
 
 async def _stale_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
@@ -553,10 +559,13 @@ async def _stale_text(session: AsyncSession, data: dict[str, Any]) -> Reply | No
         return None
     return Reply(
         "⏰ "
-        + _(
-            "The assessment of household {name} is not finished yet. Your answers are kept: "
-            "carry on where you stopped."
-        ).format(name=escape(household.head_name)),
+        + t(
+            _(
+                "The assessment of household {name} is not finished yet. Your answers are "
+                "kept: carry on where you stopped."
+            ),
+            name=household.head_name,
+        ),
         ((Button("▶️ " + _("Carry on"), pack(HOUSEHOLD, "assess", household.id)),),),
     )
 
@@ -572,11 +581,16 @@ async def _not_assessed_text(session: AsyncSession, data: dict[str, Any]) -> Rep
         return None
     return Reply(
         "⏰ "
-        + ngettext(
-            "{village}: {count} household is not assessed yet for {year}.",
-            "{village}: {count} households are not assessed yet for {year}.",
-            left,
-        ).format(village=escape(village.name), count=format_number(left), year=data["year"]),
+        + t(
+            ngettext(
+                "{village}: {count} household is not assessed yet for {year}.",
+                "{village}: {count} households are not assessed yet for {year}.",
+                left,
+            ),
+            village=village.name,
+            count=format_number(left),
+            year=data["year"],
+        ),
         ((Button("🏠 " + _("Households"), pack(MENU, "households")),),),
     )
 
@@ -587,20 +601,26 @@ async def _deadline_text(session: AsyncSession, data: dict[str, Any]) -> Reply |
         return None
     rows = await queries.child_counts(session, commune, data["year"], (GDHT,), (CDHT,))
     total = sum((row.counts for row in rows), queries.Counts())
-    lines = [
+    text = lines(
         "📊 "
-        + _("{commune}: the {year} report is due by 15 December.").format(
-            commune=escape(commune.name), year=data["year"]
+        + t(
+            _("{commune}: the {year} report is due by 15 December."),
+            commune=commune.name,
+            year=data["year"],
         ),
-        _("Villages reporting: {done} of {total}").format(
-            done=format_number(total.villages_reporting), total=format_number(total.villages)
+        t(
+            _("Villages reporting: {done} of {total}"),
+            done=format_number(total.villages_reporting),
+            total=format_number(total.villages),
         ),
-        _("Households assessed: {done} of {total}").format(
-            done=format_number(total.assessed), total=format_number(total.households)
+        t(
+            _("Households assessed: {done} of {total}"),
+            done=format_number(total.assessed),
+            total=format_number(total.households),
         ),
-        _("Waiting for your review: {count}").format(count=format_number(total.pending)),
-    ]
-    return Reply("\n".join(lines), ((Button("📊 " + _("Report"), pack(MENU, "report")),),))
+        t(_("Waiting for your review: {count}"), count=format_number(total.pending)),
+    )
+    return Reply(text, ((Button("📊 " + _("Report"), pack(MENU, "report")),),))
 
 
 async def _broadcast_report_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
@@ -616,27 +636,27 @@ async def _broadcast_report_text(session: AsyncSession, data: dict[str, Any]) ->
             )
         ).all()
     )
-    lines = [
-        "📣 "
-        + _("Your message of {date} has gone out.").format(
-            date=format_datetime(broadcast.created_at)
-        ),
-        _("Delivered: {count}").format(count=format_number(counts.get(SENT, 0))),
-        _("Not delivered: {count}").format(
-            count=format_number(counts.get(BLOCKED, 0) + counts.get(FAILED, 0))
-        ),
-    ]
-    if counts.get(BLOCKED):
-        lines.append(
-            _("Of these, {count} blocked the bot.").format(count=format_number(counts[BLOCKED]))
+    blocked, skipped = counts.get(BLOCKED, 0), counts.get(SKIPPED, 0)
+    return Reply(
+        lines(
+            "📣 "
+            + t(
+                _("Your message of {date} has gone out."),
+                date=format_datetime(broadcast.created_at),
+            ),
+            t(_("Delivered: {count}"), count=format_number(counts.get(SENT, 0))),
+            t(
+                _("Not delivered: {count}"),
+                count=format_number(blocked + counts.get(FAILED, 0)),
+            ),
+            t(_("Of these, {count} blocked the bot."), count=format_number(blocked))
+            if blocked
+            else None,
+            t(_("Not sent (turned off or no messenger): {count}"), count=format_number(skipped))
+            if skipped
+            else None,
         )
-    if counts.get(SKIPPED):
-        lines.append(
-            _("Not sent (turned off or no messenger): {count}").format(
-                count=format_number(counts[SKIPPED])
-            )
-        )
-    return Reply("\n".join(lines))
+    )
 
 
 # ----------------------------------------------------------------------------- /reminders
@@ -725,26 +745,26 @@ async def view(turn: Turn) -> Reply:
     roles = await roles_of(session, person.id)
     staff = bool(roles & {"leader", "officer"})
     chosen = await choices_of(session, [person.id])
-    lines = ["🔔 <b>" + _("Your reminders") + "</b>"]
+    parts = ["🔔 " + bold(t(_("Your reminders")))]
     coming = await upcoming(session, person, turn.now, roles, chosen)
     if coming:
-        lines.append(_("Coming up:"))
+        parts.append(t(_("Coming up:")))
         for when, kind in coming[:8]:
-            lines.append(
+            parts.append(
                 "• "
-                + _("{when}: {what}").format(when=_when_text(when), what=campaigns.kind_name(kind))
+                + t(_("{when}: {what}"), when=_when_text(when), what=campaigns.kind_name(kind))
             )
     else:
-        lines.append(_("Nothing planned for you at the moment."))
-    lines.append(_("No reminder is sent between 21:00 and 7:00."))
+        parts.append(t(_("Nothing planned for you at the moment.")))
+    parts.append(t(_("No reminder is sent between 21:00 and 7:00.")))
     rows = []
     for kind in kinds_for(roles):
         on = chosen.get((person.id, kind), default_on(kind, staff))
         label = ("🔔 " if on else "🔕 ") + campaigns.kind_name(kind)
         action = "off" if on else "on"
         rows.append((Button(label + (" ✓" if on else ""), pack(REMINDERS, action, kind)),))
-    lines.append(_("Tap a kind to turn it on or off (🔔 on, 🔕 off)."))
-    return Reply("\n".join(lines), tuple(rows), edit=turn.tapped)
+    parts.append(t(_("Tap a kind to turn it on or off (🔔 on, 🔕 off).")))
+    return Reply(lines(*parts), tuple(rows), edit=turn.tapped)
 
 
 def _when_text(moment: dt.datetime) -> str:
@@ -758,10 +778,11 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     """``n:on|off:<kind>``: turn one kind of reminder on or off, then show the view again."""
     action, kind = callback.fields
     if kind not in PERSONAL_KINDS or action not in ("on", "off"):
-        turn.out.notice = _("This button is no longer valid.")
+        turn.out.notice = t(_("This button is no longer valid."))
         return
     await choose(turn.session, turn.person.id, kind, action == "on", turn.now)
-    turn.out.notice = (
-        _("Turned on: {kind}") if action == "on" else _("Turned off: {kind}")
-    ).format(kind=campaigns.kind_name(kind))
+    turn.out.notice = t(
+        _("Turned on: {kind}") if action == "on" else _("Turned off: {kind}"),
+        kind=campaigns.kind_name(kind),
+    )
     turn.out.add(await view(turn))

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import _
 from bot.reports import text
 from bot.reports.model import Line, Report
+from bot.rich import t
 from bot.services import scope
 from bot.services.context import CDHT, GDHT
 from bot.services.messages import Attachment, Reply
@@ -111,8 +112,8 @@ def report_replies(report: Report) -> list[Reply]:
     # restarted after a crash should be answering again as soon as it can.
     from bot.reports import chart, xlsx
 
-    replies = [Reply(text.render(report, html=True))]
-    caption = _("{unit}, year {year}").format(unit=report.unit_name, year=report.year)
+    replies = [Reply(text.render(report))]
+    caption = t(_("{unit}, year {year}"), unit=report.unit_name, year=report.year)
     replies.append(
         Reply(caption, attachment=Attachment(file_name(report, "xlsx"), xlsx.render(report)))
     )
@@ -138,10 +139,10 @@ async def _chosen(turn: Turn, code: str) -> list[Unit]:
     try:
         unit = await find_unit(turn.session, code)
     except ReviewError as error:
-        turn.out.add(Reply(str(error)))
+        turn.out.add(Reply(error.text))
         return []
     if not await scope.may(turn.session, turn.person.id, unit, VIEWERS):
-        turn.out.add(Reply(_("You can only see reports of units in your own area.")))
+        turn.out.add(Reply(t(_("You can only see reports of units in your own area."))))
         return []
     return [unit]
 
@@ -154,7 +155,7 @@ async def on_report(turn: Turn) -> None:
     )
     if not units and not code:
         turn.out.add(
-            Reply(_("Reports are for village leaders, commune officers and province staff."))
+            Reply(t(_("Reports are for village leaders, commune officers and province staff.")))
         )
         return
     for unit in units[:MAX_UNITS]:

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
+from bot.rich import Refusal
 from bot.services import audit, scope
 from bot.services.context import GDHT
 from bot.storage.models import Answer, AnswerRevision, Assessment, Household, Target, Unit
@@ -31,7 +32,7 @@ HOUSEHOLD_FORMS = (GDHT,)
 DECISION_MAX, COMMENT_MAX = 64, 500
 
 
-class ReviewError(ValueError):
+class ReviewError(Refusal):
     """A refused review or target change; str() is one line for the person."""
 
 

@@ -14,11 +14,11 @@ import re
 from collections.abc import Sequence
 
 from bot.i18n import _, format_date, format_number, local_time, ngettext
+from bot.rich import Text, bold, lines, t
 from bot.services import review, scope
 from bot.services.callbacks import Callback
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
-from bot.services.presenting import escape
 from bot.services.review_callbacks import ALL, LIST, OPEN, RECOGNISE, REFUSE, RETURN, pack
 from bot.services.turn import Turn
 from bot.storage.models import Unit
@@ -56,7 +56,7 @@ async def show_pending(turn: Turn) -> None:
     """/review: what waits for the commune's decision, in each commune the officer serves."""
     communes = await _communes(turn)
     if not communes:
-        turn.out.add(Reply(_("Only commune officers review households.")))
+        turn.out.add(Reply(t(_("Only commune officers review households."))))
         return
     for commune in communes:
         turn.out.add(await pending_reply(turn, commune))
@@ -65,14 +65,18 @@ async def show_pending(turn: Turn) -> None:
 async def pending_reply(turn: Turn, commune: Unit) -> Reply:
     """The first households waiting in a commune, and one button per village to recognise."""
     items = await review.pending_reviews(turn.session, turn.person.id, commune)
-    name = escape(commune.name)
+    name = commune.name
     if not items:
-        return Reply("✅ " + _("Nothing is waiting for review in {commune}.").format(commune=name))
-    text = ngettext(
-        "<b>{commune}</b>: {count} household waiting for review.",
-        "<b>{commune}</b>: {count} households waiting for review.",
-        len(items),
-    ).format(commune=name, count=format_number(len(items)))
+        return Reply("✅ " + t(_("Nothing is waiting for review in {commune}."), commune=name))
+    text = t(
+        ngettext(
+            "<b>{commune}</b>: {count} household waiting for review.",
+            "<b>{commune}</b>: {count} households waiting for review.",
+            len(items),
+        ),
+        commune=name,
+        count=format_number(len(items)),
+    )
     rows = [(Button(_item_label(item), pack(OPEN, item.assessment_id)),) for item in items[:PAGE]]
     year = turn.services.year()
     villages = {
@@ -90,33 +94,34 @@ def _item_label(item: review.ReviewItem) -> str:
     return f"{mark} {item.village} · {item.household_code} · {item.head_name} · {score}"
 
 
-def _changes(turn: Turn, item: review.ReviewItem, changes: list[review.AnswerChange]) -> list[str]:
+def _changes(
+    turn: Turn, item: review.ReviewItem, changes: list[review.AnswerChange]
+) -> list[Text | str]:
     """For a resubmission: the comment it was returned with, and each answer changed since."""
     if item.submissions < 2:
         return []
-    lines = [""]
+    parts: list[Text | str] = [""]
     if item.comment:
-        lines.append(
-            _("Returned with the comment: {comment}").format(comment=escape(item.comment))
-        )
+        parts.append(t(_("Returned with the comment: {comment}"), comment=item.comment))
     if not changes:
-        lines.append(_("No answer was changed since the previous submission."))
-        return lines
+        parts.append(t(_("No answer was changed since the previous submission.")))
+        return parts
     form = turn.services.forms.get(item.form_key, item.form_version)
     known = sorted((c for c in changes if form.has_question(c.question_id)),
                    key=lambda c: form.order(c.question_id))  # fmt: skip
-    lines.append("<b>" + _("Changed since the previous submission:") + "</b>")
+    parts.append(bold(t(_("Changed since the previous submission:"))))
     for change in known:
         question = form.question(change.question_id)
-        lines.append(
-            _("Question {number} ({label}): before “{before}”, now “{after}”").format(
+        parts.append(
+            t(
+                _("Question {number} ({label}): before “{before}”, now “{after}”"),
                 number=form.order(change.question_id) + 1,
-                label=escape(question.label.get(turn.lang, question.id)),
-                before=escape(_answer_text(question, change.before, turn.lang)),
-                after=escape(_answer_text(question, change.after, turn.lang)),
+                label=question.label.get(turn.lang, question.id),
+                before=_answer_text(question, change.before, turn.lang),
+                after=_answer_text(question, change.after, turn.lang),
             )
         )
-    return lines
+    return parts
 
 
 def _answer_text(question: Question, value: str | None, lang: str) -> str:
@@ -125,21 +130,19 @@ def _answer_text(question: Question, value: str | None, lang: str) -> str:
     return display(question, value, lang) or _("skipped")
 
 
-def _card(item: review.ReviewItem, history: Sequence[str] = ()) -> Reply:
+def _card(item: review.ReviewItem, history: Sequence[Text | str] = ()) -> Reply:
     verdict = _("meets the criteria") if item.passed else _("does not meet the criteria")
-    lines = [
-        "🏠 "
-        + _("Household {code} · {name}").format(
-            code=escape(item.household_code), name=escape(item.head_name)
-        ),
-        _("{unit}, year {year}").format(unit=escape(item.village), year=item.year),
-        _("Score: {score} of {maximum}, {verdict}").format(
+    parts: list[Text | str] = [
+        "🏠 " + t(_("Household {code} · {name}"), code=item.household_code, name=item.head_name),
+        t(_("{unit}, year {year}"), unit=item.village, year=item.year),
+        t(
+            _("Score: {score} of {maximum}, {verdict}"),
             score=format_number(item.score or 0, decimals=1),
             maximum=format_number(item.max_score or 0),
             verdict=verdict,
         ),
     ]
-    lines.extend(history)
+    parts.extend(history)
     buttons: list[tuple[Button, ...]] = []
     if item.state == "submitted":
         if item.passed:
@@ -147,7 +150,7 @@ def _card(item: review.ReviewItem, history: Sequence[str] = ()) -> Reply:
         buttons.append((Button("↩ " + _("Return for changes"), pack(RETURN, item.assessment_id)),))
         buttons.append((Button("✖ " + _("Not recognised"), pack(REFUSE, item.assessment_id)),))
     buttons.append((Button("◀ " + _("Waiting for review"), pack(LIST, 0)),))
-    return Reply("\n".join(lines), tuple(buttons), edit=True)
+    return Reply(lines(*parts), tuple(buttons), edit=True)
 
 
 async def on_review_button(turn: Turn, callback: Callback) -> None:
@@ -157,13 +160,12 @@ async def on_review_button(turn: Turn, callback: Callback) -> None:
         await show_pending(turn)
         return
     if not ident.isdigit():
-        turn.out.notice = _("This button is no longer valid.")
+        turn.out.notice = t(_("This button is no longer valid."))
         return
     try:
         await _act(turn, action, int(ident))
     except review.ReviewError as error:
-        turn.out.notice = str(error)
-        turn.out.add(Reply(str(error)))
+        turn.out.notice, turn.out.alert = error.text, True
 
 
 async def _act(turn: Turn, action: str, ident: int) -> None:
@@ -173,7 +175,7 @@ async def _act(turn: Turn, action: str, ident: int) -> None:
         turn.out.add(_card(item, _changes(turn, item, changes)))
     elif action == REFUSE:
         await review.refuse(turn.session, turn.person.id, ident, "", turn.now)
-        turn.out.notice = _("Marked as not recognised this year.")
+        turn.out.notice = t(_("Marked as not recognised this year."))
         await show_pending(turn)
     elif action in (RECOGNISE, ALL):
         # Check the scope before asking for a decision number that would then be refused.
@@ -186,13 +188,15 @@ async def _act(turn: Turn, action: str, ident: int) -> None:
     elif action == RETURN:
         await review.review_item(turn.session, turn.person.id, ident)
         turn.conversation = Conversation(FLOW, {"action": action, "id": ident})
-        turn.out.add(Reply(_("Type what the village leader should change:"), expects_text=True))
+        turn.out.add(Reply(t(_("Type what the village leader should change:")), expects_text=True))
 
 
-def _ask_decision() -> str:
-    return _(
-        "Type the number and date of the recognition decision, for example "
-        "12/QĐ-UBND 15/12/2025. Without a date, today's date is used."
+def _ask_decision() -> Text:
+    return t(
+        _(
+            "Type the number and date of the recognition decision, for example "
+            "12/QĐ-UBND 15/12/2025. Without a date, today's date is used."
+        )
     )
 
 
@@ -202,11 +206,11 @@ async def on_review_text(turn: Turn, text: str) -> None:
     try:
         if action == RETURN:
             await review.return_for_changes(turn.session, turn.person.id, ident, text, turn.now)
-            turn.out.add(Reply(_("Returned to the village leader with your comment.")))
+            turn.out.add(Reply(t(_("Returned to the village leader with your comment."))))
         elif action in (RECOGNISE, ALL) and not await _decide(turn, action, ident, text):
             return  # asked again; the flow stays where it was
     except review.ReviewError as error:
-        turn.out.add(Reply(str(error)))
+        turn.out.add(Reply(error.text))
     turn.conversation = Conversation()
     await show_pending(turn)
 
@@ -214,15 +218,15 @@ async def on_review_text(turn: Turn, text: str) -> None:
 async def _decide(turn: Turn, action: str, ident: int, text: str) -> bool:
     parsed = parse_decision(text, local_time(turn.now).date())
     if parsed is None:
-        turn.out.add(Reply(_("I could not read that.") + " " + _ask_decision(), expects_text=True))
+        turn.out.add(
+            Reply(t(_("I could not read that.")) + " " + _ask_decision(), expects_text=True)
+        )
         return False
     number, day = parsed
     if action == RECOGNISE:
         await review.recognise(turn.session, turn.person.id, ident, number, day, turn.now)
         message = _("Recognised under decision {number} of {date}.")
-        turn.out.add(
-            Reply(message.format(number=escape(number), date=format_date(day, "dd/MM/yyyy")))
-        )
+        turn.out.add(Reply(t(message, number=number, date=format_date(day, "dd/MM/yyyy"))))
         return True
     count = await review.recognise_all_passing(
         turn.session, turn.person.id, ident, turn.services.year(), number, day, turn.now
@@ -232,5 +236,5 @@ async def _decide(turn: Turn, action: str, ident: int, text: str) -> bool:
         "Recognised {count} households under decision {number}.",
         count,
     )
-    turn.out.add(Reply(message.format(count=format_number(count), number=escape(number))))
+    turn.out.add(Reply(t(message, count=format_number(count), number=number)))
     return True

@@ -17,6 +17,7 @@ from dataclasses import replace
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.i18n import _, set_locale
+from bot.rich import Text, t
 from bot.services import (
     account,
     answering,
@@ -64,7 +65,12 @@ LAST_TAP = "_tap"  # in the stored conversation: the tap whose answer replaced i
 
 
 class Busy(RuntimeError):
-    """The database stayed locked; the update was not applied and stays pending."""
+    """The database stayed locked; the update was not applied and stays pending. ``text`` says
+    so to the person."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.plain())
+        self.text = text
 
 
 async def handle(services: Services, inbound: Inbound) -> Outbound:
@@ -84,12 +90,14 @@ async def handle(services: Services, inbound: Inbound) -> Outbound:
         # Stored in the inbox: the runner applies it once the database frees up; a resent
         # answer would be applied twice.
         raise Busy(
-            _(
-                "The system is busy. Your message is kept and will be applied in a moment; "
-                "no need to send it again."
+            t(
+                _(
+                    "The system is busy. Your message is kept and will be applied in a moment; "
+                    "no need to send it again."
+                )
             )
         )
-    raise Busy(_("The system is busy. Please send that again in a minute."))
+    raise Busy(t(_("The system is busy. Please send that again in a minute.")))
 
 
 def _passing(error: Exception, inbound: Inbound) -> bool:
@@ -224,9 +232,7 @@ async def _command(turn: Turn, name: str) -> None:
     if action is None:
         turn.out.add(
             Reply(
-                _("I do not know the command /{name}. Here is what I can do:").format(
-                    name=name[:32]
-                )
+                t(_("I do not know the command /{name}. Here is what I can do:"), name=name[:32])
             )
         )
         await _add(turn, menus.help_reply(turn))
@@ -240,7 +246,7 @@ async def _choice(turn: Turn, data: str) -> None:
     try:
         callback = unpack(data)
     except CallbackError:
-        turn.out.notice = _("This button is no longer valid.")
+        turn.out.notice = t(_("This button is no longer valid."))
         return
     if callback.prefix == CONSENT:
         await _on_consent(turn, callback.fields[0])
@@ -283,7 +289,9 @@ async def _menu_button(turn: Turn, action: str) -> None:
     if action == "pause":
         turn.conversation.flow = ""
         turn.out.add(
-            Reply(_("Paused. Every answer is saved; continue any time from the menu."), edit=True)
+            Reply(
+                t(_("Paused. Every answer is saved; continue any time from the menu.")), edit=True
+            )
         )
         await _menu(turn)
         return
@@ -305,7 +313,7 @@ async def _text(turn: Turn, text: str) -> None:
     elif flow in (broadcasts.FLOW, broadcasts.CAMPAIGN_FLOW):
         await broadcasts.on_text(turn, text)
     else:
-        turn.out.add(Reply(_("Please choose from the menu.")))
+        turn.out.add(Reply(t(_("Please choose from the menu."))))
         await _menu(turn)
 
 

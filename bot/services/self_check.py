@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.i18n import _, format_date, format_number
+from bot.rich import bold, lines, t
 from bot.services import answering, assessing
 from bot.services.context import CDHT
 from bot.services.messages import Reply
@@ -35,8 +36,10 @@ async def start_form(turn: Turn) -> None:
     if key not in turn.services.forms.keys():  # noqa: SIM118 (a registry, not a dict)
         turn.out.add(
             Reply(
-                _("There is no criteria set called {key}. Known sets: {keys}.").format(
-                    key=key[:64], keys=", ".join(sorted(turn.services.forms.keys()))
+                t(
+                    _("There is no criteria set called {key}. Known sets: {keys}."),
+                    key=key[:64],
+                    keys=", ".join(sorted(turn.services.forms.keys())),
                 )
             )
         )
@@ -59,18 +62,19 @@ async def show_history(turn: Turn) -> None:
         )
     ).all()
     if not rows:
-        turn.out.add(Reply(_("You have no results yet. Start a self-check from the menu.")))
+        turn.out.add(Reply(t(_("You have no results yet. Start a self-check from the menu."))))
         return
-    lines = ["<b>" + _("My results") + "</b>"]
+    parts = [bold(t(_("My results")))]
     for row in rows:
         form = turn.services.forms.get(row.form_key, row.form_version)
         verdict = "✅ " + _("recognised") if row.passed else _("not yet recognised")
-        lines.append(
-            _("{date} · {title}: {score} points, {verdict}").format(
+        parts.append(
+            t(
+                _("{date} · {title}: {score} points, {verdict}"),
                 date=format_date(row.submitted_at) if row.submitted_at else "",
                 title=form.title.get(turn.lang, form.key),
                 score=format_number(row.score or 0, decimals=1),
                 verdict=verdict,
             )
         )
-    turn.out.add(Reply("\n".join(lines)))
+    turn.out.add(Reply(lines(*parts)))

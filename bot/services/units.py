@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, ngettext
+from bot.rich import Refusal
 from bot.storage.geography import child_path, move_subtree
 from bot.storage.models import UNIT_LEVELS, Assessment, Household, Unit, table_of, utcnow
 
@@ -32,7 +33,7 @@ MEMBERS_MIN, MEMBERS_MAX = 1, 50
 NAME_MAX, CODE_MAX = 200, 32
 
 
-class UnitError(ValueError):
+class UnitError(Refusal):
     """A refused change to villages or households; str() is one line for the person."""
 
 

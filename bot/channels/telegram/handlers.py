@@ -71,7 +71,7 @@ async def _respond(update: Update, context: HoctapContext, inbound: Inbound) -> 
     try:
         out = await router.handle(context.services, inbound)
     except router.Busy as busy:
-        out = Outbound([Reply(str(busy))])
+        out = Outbound([Reply(busy.text)])
     else:
         context.applied.add(update.update_id)  # router.handle returned: its inbox row is done
     await show(context.bot, update, out)

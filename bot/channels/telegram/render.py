@@ -1,5 +1,9 @@
 """Show a service's answer on Telegram: inline keyboards, the tapped message edited in place,
-a short toast for the tap, documents and photos. Long texts are split at line breaks."""
+a short toast (or an alert that stays) for the tap, documents and photos.
+
+Every text is rendered here, once: ``Text.html()`` escapes what people typed or named, so a
+name never breaks Telegram's HTML. Lengths are Telegram's (visible UTF-16 units, ``html``):
+long texts are cut between lines, a caption too long for a file goes as a message of its own."""
 
 from __future__ import annotations
 
@@ -10,8 +14,14 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden
 
+from bot.channels.telegram import html
 from bot.channels.telegram.api import HoctapBot
+from bot.rich import Text
 from bot.services.messages import Outbound, Reply
+
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1024 visible units
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096
+TOAST_LIMIT = 200  # answerCallbackQuery text
 
 log = logging.getLogger(__name__)
 
@@ -28,27 +38,16 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-def split(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Cut a long text into messages at line breaks, never inside a line when avoidable."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            parts.append(line[:limit])
-            line = line[limit:]
-        if current and len(current) + 1 + len(line) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    return [*parts, current] if current or not parts else parts
+def split(text: Text, limit: int = TEXT_LIMIT) -> list[str]:
+    """The text as Telegram HTML, cut into messages Telegram accepts (see ``html.split``)."""
+    return html.split(text.html(), limit)
 
 
 async def show(bot: HoctapBot, update: Update, out: Outbound) -> None:
     """Answer the tap (if any), then edit or send each reply."""
     query = update.callback_query
     if query is not None:
-        await _answer(query, out.notice)
+        await _answer(query, out.notice, out.alert)
     chat = update.effective_chat
     if chat is None:
         return
@@ -61,9 +60,10 @@ async def show(bot: HoctapBot, update: Update, out: Outbound) -> None:
         await _send(bot, chat.id, reply)
 
 
-async def _answer(query: CallbackQuery, notice: str | None) -> None:
+async def _answer(query: CallbackQuery, notice: Text | None, alert: bool) -> None:
+    text = html.truncate_plain(notice.plain(), TOAST_LIMIT) if notice else None
     try:
-        await query.answer(notice[:200] if notice else None)
+        await query.answer(text, show_alert=alert and text is not None)
     except BadRequest as error:  # the tap is too old to answer; the effect is already applied
         log.info("callback answer refused: %s", error.message)
 
@@ -71,10 +71,11 @@ async def _answer(query: CallbackQuery, notice: str | None) -> None:
 async def _edit(bot: HoctapBot, query: CallbackQuery, reply: Reply) -> bool:
     """Replace the tapped message; a message that is gone or unchanged is not an error."""
     message = query.message
-    if message is None or len(reply.text) > MessageLimit.MAX_TEXT_LENGTH:
+    parts = split(reply.text)
+    if message is None or len(parts) != 1:
         return False
     try:
-        await bot.edit_text(message.chat.id, message.message_id, reply.text, keyboard(reply))
+        await bot.edit_text(message.chat.id, message.message_id, parts[0], keyboard(reply))
     except BadRequest as error:
         if "not modified" in error.message.lower():
             return True
@@ -86,19 +87,7 @@ async def _edit(bot: HoctapBot, query: CallbackQuery, reply: Reply) -> bool:
 async def _send(bot: HoctapBot, chat_id: int, reply: Reply) -> None:
     try:
         if reply.attachment is not None:
-            data = BytesIO(reply.attachment.content)
-            if reply.attachment.kind == "photo":
-                await bot.send_photo(
-                    chat_id, data, caption=reply.text[:1024] or None, parse_mode=ParseMode.HTML
-                )
-            else:
-                await bot.send_document(
-                    chat_id,
-                    data,
-                    filename=reply.attachment.filename,
-                    caption=reply.text[:1024] or None,
-                    parse_mode=ParseMode.HTML,
-                )
+            await _send_file(bot, chat_id, reply)
             return
         parts = split(reply.text)
         for number, part in enumerate(parts, start=1):
@@ -106,3 +95,26 @@ async def _send(bot: HoctapBot, chat_id: int, reply: Reply) -> None:
             await bot.send_text(chat_id, part, markup)
     except Forbidden:
         log.info("chat %s blocked the bot", chat_id)
+
+
+async def _send_file(bot: HoctapBot, chat_id: int, reply: Reply) -> None:
+    """A document or photo with the reply's text as its caption; a caption longer than
+    Telegram allows goes first, as a message of its own, rather than cut."""
+    caption: str | None = reply.text.html() if reply.text else None
+    if caption is not None and html.visible_length(caption) > CAPTION_LIMIT:
+        for part in split(reply.text):
+            await bot.send_text(chat_id, part)
+        caption = None
+    attachment = reply.attachment
+    assert attachment is not None
+    data = BytesIO(attachment.content)
+    if attachment.kind == "photo":
+        await bot.send_photo(
+            chat_id, data, filename=attachment.filename, caption=caption,
+            parse_mode=ParseMode.HTML,
+        )  # fmt: skip
+    else:
+        await bot.send_document(
+            chat_id, data, filename=attachment.filename, caption=caption,
+            parse_mode=ParseMode.HTML,
+        )  # fmt: skip

@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.text import numbered, plain
+from bot.channels.text import numbered
 from bot.services.messages import Actor, Inbound, Outbound
 
 CHANNEL = "zalo"
@@ -128,7 +128,7 @@ def inbound_of(event: JsonDict, update_id: int) -> Inbound:
 def render(out: Outbound) -> list[Outgoing]:
     """The messages to send for one answer, in order."""
     messages: list[Outgoing] = []
-    texts = [f"({plain(out.notice)})"] if out.notice else []
+    texts = [f"({out.notice.plain()})"] if out.notice else []
     for reply in out.replies:
         shown = numbered(reply)
         attachment = reply.attachment

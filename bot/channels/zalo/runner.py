@@ -41,6 +41,7 @@ from bot.channels.zalo.client import POLL_TIMEOUT, Unauthorized, ZaloClient, Zal
 from bot.channels.zalo.sender import Sender, reminder_sender
 from bot.config import Settings, SettingsError
 from bot.i18n import _
+from bot.rich import t
 from bot.services import router
 from bot.services.context import Services
 from bot.services.messages import Outbound, Reply
@@ -125,7 +126,7 @@ async def apply(bot: ZaloBot, update_id: int, chat_key: str, payload: str) -> bo
     except router.Busy as busy:
         if update_id not in bot.told_busy:  # once: every message counts against the quota
             bot.told_busy.add(update_id)
-            await bot.sender.send(chat_key, Outbound([Reply(str(busy))]))
+            await bot.sender.send(chat_key, Outbound([Reply(busy.text)]))
         return False
     except Exception:
         return await _failed(bot, update_id, chat_key)
@@ -140,9 +141,11 @@ async def _failed(bot: ZaloBot, update_id: int, chat_key: str) -> bool:
     log.error("update %s failed", update_id, exc_info=True)
     failures = bot.failures[update_id] = bot.failures.get(update_id, 0) + 1
     if failures == 1:
-        apology = _(
-            "Sorry, something went wrong on our side. Your earlier answers are saved; "
-            "please try again."
+        apology = t(
+            _(
+                "Sorry, something went wrong on our side. Your earlier answers are saved; "
+                "please try again."
+            )
         )
         await bot.sender.send(chat_key, Outbound([Reply(apology)]))
     if failures < ATTEMPTS:

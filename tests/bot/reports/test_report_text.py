@@ -12,7 +12,7 @@ from bot.reports.model import Report
 
 def test_the_text_reads_as_worked_out_by_hand(commune_report: Report) -> None:
     with use_locale("en"):
-        rendered = text.render(commune_report)
+        rendered = text.render(commune_report).plain()
     assert rendered.splitlines() == [
         "📊 Phường Hoàn Kiếm, year 2025",
         "🏠 Learning families",
@@ -34,7 +34,7 @@ def test_the_text_reads_as_worked_out_by_hand(commune_report: Report) -> None:
 
 def test_vietnamese_numbers_and_html_escaping(commune_report: Report) -> None:
     with use_locale("vi"):
-        rendered = text.render(commune_report, html=True)
+        rendered = text.render(commune_report).html()
     assert "<b>Phường Hoàn Kiếm" in rendered
     assert "(63,0%)" in rendered and "6,9%" in rendered
     assert "Xóm Chùa &amp; &lt;Mới&gt;" in rendered and "<Mới>" not in rendered
@@ -49,7 +49,7 @@ def test_a_village_report_has_no_rows_and_a_met_target_says_so(commune_report: R
         unit_name="Thôn Đông",
     )
     with use_locale("en"):
-        rendered = text.render(village)
+        rendered = text.render(village).plain()
     assert "✅ Target 70% reached." in rendered
     assert "By village" not in rendered and "Villages reporting" not in rendered
 
@@ -57,7 +57,7 @@ def test_a_village_report_has_no_rows_and_a_met_target_says_so(commune_report: R
 def test_long_lists_point_to_the_spreadsheet(commune_report: Report) -> None:
     many = tuple(replace(commune_report.lines[0], name=f"Thôn {n}") for n in range(25))
     with use_locale("en"):
-        rendered = text.render(replace(commune_report, unit_level=1, lines=many))
+        rendered = text.render(replace(commune_report, unit_level=1, lines=many)).plain()
     assert "By commune" in rendered
     assert "… and 5 more in the spreadsheet." in rendered
     assert rendered.count("✅") == text.MAX_LINES
@@ -70,6 +70,6 @@ def test_an_empty_unit_says_nothing_is_counted_yet(commune_report: Report) -> No
         total=replace(commune_report.total, households=0, recognised=0, checked=0),
     )
     with use_locale("en"):
-        rendered = text.render(empty)
+        rendered = text.render(empty).plain()
     assert "No households in scope yet." in rendered
     assert "No self-checks submitted yet." in rendered

@@ -190,7 +190,7 @@ async def test_the_officer_sees_what_changed_since_the_previous_submission(
     ]  # not c3a (changed and changed back), not c4b (changed before the first submission)
     turn = village.turn(village.officer, review_pack(OPEN, village.assessment.id), Conversation())
     await review_chat.on_review_button(turn, unpack(turn.inbound.choice or ""))
-    card = turn.out.replies[0].text.split("\n")
+    card = turn.out.replies[0].text.html().split("\n")
     assert "Đã trả lại kèm ý kiến: Xem lại mục 2 và 3" in card
     changed = card[card.index("<b>Đã sửa so với lần gửi trước:</b>") + 1 :]
     assert changed[0] == "Câu 1 (Có con cháu tuổi đi học): trước “Có”, nay “Không”"
@@ -209,7 +209,7 @@ async def test_a_resubmission_without_changes_says_so_and_a_first_one_shows_noth
     first = village.turn(village.officer, "", Conversation())
     with use_locale("en"):
         await review_chat.on_review_button(first, unpack(review_pack(OPEN, village.assessment.id)))
-    assert "previous submission" not in first.out.replies[0].text
+    assert "previous submission" not in first.out.replies[0].text.html()
     await review.return_for_changes(
         village.session, village.officer.id, village.assessment.id, "Kiểm tra lại", RETURNED
     )
@@ -218,7 +218,9 @@ async def test_a_resubmission_without_changes_says_so_and_a_first_one_shows_noth
     again = village.turn(village.officer, "", Conversation())
     with use_locale("en"):
         await review_chat.on_review_button(again, unpack(review_pack(OPEN, village.assessment.id)))
-    assert "No answer was changed since the previous submission." in again.out.replies[0].text
+    assert (
+        "No answer was changed since the previous submission." in again.out.replies[0].text.html()
+    )
 
 
 async def test_only_the_communes_officer_sees_the_changes(village: Village) -> None:
@@ -253,7 +255,7 @@ async def test_a_recognised_result_cannot_be_edited(village: Village) -> None:
     turn = village.turn(village.leader, data, Conversation(answering.FLOW))
     with use_locale("en"):
         await answering.on_button(turn, unpack(data))
-    assert turn.out.notice == "This assessment was already submitted."
+    assert str(turn.out.notice) == "This assessment was already submitted."
     await village.session.commit()
     assert (await village.answers(), await village.revisions()) == before
     assert village.assessment.state == "recognised"

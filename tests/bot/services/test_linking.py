@@ -29,7 +29,7 @@ async def say(sessions: Sessions, actor: Actor, text: str, now: dt.datetime = NO
     else:
         inbound = Inbound(actor, text=text, keyed=True)
     out = await router.handle(services, inbound)
-    return "\n".join(reply.text for reply in out.replies)
+    return "\n".join(reply.text.html() for reply in out.replies)
 
 
 async def link_code(sessions: Sessions) -> str:

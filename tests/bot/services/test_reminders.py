@@ -103,7 +103,7 @@ async def test_nothing_is_due_in_quiet_hours_and_it_goes_at_7(
         assert await reminders.due(session, "telegram", vn(2026, 10, 2, 6, 59)) == []
         due = await reminders.due(session, "telegram", vn(2026, 10, 2, 7, 0))
         assert len(due) == 2
-        assert "assessment has begun" in due[0].reply.text
+        assert "assessment has begun" in due[0].reply.text.html()
     assert campaigns.send_time(vn(2026, 10, 1, 22), vn(2026, 10, 1, 22)) == vn(2026, 10, 2, 7)
     assert campaigns.send_time(vn(2026, 10, 2, 3), vn(2026, 10, 1, 22)) == vn(2026, 10, 2, 7)
     assert campaigns.send_time(vn(2026, 10, 2, 8), vn(2026, 10, 1, 22)) == vn(2026, 10, 2, 8)
@@ -175,7 +175,7 @@ async def test_the_report_deadline_tells_officers_how_complete_the_commune_is(
         await reminders.plan(session, vn(2026, 11, 25, 9))
         due = await reminders.due(session, "telegram", vn(2026, 11, 25, 9))
         # "Not assessed" went to East only: West has no household to assess.
-        assert [d.reply.text for d in due] == [
+        assert [d.reply.text.html() for d in due] == [
             "⏰ Thôn Đông: 1 household is not assessed yet for 2026."
         ]
         await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 25, 9))
@@ -183,9 +183,9 @@ async def test_the_report_deadline_tells_officers_how_complete_the_commune_is(
         due = await reminders.due(session, "telegram", vn(2026, 12, 8, 9))
         await session.commit()
         assert len(due) == 1
-        assert "report is due by 15 December" in due[0].reply.text
-        assert "Villages reporting: 0 of 2" in due[0].reply.text
-        assert "Households assessed: 0 of 1" in due[0].reply.text
+        assert "report is due by 15 December" in due[0].reply.text.html()
+        assert "Villages reporting: 0 of 2" in due[0].reply.text.html()
+        assert "Households assessed: 0 of 1" in due[0].reply.text.html()
 
 
 async def test_a_draft_left_for_3_days_reminds_its_leader_with_a_button_that_resumes_it(
@@ -215,7 +215,7 @@ async def test_a_draft_left_for_3_days_reminds_its_leader_with_a_button_that_res
         assert await reminders.plan(session, vn(2026, 11, 4, 9)) == 1
         due = await reminders.due(session, "telegram", vn(2026, 11, 4, 9))
         assert len(due) == 1
-        assert "household Lan is not finished" in due[0].reply.text
+        assert "household Lan is not finished" in due[0].reply.text.html()
         assert due[0].reply.choices()[0].data == f"h:assess:{household.id}"
         await session.rollback()
 
@@ -327,16 +327,16 @@ async def test_a_finished_broadcast_is_reported_to_its_author_once(
         assert broadcast.recipients == 2
         assert await reminders.plan(session, vn(2026, 11, 22, 9)) == 0  # not finished yet
         due = await reminders.due(session, "telegram", vn(2026, 11, 22, 9))
-        assert [d.reply.text.split("\n")[1] for d in due] == ["Họp chi hội tối thứ Bảy"] * 2
+        assert [d.reply.text.html().split("\n")[1] for d in due] == ["Họp chi hội tối thứ Bảy"] * 2
         await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 22, 9))
         await reminders.record(session, due[1].reminder_id, reminders.BLOCKED, vn(2026, 11, 22, 9))
         assert await reminders.plan(session, vn(2026, 11, 22, 9, 1)) == 1
         assert await reminders.plan(session, vn(2026, 11, 22, 9, 2)) == 0
         report = await reminders.due(session, "telegram", vn(2026, 11, 22, 9, 2))
         assert len(report) == 1
-        assert "Delivered: 1" in report[0].reply.text
-        assert "Not delivered: 1" in report[0].reply.text
-        assert "1 blocked the bot" in report[0].reply.text
+        assert "Delivered: 1" in report[0].reply.text.html()
+        assert "Not delivered: 1" in report[0].reply.text.html()
+        assert "1 blocked the bot" in report[0].reply.text.html()
         payload = await session.scalar(
             select(Reminder.payload).where(Reminder.kind == campaigns.BROADCAST_REPORT)
         )

@@ -114,7 +114,7 @@ async def desk(session: AsyncSession, session_factory: async_sessionmaker[AsyncS
 
 
 def _texts(turn: Turn) -> list[str]:
-    return [reply.text for reply in turn.out.replies]
+    return [reply.text.html() for reply in turn.out.replies]
 
 
 async def test_a_leader_gets_the_village_report_and_spreadsheet(desk: Desk) -> None:
@@ -122,7 +122,7 @@ async def test_a_leader_gets_the_village_report_and_spreadsheet(desk: Desk) -> N
     with use_locale("en"):
         await on_report(turn)
     text, spreadsheet = turn.out.replies  # one village: no chart
-    assert "Thôn Đông, year 2025" in text.text
+    assert "Thôn Đông, year 2025" in text.text.html()
     assert spreadsheet.attachment is not None
     assert spreadsheet.attachment.filename == f"bao-cao-{desk.village.code}-2025.xlsx"
     assert spreadsheet.attachment.content[:2] == b"PK"  # a zip, as .xlsx files are
@@ -135,7 +135,7 @@ async def test_an_officer_gets_the_commune_with_a_chart(desk: Desk) -> None:
         await on_report(turn)
     kinds = [reply.attachment.kind if reply.attachment else "text" for reply in turn.out.replies]
     assert kinds == ["text", "document", "photo"]
-    assert "Phường Hoàn Kiếm, year 2025" in turn.out.replies[0].text
+    assert "Phường Hoàn Kiếm, year 2025" in turn.out.replies[0].text.html()
 
 
 async def test_a_report_outside_ones_scope_is_refused(desk: Desk) -> None:
@@ -209,7 +209,10 @@ async def test_an_officer_of_another_commune_is_refused(desk: Desk) -> None:
             pack(ALL, desk.village.id),
         ):
             turn = await desk.tap(desk.stranger, data)
-            assert turn.out.notice == "Only an officer of this commune can review its households."
+            assert (
+                str(turn.out.notice)
+                == "Only an officer of this commune can review its households."
+            )
             assert turn.conversation.flow == ""
         leader = desk.turn(desk.leader, command="review")
         await review_chat.show_pending(leader)

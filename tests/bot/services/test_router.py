@@ -37,7 +37,7 @@ def services(sessions: async_sessionmaker[AsyncSession]) -> Services:
 
 async def say(sessions: async_sessionmaker[AsyncSession], text: str) -> str:
     out = await router.handle(services(sessions), Inbound(ZALO, text=text, keyed=True))
-    return "\n".join(reply.text for reply in out.replies)
+    return "\n".join(reply.text.html() for reply in out.replies)
 
 
 async def test_a_typed_number_is_the_listed_choice_even_after_a_restart(
@@ -70,7 +70,7 @@ async def test_a_citizen_who_names_their_village_counts_in_its_report(
     await say(session_factory, "1")  # agree
     reply = await router.handle(services(session_factory), Inbound(
         ZALO, command="village", argument=village.code, keyed=True))
-    assert "Thôn Đông" in reply.replies[0].text
+    assert "Thôn Đông" in reply.replies[0].text.html()
     await say(session_factory, "1")  # menu: the self-check
     for _question in range(10):
         await say(session_factory, "1")
@@ -85,7 +85,7 @@ async def test_a_stored_update_is_applied_once_from_the_first_contact_on(
 ) -> None:
     # The update is claimed in the query that finds the person (PostgreSQL) or just before it.
     telegram, first = await _started_on_telegram(session_factory, "t1")
-    assert "Xin chào" in first.replies[0].text  # a new person, greeted
+    assert "Xin chào" in first.replies[0].text.html()  # a new person, greeted
     again = Inbound(telegram, command="start", update_id=1)
     assert (await router.handle(services(session_factory), again)).replies == []  # done already
     assert "đồng ý" in await _consent(session_factory, telegram, first)
@@ -117,7 +117,7 @@ async def test_an_update_another_worker_holds_is_applied_once_after_it_with_the_
     if first_commits:
         assert out.replies == []  # applied by the first worker, not twice
     else:
-        assert "How to use hoctap" in out.replies[0].text
+        assert "How to use hoctap" in out.replies[0].text.html()
     async with session_factory() as session:
         assert await inbox.waiting(session, "telegram") == []
 
@@ -168,7 +168,7 @@ async def _consent(
     """Tap "I agree" under the greeting (update 2); the first reply's text."""
     agree = started.replies[-1].buttons[0][0].data
     out = await router.handle(services(sessions), Inbound(telegram, choice=agree, update_id=2))
-    return out.replies[0].text
+    return out.replies[0].text.html()
 
 
 async def _drop_connections(engine: AsyncEngine) -> None:
