@@ -26,7 +26,9 @@ FORMS_DIR = Path(__file__).parent / "forms"
 _KEY = re.compile(r"[a-z0-9][a-z0-9-]*")
 _PARAM = re.compile(r"[a-z][a-z0-9_]*")
 _LANG = re.compile(r"[a-z]{2,3}")
-_HEADER = frozenset({"key", "version", "title", "source", "languages", "max_points", "yesno"})
+_HEADER = frozenset(
+    {"key", "version", "title", "source", "languages", "max_points", "yesno", "exemption"}
+)
 _TOP = _HEADER | frozenset({"parameters", "rules", "scales", "sections", "questions", "levels"})
 
 
@@ -74,6 +76,7 @@ def _assemble(
 ) -> Form:
     yesno = parts.read_yesno(reader, top.get("yesno"))
     scales = parts.read_scales(reader, top.get("scales", {}))
+    exemption = parts.read_exemption(reader, top.get("exemption"))
     return Form(
         key=key,
         version=version,
@@ -85,7 +88,7 @@ def _assemble(
             parts.read_section(reader, t, i) for i, t in items(reader, top, "sections")
         ),
         questions=tuple(
-            parts.read_question(reader, t, i, yesno, scales)
+            parts.read_question(reader, t, i, yesno, scales, exemption)
             for i, t in items(reader, top, "questions")
         ),
         parameters=reader.params,

@@ -30,12 +30,15 @@ class FormError(ValueError):
 
 @dataclass(frozen=True)
 class Option:
-    """One answer of a choice or yes/no question. Exempt options take the item out of the max."""
+    """One answer of a choice or yes/no question. Exempt options take the item out of the max.
+    ``grade`` ranks the answers of an unscored must-pass question (all adults 2, some 1, none
+    0): the item is met when the chosen grade reaches the question's ``must_pass`` threshold."""
 
     id: str
     label: Labels
     points: float | None = None
     exempt: bool = False
+    grade: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,9 @@ class Question:
     scored: bool = False
     score_value: bool = False  # number: points = the value itself
     bands: tuple[Band, ...] = ()
-    must_pass: bool = False
+    # 0: not a must-pass item. Otherwise: met by full points (scored), "yes" (unscored yes/no),
+    # or an option whose grade is at least this threshold (unscored, graded options).
+    must_pass: float = 0.0
 
 
 @dataclass(frozen=True)

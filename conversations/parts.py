@@ -37,6 +37,7 @@ _ONLY_FOR: dict[str, frozenset[str]] = {
     "score_value": frozenset({"number"}),
     "bands": frozenset({"number"}),
 }
+_ONLY_FOR["exemptable"] = frozenset({"choice"})
 _WORDING = frozenset({"label", "text", "help", "improve"})
 _QUESTION = frozenset({"id", "section", "kind", "required", "when", "must_pass"}) | _WORDING
 _QUESTION |= frozenset(_ONLY_FOR)
@@ -47,6 +48,17 @@ def read_yesno(reader: Reader, value: object) -> dict[str, Labels] | None:
         return None
     table = reader.table(value, "yesno", frozenset({YES, NO}))
     return {answer: reader.labels(table, answer, "yesno") for answer in (YES, NO)}
+
+
+def read_exemption(reader: Reader, value: object) -> Option | None:
+    """The form's answer for an item a person's situation does not call for ("my work does not
+    need it"): offered by the questions marked ``exemptable``; it takes the item out of the
+    maximum, as an exempt option does."""
+    if value is None:
+        return None
+    fields = reader.table(value, "exemption", frozenset({"id", "label"}))
+    oid = ident(reader, fields, "exemption")
+    return Option(oid, reader.labels(fields, "label", "exemption"), None, exempt=True)
 
 
 def read_scales(reader: Reader, value: object) -> dict[str, tuple[Option, ...]]:
@@ -69,15 +81,20 @@ def _options(reader: Reader, table: Mapping[str, Any], where: str) -> tuple[Opti
 
 
 def _option(reader: Reader, value: object, where: str) -> Option:
-    fields = reader.table(value, where, frozenset({"id", "label", "points", "exempt"}))
+    fields = reader.table(value, where, frozenset({"id", "label", "points", "exempt", "grade"}))
     oid = ident(reader, fields, where)
     exempt = reader.flag(fields, "exempt", where, default=False)
     points = reader.amount(fields, "points", where)
+    grade = reader.amount(fields, "grade", where)
     if exempt and points is not None:
         raise reader.error(
             where, "an exempt option takes the item out of the maximum, so it cannot have points"
         )
-    return Option(oid, reader.labels(fields, "label", where), points, exempt)
+    if exempt and grade is not None:
+        raise reader.error(where, "an exempt option meets the item, so it cannot have a grade")
+    if grade is not None and points is not None:
+        raise reader.error(where, "give 'points' (a scored item) or 'grade', not both")
+    return Option(oid, reader.labels(fields, "label", where), points, exempt, grade)
 
 
 def read_section(reader: Reader, value: object, index: int) -> Section:
@@ -100,12 +117,14 @@ def read_question(
     index: int,
     yesno: Mapping[str, Labels] | None,
     scales: Mapping[str, tuple[Option, ...]],
+    exemption: Option | None = None,
 ) -> Question:
     where = place(value, "question", index)
     fields = reader.table(value, where, _QUESTION)
     ident(reader, fields, where)
     kind = _kind(reader, fields, where)
     options = _question_options(reader, fields, where, kind, yesno, scales)
+    options += _exemption(reader, fields, where, exemption)
     maximum = reader.integer(fields, "maximum", where)
     bands = _bands(reader, fields, where)
     score_value = reader.flag(fields, "score_value", where, default=False)
@@ -126,8 +145,24 @@ def read_question(
         scored=any(o.points is not None for o in options) or bool(bands) or score_value,
         score_value=score_value,
         bands=bands,
-        must_pass=_must_pass(reader, fields, where),
+        must_pass=_must_pass(reader, fields, where, options),
     )
+
+
+def _exemption(
+    reader: Reader, fields: Mapping[str, Any], where: str, exemption: Option | None
+) -> tuple[Option, ...]:
+    """The form's exemption answer, for a question marked ``exemptable`` (true or a parameter
+    that is not 0: which items may be exempted is for the commune or province to set)."""
+    value = fields.get("exemptable", False)
+    offered = (
+        value if isinstance(value, bool) else bool(reader.amount(fields, "exemptable", where))
+    )
+    if not offered:
+        return ()
+    if exemption is None:
+        raise reader.error(f"{where}.exemptable", "the form has no [exemption] answer to offer")
+    return (exemption,)
 
 
 def _kind(reader: Reader, fields: Mapping[str, Any], where: str) -> Kind:
@@ -190,12 +225,18 @@ def _max_points(options: tuple[Option, ...], bands: tuple[Band, ...], top: int |
     return max(candidates, default=0.0)
 
 
-def _must_pass(reader: Reader, fields: Mapping[str, Any], where: str) -> bool:
+def _must_pass(
+    reader: Reader, fields: Mapping[str, Any], where: str, options: tuple[Option, ...]
+) -> float:
+    """The must-pass threshold (0: not a must-pass item). ``true`` asks for the best answer:
+    full points, "yes", or the highest grade. A number or a parameter is the lowest grade that
+    meets it (a parameter makes the requirement a commune's choice; 0 turns it off)."""
     value = fields.get("must_pass", False)
+    grades = [o.grade for o in options if o.grade is not None]
     if isinstance(value, bool):
-        return value
-    # A parameter makes the requirement switchable per commune: 0 turns it off.
-    return bool(reader.amount(fields, "must_pass", where))
+        return (max(grades) if grades else 1.0) if value else 0.0
+    amount = reader.amount(fields, "must_pass", where) or 0.0
+    return amount if grades or not amount else 1.0
 
 
 def read_rules(reader: Reader, value: object) -> Rules:

@@ -232,7 +232,13 @@ def _must_pass_failures(
 
 
 def _met(question: Question, answer: str | None) -> bool:
-    """A must-pass item is met by full points, an exempting answer, or "yes" if unscored."""
+    """A must-pass item is met by full points, an exempting answer, "yes" if unscored, or an
+    option graded at least the question's threshold."""
+    chosen = next((o for o in question.options if o.id == answer), None)
+    if chosen is not None and chosen.exempt:
+        return True
+    if any(o.grade is not None for o in question.options):
+        return chosen is not None and (chosen.grade or 0.0) + _EPSILON >= question.must_pass
     if not question.scored:
         return answer == YES
     points = item_points(question, answer)

@@ -73,12 +73,17 @@ def _check_question(form: Form, question: Question) -> None:
         _check_number(form, question, where)
     elif question.kind == "text" and question.maximum is not None and question.maximum < 1:
         raise _fail(form, f"{where}.maximum", "a text answer must allow at least 1 character")
-    if question.must_pass and not (question.scored or question.kind == "yesno"):
+    graded = any(o.grade is not None for o in question.options)
+    if question.must_pass and not (question.scored or question.kind == "yesno" or graded):
         raise _fail(
             form,
             f"{where}.must_pass",
-            "only a scored or a yes/no question can be a must-pass item",
+            "only a scored, a yes/no or a graded question can be a must-pass item",
         )
+    if graded and (question.scored or question.kind != "choice"):
+        raise _fail(form, where, "grades rank the options of an unscored choice question")
+    if graded and any(o.grade is None and not o.exempt for o in question.options):
+        raise _fail(form, where, "every option needs a 'grade' when one has it")
     if (question.scored or question.must_pass) and not question.improve:
         raise _fail(
             form, where, "missing 'improve' (plain advice shown when the item falls short)"

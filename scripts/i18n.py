@@ -26,6 +26,31 @@ PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)[^{}]*\}")
 MARKUP = re.compile(r"<(/?)(b|i|u|s|code)>|&(?:amp|lt|gt|quot);")
 
 
+# One word for each role and thing, one form of address (DOMAIN.md, "Corrections and findings").
+WRONG_WORDS = {
+    "anh/chị": "the person is addressed as 'bạn' everywhere",
+    "anh chị": "the person is addressed as 'bạn' everywhere",
+    "ông/bà": "the person is addressed as 'bạn' everywhere",
+    "quý vị": "the person is addressed as 'bạn' everywhere",
+    "đánh giá lại phiếu": "an assessment is a 'phiếu'",
+}
+# "trưởng thôn" on its own (the head of the village), not "chi hội trưởng thôn …".
+VILLAGE_HEAD = re.compile(r"(?<!hội )trưởng thôn")
+# New-style tone placement on an open syllable (hoà, huỷ, xoá); the product writes hòa, hủy, xóa.
+NEW_STYLE_TONE = re.compile(r"(?<![qQ])(?:[oO][àáảãạ]|[oO][èéẻẽẹ]|[uU][ỳýỷỹỵ])(?![a-zA-Zà-ỹÀ-Ỹđ])")
+
+
+def word_problems(text: str) -> list[str]:
+    """The product's word rules a Vietnamese text breaks."""
+    lowered = text.lower()
+    found = [f"{word!r}: {why}" for word, why in WRONG_WORDS.items() if word in lowered]
+    if VILLAGE_HEAD.search(lowered):
+        found.append("'trưởng thôn': the village leader is 'chi hội trưởng' (another office)")
+    found += [f"{m.group(0)!r}: new-style tone placement; write hòa, hủy, xóa"
+              for m in NEW_STYLE_TONE.finditer(text)]  # fmt: skip
+    return found
+
+
 def markup_problem(text: str) -> str | None:
     """Why ``text`` would not parse as Telegram HTML, or None: only our tags, balanced, and no
     bare ``<`` or ``&`` (data goes into placeholders, where it is escaped)."""
@@ -120,6 +145,10 @@ def problems(lang: str) -> list[str]:
             wrong = markup_problem(text) if text else None
             if wrong:
                 found.append(f"{lang}: markup in {label!r}: {wrong}")
+        if lang == "vi":
+            found += [
+                f"vi: words in {label!r}: {why}" for text in strings for why in word_problems(text)
+            ]
     return found
 
 

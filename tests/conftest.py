@@ -66,8 +66,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     where = metafunc.definition.nodeid
     both = os.environ.get(PG_ENV) and where.startswith(BOTH_DATABASES)
-    metafunc.parametrize("database_url", ["sqlite", "postgresql"] if both else ["sqlite"],
-                         indirect=True)
+    metafunc.parametrize(
+        "database_url", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True
+    )
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         _(
             "Try it: hoctap chat --user {officer} (the commune officer) or --user {leader} "
             "(a village leader)."
-        ).format(officer=demo.OFFICER_LOGIN, leader="truong-thon-01")
+        ).format(officer=demo.OFFICER_LOGIN, leader=demo.LEADER_LOGIN.format(number=1))
     )
     return 0
 

@@ -38,6 +38,7 @@ from conversations.loader import FormRegistry
 from conversations.model import Form
 
 OFFICER_LOGIN = "can-bo-xa"
+LEADER_LOGIN = "chi-hoi-truong-{number:02d}"
 VILLAGE_NAMES = (
     "Thôn Đông",
     "Thôn Tây",
@@ -264,7 +265,9 @@ async def fill(
     tally = _Tally()
     for number, name in enumerate(names, start=1):
         village = await units.add_village(session, commune.code, name)
-        leader = await _person(session, vietnamese_name(rng), f"truong-thon-{number:02d}", now)
+        leader = await _person(
+            session, vietnamese_name(rng), LEADER_LOGIN.format(number=number), now
+        )
         session.add(
             RoleAssignment(person_id=leader.id, role="leader", unit_id=village.id, created_at=now)
         )

@@ -17,11 +17,22 @@ def hoctap(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``hoctap`` in a fresh working directory, the way a person would."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HOCTAP_")}
-    environ.update({"HOCTAP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hoctap.db'}",
-                    "PYTHONPATH": str(ROOT), **env})
+    environ.update(
+        {
+            "HOCTAP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hoctap.db'}",
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
+    )
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=environ, input=stdin,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=tmp_path,
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -37,9 +48,12 @@ def test_init_twice_loads_the_geography_once(tmp_path: Path) -> None:
 def test_villages_and_households_import_in_one_go(tmp_path: Path) -> None:
     assert hoctap(tmp_path, "init").returncode == 0
     csv = tmp_path / "xa.csv"
-    csv.write_text("village,household_code,head_name,members\n"
-                   "Thôn Đông,H001,Nguyễn Văn An,4\nThôn Đông,H002,Trần Thị Bình,5\n"
-                   "Thôn Tây,H001,Lê Văn Cường,3\n", encoding="utf-8")
+    csv.write_text(
+        "village,household_code,head_name,members\n"
+        "Thôn Đông,H001,Nguyễn Văn An,4\nThôn Đông,H002,Trần Thị Bình,5\n"
+        "Thôn Tây,H001,Lê Văn Cường,3\n",
+        encoding="utf-8",
+    )
     result = hoctap(tmp_path, "units", "import", "--commune", "00070", str(csv))
     assert result.returncode == 0, result.stderr
     listing = hoctap(tmp_path, "units", "list", "--commune", "00070")
@@ -49,9 +63,11 @@ def test_villages_and_households_import_in_one_go(tmp_path: Path) -> None:
 def test_a_broken_csv_names_file_row_and_field_and_writes_nothing(tmp_path: Path) -> None:
     assert hoctap(tmp_path, "init").returncode == 0
     csv = tmp_path / "xa.csv"
-    csv.write_text("village,household_code,head_name,members\n"
-                   "Thôn Đông,H001,Nguyễn Văn An,4\nThôn Đông,H001,Trần Thị Bình,nhiều\n",
-                   encoding="utf-8")
+    csv.write_text(
+        "village,household_code,head_name,members\n"
+        "Thôn Đông,H001,Nguyễn Văn An,4\nThôn Đông,H001,Trần Thị Bình,nhiều\n",
+        encoding="utf-8",
+    )
     result = hoctap(tmp_path, "units", "import", "--commune", "00070", str(csv))
     assert result.returncode != 0
     assert "xa.csv:3" in result.stderr
@@ -66,8 +82,9 @@ def test_an_unknown_commune_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_database_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> None:
-    result = hoctap(tmp_path, "init",
-                    HOCTAP_DATABASE_URL="sqlite+aiosqlite:////no/such/dir/hoctap.db")
+    result = hoctap(
+        tmp_path, "init", HOCTAP_DATABASE_URL="sqlite+aiosqlite:////no/such/dir/hoctap.db"
+    )
     assert result.returncode != 0
     assert result.stderr.count("\n") == 1 and "/no/such/dir" in result.stderr
 
@@ -101,21 +118,39 @@ def test_a_target_is_set_from_the_command_line_and_checked(tmp_path: Path) -> No
     assert hoctap(tmp_path, "init").returncode == 0
     ok = hoctap(tmp_path, "target", "--unit", "00070", "--title", "gdht", "--year", "2026", "85")
     assert ok.returncode == 0, ok.stderr
-    bad = hoctap(tmp_path, "target", "--unit", "00070", "--title", "gdht", "--year", "2026",
-                 "120")
+    bad = hoctap(tmp_path, "target", "--unit", "00070", "--title", "gdht", "--year", "2026", "120")
     assert bad.returncode != 0
     assert bad.stderr.count("\n") == 1
 
 
 def test_a_commune_switches_a_reminder_campaign_and_sets_its_day(tmp_path: Path) -> None:
     assert hoctap(tmp_path, "init").returncode == 0
-    changed = hoctap(tmp_path, "reminders", "set", "--commune", "00070", "--kind", "season_open",
-                     "--day", "15/9", "--off")
+    changed = hoctap(
+        tmp_path,
+        "reminders",
+        "set",
+        "--commune",
+        "00070",
+        "--kind",
+        "season_open",
+        "--day",
+        "15/9",
+        "--off",
+    )
     assert changed.returncode == 0, changed.stderr
     listed = hoctap(tmp_path, "reminders", "list", "--commune", "00070")
     assert "season_open       tắt  ngày 15/9 hằng năm" in listed.stdout
     assert "report_deadline   bật  7 ngày trước hạn 15/12" in listed.stdout
-    refused = hoctap(tmp_path, "reminders", "set", "--commune", "00070", "--kind", "season_open",
-                     "--day", "31/2")
+    refused = hoctap(
+        tmp_path,
+        "reminders",
+        "set",
+        "--commune",
+        "00070",
+        "--kind",
+        "season_open",
+        "--day",
+        "31/2",
+    )
     assert refused.returncode != 0
     assert "--day" in refused.stderr

@@ -28,13 +28,25 @@ def forms() -> FormRegistry:
     return all_forms()
 
 
+# The engine's own tests were written on the first versions of the shipped forms, which stay
+# shipped for the assessments made with them; the newest versions have tests of their own.
 @pytest.fixture(scope="session")
 def cdht(forms: FormRegistry) -> Form:
-    return forms.get("cong-dan-hoc-tap")
+    return forms.get("cong-dan-hoc-tap", 1)
 
 
 @pytest.fixture(scope="session")
 def gdht(forms: FormRegistry) -> Form:
+    return forms.get("gia-dinh-hoc-tap", 1)
+
+
+@pytest.fixture(scope="session")
+def latest_cdht(forms: FormRegistry) -> Form:
+    return forms.get("cong-dan-hoc-tap")
+
+
+@pytest.fixture(scope="session")
+def latest_gdht(forms: FormRegistry) -> Form:
     return forms.get("gia-dinh-hoc-tap")
 
 

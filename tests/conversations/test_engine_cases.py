@@ -1,8 +1,9 @@
 """Golden conversations: each file in cases/ is a form, a sequence of inputs and what must follow.
 
-A case file holds ``form``, optional ``lang`` and ``overrides``, a list of ``[[steps]]`` and an
-optional ``[result]``. A step gives ``do`` (an Input kind), ``value`` or ``values`` (several
-answers in a row, each expected to be accepted), ``question`` (Input.question), and expectations:
+A case file holds ``form``, optional ``version`` (default: the newest), ``lang`` and
+``overrides``, a list of ``[[steps]]`` and an optional ``[result]``. A step gives ``do`` (an
+Input kind), ``value`` or ``values`` (several answers in a row, each expected to be accepted),
+``question`` (Input.question), and expectations:
 ``expect`` (the Prompt's step id, "review" or "result"), ``problem`` (a code; absent = none),
 ``changed`` (values written), ``deleted`` (ids removed), ``current`` (the displayed answer) and
 ``missing`` (ids a Review lists as missing). ``[result]`` compares total, recognised, level,
@@ -93,7 +94,7 @@ def _check_result(result: Result, expected: dict[str, Any]) -> None:
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_case(path: Path, forms: FormRegistry, apply: ApplyChanges) -> None:
     case = tomllib.loads(path.read_text(encoding="utf-8"))
-    form = forms.get(case["form"])
+    form = forms.get(case["form"], case.get("version"))
     if "overrides" in case:
         form = form.with_overrides(case["overrides"])
     lang = case.get("lang", "vi")

@@ -345,5 +345,5 @@ def test_registry_refuses_the_same_version_twice(tmp_path: Path) -> None:
 
 @pytest.fixture
 def gdht_raw() -> dict[str, Any]:
-    path = Path(__file__).parents[2] / "conversations" / "forms" / "gia-dinh-hoc-tap.toml"
+    path = Path(__file__).parents[2] / "conversations" / "forms" / "gia-dinh-hoc-tap.v1.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))

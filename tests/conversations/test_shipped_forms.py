@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import tomllib
+from pathlib import Path
 
 from conversations.loader import FORMS_DIR, load_forms
 from conversations.model import Form
@@ -12,6 +15,9 @@ def test_every_shipped_form_loads_and_names_its_source() -> None:
     registry = load_forms()
     keys = registry.keys()
     assert keys == ["cong-dan-hoc-tap", "gia-dinh-hoc-tap"]
+    # Earlier versions stay shipped: stored assessments keep the version they were made with.
+    assert registry.versions("cong-dan-hoc-tap") == [1, 2]
+    assert registry.versions("gia-dinh-hoc-tap") == [1, 2]
     for key in keys:
         form = registry.get(key)
         assert form.source
@@ -71,3 +77,57 @@ def test_every_parameter_has_a_note_in_every_language(gdht: Form, cdht: Form) ->
     for form in (gdht, cdht):
         for parameter in form.parameters.values():
             assert set(parameter.note) == set(form.languages)
+
+
+def test_cdht_v2_cites_qd_324_of_25_10_2023_and_offers_the_exemption(latest_cdht: Form) -> None:
+    assert "324/QĐ-KHVN ngày 25/10/2023" in latest_cdht.source
+    exemptable = {q.id for q in latest_cdht.questions if any(o.exempt for o in q.options)}
+    assert exemptable == {"cs6"}  # by default; cs5 and cs7 are parameters set to 0
+    for name in ("exempt_cs5", "exempt_cs6", "exempt_cs7"):
+        assert not latest_cdht.parameters[name].confirmed
+    more = latest_cdht.with_overrides({"exempt_cs5": 1})
+    assert {q.id for q in more.questions if any(o.exempt for o in q.options)} == {"cs5", "cs6"}
+    assert (latest_cdht.rules.pass_mark, latest_cdht.rules.item_min_points) == (80, 5)
+
+
+def test_gdht_v2_asks_how_many_adults_hold_the_title(latest_gdht: Form) -> None:
+    cdht = latest_gdht.question("cdht")
+    assert [(o.id, o.grade) for o in cdht.options] == [
+        ("tat-ca", 2),
+        ("mot-so", 1),
+        ("chua-co", 0),
+    ]
+    assert cdht.must_pass == 2 and not cdht.scored
+    assert not latest_gdht.parameters["cdht_required"].confirmed
+    assert "Thông tư 22/2021" in latest_gdht.source
+    assert "Đạt" in latest_gdht.question("c1b").text["vi"]
+    assert "nghèo" not in latest_gdht.question("c4a").text["vi"]
+
+
+def test_newest_questions_fit_a_phone_and_ask_one_thing(
+    latest_gdht: Form, latest_cdht: Form
+) -> None:
+    for form in (latest_gdht, latest_cdht):
+        for question in form.questions:
+            assert len(question.text["vi"]) <= 110, (form.key, question.id)
+    # one thing each: no list of several things joined by "và" or commas in 4b and 9
+    for text in (latest_gdht.question("c4b").text["vi"], latest_cdht.question("cs9").text["vi"]):
+        assert text.count(",") <= 1
+
+
+def test_every_shipped_form_uses_the_products_words() -> None:
+    words = _i18n_script().word_problems
+    for path in sorted(FORMS_DIR.glob("*.toml")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if ".vi = " in line:
+                assert words(line) == [], f"{path.name}:{number}"
+
+
+def _i18n_script():  # type: ignore[no-untyped-def]
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("i18n_script", root / "scripts" / "i18n.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["i18n_script"] = module
+    spec.loader.exec_module(module)
+    return module

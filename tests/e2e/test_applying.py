@@ -137,7 +137,10 @@ async def test_an_update_that_cannot_be_read_is_closed_and_its_batch_is_answered
     assert [c.method for c in answers_to(api, lan, mark) if c.ok] == ["sendMessage"]
     assert api.is_acknowledged(broken)
     async with session_factory() as session:
-        assert await session.scalar(
-            select(InboxUpdate.done_at).where(InboxUpdate.update_id == broken)
-        ) is not None
+        assert (
+            await session.scalar(
+                select(InboxUpdate.done_at).where(InboxUpdate.update_id == broken)
+            )
+            is not None
+        )
         assert await inbox.waiting(session, "telegram") == []

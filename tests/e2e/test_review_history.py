@@ -27,7 +27,8 @@ from .test_telegram_journeys import (
 
 Sessions = async_sessionmaker[AsyncSession]
 H001 = "H001 · Nguyễn Văn An"
-EVERY_YES = [YES, "Có, các cháu đều đi học", YES, YES, "Có, ai cũng biết chữ"] + [YES] * 7
+EVERY_YES = [YES, "Có, các cháu đều đi học", YES, YES, "Có, ai cũng biết chữ", YES, YES]
+EVERY_YES += ["Tất cả người lớn"] + [YES] * 4
 
 
 async def test_a_returned_edited_resubmitted_household_shows_its_changes_then_stays_locked(
@@ -52,7 +53,7 @@ async def test_a_returned_edited_resubmitted_household_shows_its_changes_then_st
     assert "Đã sửa so với lần gửi trước" not in officer.last_reply()  # a first submission
     await officer.click("↩ Trả lại để sửa")
     await officer.send("Hộ có người lớn đi học không? Xem lại câu 6", replies=2)
-    assert "Đã trả lại cho trưởng thôn" in officer.replies()[-2]
+    assert "Đã trả lại cho chi hội trưởng" in officer.replies()[-2]
 
     # The leader changes one answer and submits again.
     await leader.click("🏠 Các hộ ở Thôn Đông")

@@ -10,8 +10,9 @@ TEN_BEST = "\n".join(["1"] * 10)
 
 
 def test_a_scripted_self_check_prints_its_result(tmp_path: Path) -> None:
-    result = hoctap(tmp_path, "chat", "--form", "cong-dan-hoc-tap", "--agree",
-                    stdin=TEN_BEST + "\n1\n")  # ten answers, then 1 = submit at the review
+    result = hoctap(
+        tmp_path, "chat", "--form", "cong-dan-hoc-tap", "--agree", stdin=TEN_BEST + "\n1\n"
+    )  # ten answers, then 1 = submit at the review
     assert result.returncode == 0, result.stderr
     assert "100" in result.stdout
     assert "ĐẠT" in result.stdout
@@ -36,8 +37,7 @@ def test_stopping_halfway_and_running_again_resumes_at_the_same_question(tmp_pat
 
 
 def test_wrong_input_is_answered_and_the_question_stays(tmp_path: Path) -> None:
-    result = hoctap(tmp_path, "chat", "--form", "cong-dan-hoc-tap", "--agree",
-                    stdin="chín\n42\n")
+    result = hoctap(tmp_path, "chat", "--form", "cong-dan-hoc-tap", "--agree", stdin="chín\n42\n")
     lines = result.stdout
     assert lines.count("⚠️") == 2
     assert "Câu 2/10" not in lines

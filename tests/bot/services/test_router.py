@@ -43,8 +43,9 @@ async def say(sessions: async_sessionmaker[AsyncSession], text: str) -> str:
 async def test_a_typed_number_is_the_listed_choice_even_after_a_restart(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    first = await router.handle(services(session_factory),
-                                Inbound(ZALO, command="start", keyed=True))
+    first = await router.handle(
+        services(session_factory), Inbound(ZALO, command="start", keyed=True)
+    )
     assert first.replies[-1].keys() == ["1", "2", "3"]  # agree, do not agree, language
     assert "đồng ý" in await say(session_factory, "1")  # agreed: the menu follows
     assert "Câu 1/10" in await say(session_factory, "1")  # menu item 1: the self-check
@@ -55,8 +56,10 @@ async def test_a_typed_number_is_the_listed_choice_even_after_a_restart(
 async def test_a_key_that_is_not_listed_is_typed_text(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    await router.handle(services(session_factory), Inbound(ZALO, command="form", keyed=True,
-                                                           argument="cong-dan-hoc-tap"))
+    await router.handle(
+        services(session_factory),
+        Inbound(ZALO, command="form", keyed=True, argument="cong-dan-hoc-tap"),
+    )
     assert "Bạn có đồng ý không?" in await say(session_factory, "9")  # no consent yet
 
 
@@ -68,8 +71,10 @@ async def test_a_citizen_who_names_their_village_counts_in_its_report(
         await session.commit()
     await router.handle(services(session_factory), Inbound(ZALO, command="start", keyed=True))
     await say(session_factory, "1")  # agree
-    reply = await router.handle(services(session_factory), Inbound(
-        ZALO, command="village", argument=village.code, keyed=True))
+    reply = await router.handle(
+        services(session_factory),
+        Inbound(ZALO, command="village", argument=village.code, keyed=True),
+    )
     assert "Thôn Đông" in reply.replies[0].text.html()
     await say(session_factory, "1")  # menu: the self-check
     for _question in range(10):
@@ -176,10 +181,12 @@ async def _drop_connections(engine: AsyncEngine) -> None:
     admin = create_async_engine(engine.url, poolclass=NullPool)
     try:
         async with admin.connect() as connection:
-            ended = await connection.scalar(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            ))
+            ended = await connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
     finally:
         await admin.dispose()
     assert ended  # the pooled connection was there to drop

@@ -62,20 +62,25 @@ async def test_every_revision_keeps_rows_that_other_tables_point_to(database_url
         async with engine.begin() as connection:
             await connection.exec_driver_sql(
                 "INSERT INTO people (id, display_name, locale, created_at) "
-                "VALUES (1, 'Lan', 'vi', '2026-01-01 00:00:00+00:00')")
+                "VALUES (1, 'Lan', 'vi', '2026-01-01 00:00:00+00:00')"
+            )
             await connection.exec_driver_sql(
                 "INSERT INTO identities (person_id, channel, external_id, created_at) "
-                "VALUES (1, 'telegram', '7', '2026-01-01 00:00:00+00:00')")
+                "VALUES (1, 'telegram', '7', '2026-01-01 00:00:00+00:00')"
+            )
             await connection.exec_driver_sql(
                 "INSERT INTO units (id, code, name, kind, level, path, depth, active, created_at) "
-                f"VALUES (1, '00070', 'Hoàn Kiếm', 'ward', 2, '/1/', 2, TRUE, {MOMENT})")
+                f"VALUES (1, '00070', 'Hoàn Kiếm', 'ward', 2, '/1/', 2, TRUE, {MOMENT})"
+            )
             await connection.exec_driver_sql(
                 "INSERT INTO assessments (id, form_key, form_version, year, subject, person_id, "
                 "unit_id, created_by, state, created_at, updated_at, submitted_at) VALUES (1, "
-                f"'cdht', 1, 2026, 'person', 1, 1, 1, 'submitted', {MOMENT}, {MOMENT}, {MOMENT})")
+                f"'cdht', 1, 2026, 'person', 1, 1, 1, 'submitted', {MOMENT}, {MOMENT}, {MOMENT})"
+            )
             await connection.exec_driver_sql(
                 "INSERT INTO answers (assessment_id, question_id, value, answered_at) "
-                f"VALUES (1, 'cs1', 'kha', {MOMENT})")
+                f"VALUES (1, 'cs1', 'kha', {MOMENT})"
+            )
         for script in _revisions()[1:]:
             await upgrade(engine, script.revision)
             if script.revision == "0006_answer_history":
@@ -83,21 +88,26 @@ async def test_every_revision_keeps_rows_that_other_tables_point_to(database_url
                     await connection.exec_driver_sql(
                         "INSERT INTO answer_revisions (assessment_id, question_id, value, "
                         "answered_at, replaced_at, replaced_by, submission_round) VALUES "
-                        f"(1, 'cs1', 'chua', {MOMENT}, {MOMENT}, 1, 0)")
+                        f"(1, 'cs1', 'chua', {MOMENT}, {MOMENT}, 1, 0)"
+                    )
             if script.revision == "0007_unit_totals":
                 async with engine.begin() as connection:
                     await connection.exec_driver_sql(
                         "INSERT INTO unit_totals VALUES (1, 2026, 'gdht/cdht', 0, "
-                        "0, 0, 0, 0, 0, 0, 0, 0, 1, 1)")
+                        "0, 0, 0, 0, 0, 0, 0, 0, 1, 1)"
+                    )
                     await connection.exec_driver_sql(  # a counted change: the version moves
-                        "UPDATE assessments SET passed = TRUE WHERE id = 1")
+                        "UPDATE assessments SET passed = TRUE WHERE id = 1"
+                    )
             if script.revision == "0008_reminders":
                 async with engine.begin() as connection:
                     await connection.exec_driver_sql(
                         "INSERT INTO reminders (key, person_id, kind, due_at, attempts, "
-                        f"created_at) VALUES ('k', 1, 'season_open', {MOMENT}, 0, {MOMENT})")
+                        f"created_at) VALUES ('k', 1, 'season_open', {MOMENT}, 0, {MOMENT})"
+                    )
                     await connection.exec_driver_sql(
-                        f"UPDATE identities SET blocked_at = {MOMENT} WHERE person_id = 1")
+                        f"UPDATE identities SET blocked_at = {MOMENT} WHERE person_id = 1"
+                    )
         assert await _number(engine, "SELECT count(*) FROM answer_revisions") == 1
         # Submitted before answers had a history: it counts as submitted once.
         assert await _number(engine, "SELECT submissions FROM assessments") == 1
