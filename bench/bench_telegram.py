@@ -185,7 +185,7 @@ async def citizen(api: FakeBotApi, replies: Replies, tally: Tally, user: FakeUse
     questions = len(load_forms().get(CDHT).questions)
     await timed(api, replies, tally, user, say(api, user, "/start"))
     message, _data = newest_with(api, user.id, f"{CONSENT}:")
-    consent = tap(api, user, message, pack(CONSENT, "yes"))
+    consent = tap(api, user, message, pack(CONSENT, "yes", "vi", ""))
     await timed(api, replies, tally, user, consent, answers=2)  # the tapped message, the menu
     number = 0
     while tally.running():

@@ -13,6 +13,7 @@ import gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from io import BytesIO
@@ -119,3 +120,24 @@ def format_date(day: date | datetime, fmt: str = "short") -> str:
     if isinstance(day, datetime):
         day = local_time(day).date()
     return _babel_date(day, format=fmt, locale=babel_locale())
+
+
+@dataclass(frozen=True)
+class Words:
+    """The words a commune uses for itself and its villages, in one language ("xã", "thôn"; or
+    "ward", "hamlets"): texts take them as placeholders (see ``placeholders``)."""
+
+    commune: str = "xã"
+    village: str = "thôn"
+    villages: str = "thôn"  # the plural, for English
+
+    def placeholders(self) -> dict[str, str]:
+        """``{commune_word}``, ``{village_word}``, ``{villages_word}``, and capitalised to start
+        a sentence (``{Village_word}``…)."""
+        found = {
+            "commune_word": self.commune,
+            "village_word": self.village,
+            "villages_word": self.villages,
+        }
+        capital = {name.capitalize(): word[:1].upper() + word[1:] for name, word in found.items()}
+        return {**found, **capital}

@@ -137,9 +137,10 @@ def problems(lang: str) -> list[str]:
             found.append(f"{lang}: fuzzy: {label!r}")
         if lang == "vi" and not all(strings):
             found.append(f"{lang}: untranslated: {label!r}")
-        expected = set(PLACEHOLDER.findall(ids[0]))
+        # A word may be capitalised in one language and not the other ({Village_word}).
+        expected = {name.lower() for name in PLACEHOLDER.findall(ids[0])}
         for text in strings:
-            if text and set(PLACEHOLDER.findall(text)) != expected:
+            if text and {name.lower() for name in PLACEHOLDER.findall(text)} != expected:
                 found.append(f"{lang}: placeholders differ in {label!r}: {text!r}")
         for text in (*ids, *strings):
             wrong = markup_problem(text) if text else None

@@ -38,7 +38,7 @@ async def converse(
     stdout: TextIO = sys.stdout,
 ) -> int:
     """Run one conversation until the input ends or the person quits."""
-    await _send(services, first, stdout)
+    screen = await _send(services, first, stdout) or {}
     interactive = stdin.isatty()
     while True:
         if interactive:
@@ -50,7 +50,8 @@ async def converse(
         typed = line.strip()
         if not interactive:
             stdout.write(f"> {typed}\n")
-        await _send(services, _inbound(actor, typed), stdout)
+        shown = await _send(services, _inbound(actor, typed, screen), stdout)
+        screen = screen if shown is None else shown
     stdout.write(_("Goodbye. Your answers are saved.") + "\n")
     return 0
 
@@ -76,20 +77,39 @@ def _readline(stdin: TextIO) -> asyncio.Future[str]:
     return future
 
 
-def _inbound(actor: Actor, typed: str) -> Inbound:
-    """A command, or typed text (the router maps a listed key to its choice)."""
+def _inbound(actor: Actor, typed: str, screen: dict[str, str]) -> Inbound:
+    """A command, a listed key of the choices on screen (that choice, as a tap), or typed text
+    (which the router maps to a choice too, from the stored conversation)."""
     if typed.startswith("/"):
         name, _sep, argument = typed[1:].partition(" ")
         return Inbound(actor, command=name.lower(), argument=argument.strip(), keyed=True)
+    choice = screen.get(typed.lower())
+    if choice is not None:
+        # What is on screen is what the person answers, as a button is on Telegram: even
+        # before anything is stored about them (the consent question).
+        return Inbound(actor, choice=choice, keyed=True)
     return Inbound(actor, text=typed, keyed=True)
 
 
-async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> None:
+def _keys(out: Outbound) -> dict[str, str] | None:
+    """What typing 1, 2, … means now: the choices of the last reply that has any; none once a
+    reply without choices was shown (a question typed in full)."""
+    if not out.replies:
+        return None
+    shown = next((reply for reply in reversed(out.replies) if reply.buttons), None)
+    if shown is None:
+        return {}
+    return dict(zip(shown.keys(), (button.data for button in shown.choices()), strict=True))
+
+
+async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> dict[str, str] | None:
+    """Print the answer to one message; return what typing a key means now (None: nothing
+    was answered, the screen is as it was)."""
     try:
         out: Outbound = await router.handle(services, inbound)
     except router.Busy as busy:
         stdout.write(f"{busy.text.plain()}\n")
-        return
+        return None
     if out.notice:
         stdout.write(f"({out.notice.plain()})\n")
     for reply in out.replies:
@@ -98,6 +118,7 @@ async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> None:
             stdout.write(_save(reply.attachment) + "\n")
         stdout.write("\n")
     stdout.flush()
+    return _keys(out)
 
 
 def _save(attachment: Attachment) -> str:

@@ -16,9 +16,9 @@ from bot.i18n import TIMEZONE, _
 from bot.reports import text
 from bot.reports.model import Report
 from bot.services.reports import build_report, file_name
-from bot.services.review import ReviewError, set_target
+from bot.services.review import ReviewError
+from bot.services.targets import TITLES, set_target
 from bot.storage.db import DatabaseUnavailable
-from bot.storage.queries import TITLES
 
 FORMATS = ("text", "xlsx", "png")
 
@@ -45,7 +45,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--title",
         choices=TITLES,
         required=True,
-        help=_("gdht: learning families; cdht: learning citizens"),
+        help=_(
+            "gdht: learning families; cdht: learning citizens of working age; dhht: clans; "
+            "cong_dong: village communities; dvht: units; cdht_staff: learning citizens among "
+            "the staff of units; digital, digital_proficient: title holders with digital skills"
+        ),
     )
     target.add_argument("--year", type=int, required=True)
     target.add_argument("percent", type=float, help=_("the share to reach, in percent"))

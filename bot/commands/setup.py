@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands.common import database, fail
 from bot.config import Settings
-from bot.i18n import _, format_number
-from bot.services import units
+from bot.i18n import TIMEZONE, _, format_number
+from bot.services import registration, units
 from bot.storage.db import DatabaseUnavailable
 from bot.storage.geography import load_geography
 
@@ -44,6 +45,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     imp.add_argument("--commune", required=True, help=_("the commune's official code"))
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=run_import)
+    reg = sub.add_parser(
+        "register", help=_("register the households a CSV file lists (village,household_code)")
+    )
+    reg.add_argument("--commune", required=True, help=_("the commune's official code"))
+    reg.add_argument("--year", type=int, help=_("the year (default: this year)"))
+    reg.add_argument("file", type=Path)
+    reg.set_defaults(handler=run_register)
     lst = sub.add_parser("list", help=_("list the villages of a commune"))
     lst.add_argument("--commune", required=True, help=_("the commune's official code"))
     lst.set_defaults(handler=run_list)
@@ -115,6 +123,24 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     return await _unit_of_work(settings, act)
 
 
+async def run_register(args: argparse.Namespace, settings: Settings) -> int:
+    """Register the listed households for the year, all or none."""
+    now = dt.datetime.now(dt.UTC)
+    year = args.year or now.astimezone(TIMEZONE).year
+
+    async def act(session: AsyncSession) -> str:
+        summary = await registration.import_list(session, args.file, args.commune, year, now)
+        return _(
+            "Registered {count} households for {year} ({already} were registered already)."
+        ).format(
+            count=format_number(summary.registered),
+            year=year,
+            already=format_number(summary.already),
+        )
+
+    return await _unit_of_work(settings, act)
+
+
 async def run_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the villages of a commune with their household counts."""
 
@@ -138,7 +164,7 @@ async def _unit_of_work(settings: Settings, act: Action) -> int:
         async with database(settings) as (_engine, sessions), sessions() as session:
             message = await act(session)
             await session.commit()
-    except (units.UnitError, DatabaseUnavailable) as error:
+    except (units.UnitError, registration.RegistrationError, DatabaseUnavailable) as error:
         return fail(str(error))
     print(message)
     return 0

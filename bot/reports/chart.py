@@ -79,7 +79,7 @@ def _draw_bars(axes: Axes, lines: list[Line]) -> None:
 
 def _draw_targets(axes: Axes, lines: list[Line]) -> None:
     """One line when every row has the same target; else a mark on each bar."""
-    goals = [line.family_goal for line in lines]
+    goals = [line.family_target.share if line.family_target else None for line in lines]
     known = {goal for goal in goals if goal is not None}
     if not known:
         return

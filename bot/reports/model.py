@@ -2,18 +2,49 @@
 it and a totals line, each with its targets. Shares and gaps are derived here, once, so the chat
 text, the spreadsheet and the chart always agree.
 
-Must not import the database, services, channels or gettext.
+The bases are those of the official targets (QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg): families recognised
+of the households in scope; Công dân học tập titles confirmed of the households' working-age
+members. Self-checks that meet the criteria are the people's own estimates: they are counted
+beside the titles, never as titles. Where a household has not given its working-age members,
+the base is incomplete, and the line says so rather than using the headcount.
+
+Must not import the database, services or channels, nor translate anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from bot.i18n import Words
 
 
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A target and where it came from: "unit" (set by the unit ``unit_name``), "national"
+    (set for the whole country by the administrator) or "default" (the national figure of
+    ``documents`` for the year)."""
+
+    percent: float
+    origin: str
+    unit_name: str = ""
+    documents: str = ""
+
+    @property
+    def share(self) -> float:
+        return self.percent / 100
+
+
+def _needed(goal: Goal | None, base: int, have: int) -> int | None:
+    if goal is None:
+        return None
+    # A tiny tolerance keeps 70 % of 10 households at 7, not 8, despite float rounding.
+    return max(0, math.ceil(goal.share * base - 1e-9) - have)
 
 
 @dataclass(frozen=True)
@@ -32,10 +63,13 @@ class Line:
     recognised: int = 0
     checked: int = 0
     certified: int = 0
+    working_age: int = 0
+    working_age_missing: int = 0
+    confirmed: int = 0
     villages: int = 0
     villages_reporting: int = 0
-    family_target: float | None = None  # percent, 70.0 for 70 %
-    citizen_target: float | None = None
+    family_target: Goal | None = None
+    citizen_target: Goal | None = None
 
     @property
     def family_share(self) -> float | None:
@@ -43,47 +77,43 @@ class Line:
         return _ratio(self.recognised, self.households)
 
     @property
-    def family_goal(self) -> float | None:
-        """The family target as a share (0..1)."""
-        return None if self.family_target is None else self.family_target / 100
-
-    @property
     def family_gap(self) -> float | None:
         """How far the share is below the target (0..1); zero or less means it is met."""
-        if self.family_goal is None or self.family_share is None:
+        if self.family_target is None or self.family_share is None:
             return None
-        return self.family_goal - self.family_share
+        return self.family_target.share - self.family_share
 
     @property
     def family_needed(self) -> int | None:
         """How many more households must be recognised to reach the target."""
-        if self.family_goal is None:
-            return None
-        # A tiny tolerance keeps 70 % of 10 households at 7, not 8, despite float rounding.
-        wanted = math.ceil(self.family_goal * self.households - 1e-9)
-        return max(0, wanted - self.recognised)
+        return _needed(self.family_target, self.households, self.recognised)
 
     @property
     def citizen_pass_rate(self) -> float | None:
-        """Citizens meeting the criteria as a share of those who checked themselves."""
+        """Self-checks meeting the criteria (people's own estimates) of those who checked."""
         return _ratio(self.certified, self.checked)
 
     @property
-    def citizen_share(self) -> float | None:
-        """Citizens meeting the criteria as a share of the people living in the households."""
-        return _ratio(self.certified, self.members)
+    def citizen_base_complete(self) -> bool:
+        """True when every household in scope gave its working-age members."""
+        return self.working_age_missing == 0
 
     @property
-    def citizen_goal(self) -> float | None:
-        """The citizen target as a share (0..1)."""
-        return None if self.citizen_target is None else self.citizen_target / 100
+    def citizen_share(self) -> float | None:
+        """Confirmed Công dân học tập titles as a share of the working-age members given."""
+        return _ratio(self.confirmed, self.working_age)
 
     @property
     def citizen_gap(self) -> float | None:
-        """How far the citizens' share is below the target (0..1)."""
-        if self.citizen_goal is None or self.citizen_share is None:
+        """How far the titles' share is below the target (0..1)."""
+        if self.citizen_target is None or self.citizen_share is None:
             return None
-        return self.citizen_goal - self.citizen_share
+        return self.citizen_target.share - self.citizen_share
+
+    @property
+    def citizen_needed(self) -> int | None:
+        """How many more confirmed titles reach the target on the base given so far."""
+        return _needed(self.citizen_target, self.working_age, self.confirmed)
 
 
 @dataclass(frozen=True)
@@ -97,6 +127,7 @@ class Report:
     lines: tuple[Line, ...]
     total: Line
     generated_at: dt.datetime
+    words: Words = field(default_factory=Words)  # the commune's own; general above communes
 
     @property
     def by_village(self) -> bool:

@@ -1,8 +1,9 @@
 """A report as a short chat message: totals first, then one line per village or commune.
 
 Lines stay short enough for a small phone; numbers and percentages are formatted with babel for
-the current locale. The result is a ``Text``: a chat renders it with bold headings, the command
-line as plain text (``.plain()``); names are data either way.
+the current locale, and the commune's own words say "thôn" or "ấp", "xã" or "phường". Each
+target says where it came from. The result is a ``Text``: a chat renders it with bold headings,
+the command line as plain text (``.plain()``); names are data either way.
 
 Must not import the database, services, channels or any platform library.
 """
@@ -10,31 +11,42 @@ Must not import the database, services, channels or any platform library.
 from __future__ import annotations
 
 from bot.i18n import _, format_number, format_percent, ngettext
-from bot.reports.model import Line, Report
+from bot.reports.model import Goal, Line, Report
 from bot.rich import Text, bold, lines, t
 
 MAX_LINES = 20  # rows listed in chat; the spreadsheet has them all
 DASH = "—"
+Parts = list[Text | str]
 
 
 def _share(value: float | None) -> str:
     return DASH if value is None else format_percent(value)
 
 
-def _target(percent: float | None) -> str:
-    return DASH if percent is None else format_percent(percent / 100, decimals=0)
+def _percent(goal: Goal) -> str:
+    return format_percent(goal.share, decimals=0 if goal.percent.is_integer() else 1)
+
+
+def origin(goal: Goal) -> Text:
+    """Where a target came from, in a few words."""
+    if goal.origin == "unit":
+        return t(_("set by {unit}"), unit=goal.unit_name)
+    if goal.origin == "national":
+        return t(_("set for the whole country"))
+    return t(_("national default, {documents}"), documents=goal.documents)
 
 
 def render(report: Report) -> Text:
     """The whole report as one message."""
     title = t(_("{unit}, year {year}"), unit=report.unit_name, year=report.year)
-    parts: list[Text | str] = ["📊 " + bold(title), *family_lines(report.total)]
+    parts: Parts = ["📊 " + bold(title), *family_lines(report.total)]
     if report.unit_level < 3:
         parts.append(
             t(
-                _("Villages reporting: {reporting} of {villages}"),
+                _("{Villages_word} reporting: {reporting} of {total}"),
                 reporting=format_number(report.total.villages_reporting),
-                villages=format_number(report.total.villages),
+                total=format_number(report.total.villages),
+                **report.words.placeholders(),
             )
         )
     parts += citizen_lines(report.total)
@@ -43,9 +55,9 @@ def render(report: Report) -> Text:
     return lines(*parts)
 
 
-def family_lines(total: Line) -> list[Text | str]:
+def family_lines(total: Line) -> Parts:
     """The Gia đình học tập totals: recognised against the target, then the pipeline."""
-    parts: list[Text | str] = ["🏠 " + bold(t(_("Learning families")))]
+    parts: Parts = ["🏠 " + bold(t(_("Learning families")))]
     if not total.households:
         return [*parts, t(_("No households in scope yet."))]
     parts.append(
@@ -56,7 +68,7 @@ def family_lines(total: Line) -> list[Text | str]:
             share=_share(total.family_share),
         )
     )
-    parts.append(_target_line(total))
+    parts.append(_family_target(total))
     parts.append(
         t(
             _("Registered: {registered} · assessed: {assessed}"),
@@ -74,49 +86,93 @@ def family_lines(total: Line) -> list[Text | str]:
     return parts
 
 
-def _target_line(total: Line) -> Text:
-    needed = total.family_needed
-    if needed is None:
+def _family_target(total: Line) -> Text:
+    goal, needed = total.family_target, total.family_needed
+    if goal is None or needed is None:
         return t(_("No target set for this year."))
     if needed == 0:
-        return "✅ " + t(_("Target {target} reached."), target=_target(total.family_target))
+        return "✅ " + t(
+            _("Target {target} ({origin}) reached."), target=_percent(goal), origin=origin(goal)
+        )
     return "🎯 " + t(
         ngettext(
-            "Target {target}: {count} more household needed.",
-            "Target {target}: {count} more households needed.",
+            "Target {target} ({origin}): {count} more household needed.",
+            "Target {target} ({origin}): {count} more households needed.",
             needed,
         ),
-        target=_target(total.family_target),
+        target=_percent(goal),
+        origin=origin(goal),
         count=format_number(needed),
     )
 
 
-def citizen_lines(total: Line) -> list[Text | str]:
-    """The Công dân học tập totals: who checked themselves, who met the criteria."""
-    parts: list[Text | str] = ["👤 " + bold(t(_("Learning citizens")))]
-    if not total.checked:
+def citizen_lines(total: Line) -> Parts:
+    """The Công dân học tập totals: titles confirmed of the working-age members, then the
+    self-checks that meet the criteria by the people's own estimate."""
+    parts: Parts = ["👤 " + bold(t(_("Learning citizens"))) + " (QĐ 324/QĐ-KHVN)"]
+    if not total.checked and not total.confirmed:
         return [*parts, t(_("No self-checks submitted yet."))]
     parts.append(
         t(
-            _("Met the criteria: {count} of {total} who checked themselves ({share})"),
-            count=format_number(total.certified),
-            total=format_number(total.checked),
-            share=_share(total.citizen_pass_rate),
+            _("Titles confirmed: {count} of {base} working-age people ({share})"),
+            count=format_number(total.confirmed),
+            base=format_number(total.working_age),
+            share=_share(total.citizen_share),
         )
     )
+    parts.append(_citizen_target(total))
     parts.append(
         t(
-            _("Share of residents: {share} · target {target}"),
-            share=_share(total.citizen_share),
-            target=_target(total.citizen_target),
+            _("Self-checks meeting the criteria (their own estimate): {count} of {total}"),
+            count=format_number(total.certified),
+            total=format_number(total.checked),
         )
     )
+    if not total.citizen_base_complete:
+        parts.append(
+            "⚠️ "
+            + t(
+                ngettext(
+                    "The base is incomplete: {count} household has not given its working-age "
+                    "members.",
+                    "The base is incomplete: {count} households have not given their "
+                    "working-age members.",
+                    total.working_age_missing,
+                ),
+                count=format_number(total.working_age_missing),
+            )
+        )
     return parts
 
 
-def row_lines(report: Report) -> list[Text | str]:
+def _citizen_target(total: Line) -> Text:
+    goal, needed = total.citizen_target, total.citizen_needed
+    if goal is None or needed is None:
+        return t(_("No target set for this year."))
+    if needed == 0:
+        return "✅ " + t(
+            _("Target {target} ({origin}) reached."), target=_percent(goal), origin=origin(goal)
+        )
+    return "🎯 " + t(
+        ngettext(
+            "Target {target} ({origin}): {count} more title needed.",
+            "Target {target} ({origin}): {count} more titles needed.",
+            needed,
+        ),
+        target=_percent(goal),
+        origin=origin(goal),
+        count=format_number(needed),
+    )
+
+
+def row_lines(report: Report) -> Parts:
     """One line per village (or commune) with households: recognised of households, share."""
-    parts: list[Text | str] = [bold(t(_("By village") if report.by_village else _("By commune")))]
+    heading = (
+        t(_("By {village_word}"), **report.words.placeholders())
+        if report.by_village
+        else t(_("By commune"))
+    )
+    parts: Parts = [bold(heading)]
     filled = [line for line in report.lines if line.households]
     for line in filled[:MAX_LINES]:
         mark = "✅" if line.family_needed == 0 else "⚠️" if line.family_needed else "▫️"

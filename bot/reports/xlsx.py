@@ -18,10 +18,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import _, format_date
-from bot.reports.model import Line, Report
+from bot.reports.model import Goal, Line, Report
+from bot.reports.text import origin
 
 DATE_PATTERN = "dd/MM/yyyy"  # as Vietnamese administrative documents write dates
-HEADER_ROW = 5  # rows 1-3: title, unit, date; row 4 empty
+HEADER_ROW = 6  # rows 1-4: title, unit, date, target; row 5 empty
 PERCENT, TARGET = "0.0%", "0%"
 THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -39,8 +40,8 @@ class Column:
     width: int = 12
 
 
-def _goal(percent: float | None) -> float | None:
-    return None if percent is None else percent / 100
+def _goal(goal: Goal | None) -> float | None:
+    return None if goal is None else goal.share
 
 
 def family_columns(report: Report) -> list[Column]:
@@ -57,22 +58,30 @@ def family_columns(report: Report) -> list[Column]:
         Column(_("Households still needed"), lambda x: x.family_needed, width=14),
     ]
     if not report.by_village:
+        words = report.words.placeholders()
         columns[1:1] = [
-            Column(_("Villages"), lambda x: x.villages),
-            Column(_("Villages reporting"), lambda x: x.villages_reporting, width=14),
+            Column(words["Villages_word"], lambda x: x.villages),
+            Column(
+                _("{Villages_word} reporting").format(**words),
+                lambda x: x.villages_reporting,
+                width=14,
+            ),
         ]
     return columns
 
 
 def citizen_columns() -> list[Column]:
-    """The Công dân học tập columns."""
+    """The Công dân học tập columns: the titles confirmed on the official base (working-age
+    members), then the self-checks, which are the people's own estimates."""
     return [
-        Column(_("Residents"), lambda x: x.members),
-        Column(_("Self-checked"), lambda x: x.checked),
-        Column(_("Met the criteria"), lambda x: x.certified, width=14),
-        Column(_("Share of those checked"), lambda x: x.citizen_pass_rate, PERCENT, 14),
-        Column(_("Share of residents"), lambda x: x.citizen_share, PERCENT, 14),
+        Column(_("Working-age people"), lambda x: x.working_age, width=14),
+        Column(_("Households without the figure"), lambda x: x.working_age_missing, width=16),
+        Column(_("Titles confirmed"), lambda x: x.confirmed, width=14),
+        Column(_("Share of working-age people"), lambda x: x.citizen_share, PERCENT, 16),
         Column(_("Target"), lambda x: _goal(x.citizen_target), TARGET),
+        Column(_("Titles still needed"), lambda x: x.citizen_needed, width=14),
+        Column(_("Self-checked"), lambda x: x.checked),
+        Column(_("Meeting the criteria by their own estimate"), lambda x: x.certified, width=18),
     ]
 
 
@@ -83,10 +92,10 @@ def render(report: Report) -> bytes:
     assert families is not None
     families.title = _sheet_name(_("Learning families"))
     title = _("Learning families: results for {year}").format(year=report.year)
-    _fill(families, report, title, family_columns(report))
+    _fill(families, report, title, family_columns(report), report.total.family_target)
     citizens = book.create_sheet(_sheet_name(_("Learning citizens")))
     title = _("Learning citizens: results for {year}").format(year=report.year)
-    _fill(citizens, report, title, citizen_columns())
+    _fill(citizens, report, title, citizen_columns(), report.total.citizen_target)
     # Fixed document times keep the file identical for identical numbers.
     book.properties.created = book.properties.modified = report.generated_at.replace(tzinfo=None)
     buffer = BytesIO()
@@ -99,7 +108,9 @@ def _sheet_name(name: str) -> str:
     return "".join(ch for ch in name if ch not in "[]:*?/\\")[:31]
 
 
-def _fill(sheet: Worksheet, report: Report, title: str, columns: Sequence[Column]) -> None:
+def _fill(
+    sheet: Worksheet, report: Report, title: str, columns: Sequence[Column], goal: Goal | None
+) -> None:
     sheet["A1"] = title.upper()
     sheet["A1"].font = Font(bold=True, size=13)
     sheet["A2"] = _("Unit: {unit} (code {code})").format(
@@ -107,7 +118,12 @@ def _fill(sheet: Worksheet, report: Report, title: str, columns: Sequence[Column
     )
     made = format_date(report.generated_at, DATE_PATTERN)
     sheet["A3"] = _("Made on {date}").format(date=made)
-    unit_heading = _("Village") if report.by_village else _("Commune")
+    if goal is not None:
+        sheet["A4"] = _("Target {target}: {origin}").format(
+            target=f"{goal.percent:g}%", origin=origin(goal).plain()
+        )
+    words = report.words.placeholders()
+    unit_heading = words["Village_word"] if report.by_village else _("Commune")
     headings = [_("No."), unit_heading, *(column.heading for column in columns)]
     for number, heading in enumerate(headings, start=1):
         cell = sheet.cell(HEADER_ROW, number, heading)

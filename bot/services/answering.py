@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
-from bot.rich import Text, t
-from bot.services import assessing, audit, presenting
+from bot.rich import Text, lines, t
+from bot.services import account, assessing, audit, presenting
 from bot.services.callbacks import HOUSEHOLD, Callback, pack
+from bot.services.context import CDHT
 from bot.services.menus import menu_reply
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation, villages_led
@@ -120,6 +121,8 @@ async def _step(
         return
     header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
     turn.out.add(_render(outcome, assessment, header, edit=turn.tapped))
+    if isinstance(reply, Result) and assessment.subject == "person" and not assessment.unit_id:
+        turn.out.add(account.no_village_reply())
     if isinstance(reply, Result):
         await audit.record(
             turn.session,
@@ -140,8 +143,25 @@ def _render(outcome: Outcome, assessment: Assessment, header: Text, edit: bool) 
         return presenting.prompt_reply(reply, assessment.id, header, edit=edit)
     if isinstance(reply, Review):
         return presenting.review_reply(reply, assessment.id, header, edit=edit)
-    text = t(_("Submitted. Thank you!")) + "\n\n" + presenting.result_text(reply, header)
-    return Reply(text, edit=edit)
+    says = presenting.verdict(assessment.subject, assessment.state, reply.recognised)
+    text = t(_("Submitted. Thank you!")) + "\n\n" + presenting.result_text(reply, header, says)
+    return Reply(lines(text, *_estimate_note(assessment)), edit=edit)
+
+
+def _estimate_note(assessment: Assessment) -> list[Text]:
+    """For a citizen's self-check: it is their own estimate, and the title needs confirming."""
+    if assessment.subject != "person" or assessment.form_key != CDHT:
+        return []
+    return [
+        t(""),
+        "ℹ️ "
+        + t(
+            _(
+                "This is your own estimate against QĐ 324/QĐ-KHVN (25/10/2023). The title is "
+                "yours once your village's branch leader or the commune confirms it."
+            )
+        ),
+    ]
 
 
 async def show_result(turn: Turn, assessment: Assessment) -> None:
@@ -153,7 +173,9 @@ async def show_result(turn: Turn, assessment: Assessment) -> None:
     if assessment.household_id is not None:  # the tapped list or card is replaced: a way back
         to_list = pack(HOUSEHOLD, "list", f"{assessment.unit_id}-0")
         back = ((Button("◀ " + _("Households"), to_list),),)
-    turn.out.add(Reply(presenting.result_text(result, header), back, edit=turn.tapped))
+    says = presenting.verdict(assessment.subject, assessment.state, bool(assessment.passed))
+    text = lines(presenting.result_text(result, header, says), *_estimate_note(assessment))
+    turn.out.add(Reply(text, back, edit=turn.tapped))
     turn.conversation = Conversation()
 
 

@@ -15,23 +15,28 @@ MENU = "m"  # m:<action>
 ANSWER = "a"  # a:<assessment id>:<step>:<value>
 HOUSEHOLD = "h"  # h:<action>:<household id>
 LANGUAGE = "l"  # l:<lang>
-CONSENT = "c"  # c:<yes|no>
+CONSENT = "c"  # c:<yes|no>:<language>:<then>  (then: what was asked first, "join.CODE")
 ACCOUNT = "u"  # u:<action>  (the person's own data)
 OFFICER = "o"  # o:<action>:<id>  (a commune officer's villages, leaders, targets)
 REVIEW = "r"  # r:<action>:<id>  (a commune officer's review of submitted households)
 REMINDERS = "n"  # n:<on|off>:<kind>  (a person's own reminders)
 BULLETIN = "b"  # b:<action>:<arg>  (a commune officer's broadcasts and reminder campaigns)
+HOME = "v"  # v:<action>:<id>  (a person saying which village they live in)
+# Buttons of an older release that still sit on people's screens carry fewer fields: these
+# prefixes read the missing ones as "".
+SHORTER = {CONSENT: 1}
 ARITY = {
     MENU: 1,
     ANSWER: 3,
     HOUSEHOLD: 2,
     LANGUAGE: 1,
-    CONSENT: 1,
+    CONSENT: 3,
     ACCOUNT: 1,
     OFFICER: 2,
     REVIEW: 2,
     REMINDERS: 2,
     BULLETIN: 2,
+    HOME: 2,
 }
 
 
@@ -63,6 +68,8 @@ def unpack(data: str) -> Callback:
     if len(data.encode("utf-8")) > MAX_BYTES:
         raise CallbackError("callback data too long")
     prefix, *fields = data.split(SEPARATOR)
+    if prefix in SHORTER and SHORTER[prefix] <= len(fields) < ARITY[prefix]:
+        fields += [""] * (ARITY[prefix] - len(fields))
     if prefix not in ARITY or len(fields) != ARITY[prefix]:
         raise CallbackError(f"unknown callback data {data[:20]!r}")
     return Callback(prefix, tuple(fields))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_number, format_percent
 from bot.rich import lines, t
-from bot.services import answering, assessing, audit, privacy
+from bot.services import answering, assessing, audit, privacy, registration, units
 from bot.services.callbacks import HOUSEHOLD, MENU, Callback, pack
 from bot.services.context import GDHT
 from bot.services.menus import menu_reply
@@ -104,6 +104,8 @@ async def on_button(turn: Turn, callback: Callback) -> None:
         "add": _ask_name,
         "sum": _summary,
         "del": _ask_remove,
+        "size": _ask_size,
+        "nowa": _no_working_age,
         "delok": _remove,
     }
     handler = actions.get(action)
@@ -189,11 +191,20 @@ async def card(turn: Turn, household: Household) -> Reply:
         for s in await statuses(turn.session, household.village_id, year)
         if s.household.id == household.id
     )
+    working_age = (
+        t(_("{count} of working age"), count=household.working_age)
+        if household.working_age is not None
+        else t(_("working age not given yet"))
+    )
     text = lines(
         "🏠 " + t(_("Household {code} · {name}"), code=household.code, name=household.head_name),
-        t(_("{members} people"), members=household.members),
+        t(_("{members} people · {working_age}"), members=household.members,
+          working_age=working_age),
         t(_("Year {year}: {status}"), year=year, status=status_label(status)),
-    )
+        None if status.registered or status.state not in (None, "draft") else t(
+            _("Registering is the household's own step: tap Register once it has signed up.")
+        ),
+    )  # fmt: skip
     register = (
         _("Cancel registration for {year}") if status.registered else _("Register for {year}")
     ).format(year=year)
@@ -207,6 +218,9 @@ async def card(turn: Turn, household: Household) -> Reply:
         # Two actions, not one toggle: a double tap must not undo the first tap.
         action = "unreg" if status.registered else "reg"
         buttons.append((Button(register, pack(HOUSEHOLD, action, household.id)),))
+    buttons.append(
+        (Button("👥 " + _("Change the number of people"), pack(HOUSEHOLD, "size", household.id)),)
+    )
     buttons.append(
         (Button("🗑 " + _("Remove from the list"), pack(HOUSEHOLD, "del", household.id)),)
     )
@@ -261,29 +275,18 @@ async def _set_registration(turn: Turn, ident: str, registered: bool) -> None:
     if household is None:
         return
     year = turn.services.year()
-    row = await turn.session.get(Registration, (household.id, year))
-    if row is None and registered:
-        turn.session.add(
-            Registration(household_id=household.id, year=year, registered_at=turn.now)
+    try:
+        if registered:
+            await registration.register(turn.session, turn.person.id, household, year, turn.now)
+        else:
+            await registration.unregister(turn.session, turn.person.id, household, year, turn.now)
+    except registration.RegistrationError as error:
+        turn.out.notice, turn.out.alert = error.text, True
+    else:
+        turn.out.notice = t(
+            _("Registered for {year}.") if registered else _("Registration for {year} cancelled."),
+            year=year,
         )
-    elif row is not None and not registered:
-        await turn.session.delete(row)
-    action = "household.registered" if registered else "household.unregistered"
-    await audit.record(
-        turn.session,
-        turn.person.id,
-        action,
-        "household",
-        household.id,
-        turn.now,
-        household.village_id,
-        detail=str(year),
-    )
-    turn.out.notice = t(
-        _("Registered for {year}.") if registered else _("Registration for {year} cancelled."),
-        year=year,
-    )
-    await turn.session.flush()
     turn.out.add(await card(turn, household))
 
 
@@ -292,11 +295,7 @@ async def _assess(turn: Turn, ident: str) -> None:
     if household is None:
         return
     year = turn.services.year()
-    if await turn.session.get(Registration, (household.id, year)) is None:
-        # Assessing a household registers it: the leader would otherwise have to tap twice.
-        turn.session.add(
-            Registration(household_id=household.id, year=year, registered_at=turn.now)
-        )
+    # Never registers: registering is the household's own step (see bot/services/registration).
     form = turn.services.forms.get(GDHT)
     assessment = await assessing.open_household_assessment(
         turn.session, form, household, year, turn.person.id, turn.now
@@ -329,40 +328,114 @@ async def _ask_name(turn: Turn, ident: str) -> None:
 
 
 async def on_add_text(turn: Turn, text: str) -> None:
-    """The typed name, then the number of people; then the household exists."""
+    """The typed name, then the number of people, then how many are of working age; then the
+    household exists. A household's size is changed the same way (``size`` in the data)."""
     data = turn.conversation.data
     village = await _my_village(turn, int(data.get("village", 0)))
     if village is None:
         turn.conversation = Conversation()
         return
     text = " ".join(text.split())
-    if data.get("step") == "name":
+    step = data.get("step")
+    if step == "name":
         if not 2 <= len(text) <= 100:
             turn.out.add(
                 Reply(t(_("Please type the head of the household's name (2 to 100 letters).")))
             )
             return
-        turn.conversation = Conversation(ADD_FLOW, {**data, "step": "members", "name": text})
-        turn.out.add(
-            Reply(
-                t(
-                    _("How many people live in the household? Type a number from 1 to {maximum}."),
-                    maximum=MAX_MEMBERS,
-                )
+        _ask_members(turn, {**data, "name": text})
+    elif step == "members":
+        if not text.isdigit() or not 1 <= int(text) <= MAX_MEMBERS:
+            turn.out.add(
+                Reply(t(_("Please type a number from 1 to {maximum}."), maximum=MAX_MEMBERS))
             )
+            return
+        _ask_working_age(turn, {**data, "members": int(text)})
+    else:
+        members = int(data.get("members", 1))
+        if not text.isdigit() or int(text) > members:
+            turn.out.add(_working_age_question(members, again=True))
+            return
+        await _sized(turn, village, data, int(text))
+
+
+def _ask_members(turn: Turn, data: dict[str, object]) -> None:
+    turn.conversation = Conversation(ADD_FLOW, {**data, "step": "members"})
+    turn.out.add(
+        Reply(
+            t(
+                _("How many people live in the household? Type a number from 1 to {maximum}."),
+                maximum=MAX_MEMBERS,
+            ),
+            expects_text=True,
         )
+    )
+
+
+def _ask_working_age(turn: Turn, data: dict[str, object]) -> None:
+    turn.conversation = Conversation(ADD_FLOW, {**data, "step": "working_age"})
+    turn.out.add(_working_age_question(int(str(data["members"]))))
+
+
+def _working_age_question(members: int, again: bool = False) -> Reply:
+    """How many are of working age: the base the Công dân học tập share is counted on."""
+    question = t(
+        _(
+            "Of the {members} people, how many are of working age (about 15 to 60)? Type a "
+            "number from 0 to {members}."
+        ),
+        members=members,
+    )
+    if again:
+        question = "⚠️ " + question
+    skip = Button(_("Not known yet"), pack(HOUSEHOLD, "nowa", "0"))
+    return Reply(question, ((skip,),), expects_text=True)
+
+
+async def _no_working_age(turn: Turn, _ident: str) -> None:
+    """The leader does not know the figure yet: the household is kept without it."""
+    data = turn.conversation.data
+    if turn.conversation.flow != ADD_FLOW or data.get("step") != "working_age":
+        turn.out.notice = t(_("This button is no longer valid."))
         return
-    if not text.isdigit() or not 1 <= int(text) <= MAX_MEMBERS:
-        turn.out.add(Reply(t(_("Please type a number from 1 to {maximum}."), maximum=MAX_MEMBERS)))
-        return
-    household = await _create(turn.session, village, data["name"], int(text), turn)
+    village = await _my_village(turn, int(data.get("village", 0)))
+    if village is not None:
+        await _sized(turn, village, data, None)
+
+
+async def _sized(
+    turn: Turn, village: Unit, data: dict[str, object], working_age: int | None
+) -> None:
+    """Create the new household, or store the changed size of an existing one."""
+    members = int(str(data["members"]))
     turn.conversation = Conversation()
+    if "household" in data:
+        household = await _my_household(turn, str(data["household"]))
+        if household is None:
+            return
+        if units.update_household(household, members, working_age):
+            await audit.record(
+                turn.session, turn.person.id, "household.size_changed", "household",
+                household.id, turn.now, household.village_id,
+            )  # fmt: skip
+        turn.out.notice = t(_("Saved."))
+        turn.out.add(await card(turn, household))
+        return
+    household = await _create(turn.session, village, str(data["name"]), members, turn)
+    household.working_age = working_age
     turn.out.add(
         Reply(
             t(_("Added household {code} · {name}."), code=household.code, name=household.head_name)
         )
     )
     turn.out.add(await card(turn, household))
+
+
+async def _ask_size(turn: Turn, ident: str) -> None:
+    """Change an existing household's number of people and of working-age members."""
+    household = await _my_household(turn, ident)
+    if household is not None:
+        _ask_members(turn, {"village": household.village_id, "household": household.id})
 
 
 async def _create(

@@ -18,7 +18,7 @@ from bot.rich import t
 from bot.services import audit, invites
 from bot.services.menus import menu_reply
 from bot.services.messages import Reply
-from bot.services.people import Conversation
+from bot.services.people import Conversation, is_transient
 from bot.services.turn import Turn
 from bot.storage.models import Assessment, Identity, LinkCode, Person, RoleAssignment
 
@@ -28,10 +28,21 @@ VALID_FOR = dt.timedelta(minutes=15)
 async def on_link(turn: Turn) -> None:
     """``/link``: make a code here; ``/link CODE``: join this messenger to that code's person."""
     typed = invites.normalise(turn.inbound.argument)
-    if not typed:
-        await _make_code(turn)
-    else:
+    if typed:
         await _use_code(turn, typed)
+    elif is_transient(turn.person):  # nothing of theirs here to link from
+        turn.out.add(
+            Reply(
+                t(
+                    _(
+                        "Send /link on the messenger where you already use hoctap, then send "
+                        "/link CODE here with the code it gives you."
+                    )
+                )
+            )
+        )
+    else:
+        await _make_code(turn)
 
 
 async def _make_code(turn: Turn) -> None:
@@ -90,6 +101,14 @@ async def _use_code(turn: Turn, typed: str) -> None:
         )
         return
     link.used_at = turn.now
+    if is_transient(turn.person):  # first contact: this messenger's identity is stored now
+        actor = turn.inbound.actor
+        turn.session.add(
+            Identity(
+                person_id=link.person_id, channel=actor.channel, external_id=actor.external_id,
+                chat_id=actor.chat_id, created_at=turn.now,
+            )
+        )  # fmt: skip
     await turn.session.execute(
         update(Identity)
         .where(Identity.person_id == turn.person.id)

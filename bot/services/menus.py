@@ -7,12 +7,16 @@ Must not import any platform library.
 
 from __future__ import annotations
 
-from bot.i18n import _, set_locale
+import re
+
+from bot.i18n import _, current_locale, format_date, format_number, set_locale
 from bot.rich import Text, bold, lines, t
-from bot.services import officer
+from bot.services import officer, review_chat
 from bot.services.callbacks import CONSENT, LANGUAGE, MENU, pack
 from bot.services.messages import Button, Reply
-from bot.services.people import CONSENT_PURPOSE, Conversation, villages_led
+from bot.services.people import Conversation, consent, villages_led
+from bot.services.review_callbacks import CITIZENS
+from bot.services.review_callbacks import pack as review_pack
 from bot.services.turn import Turn
 
 
@@ -39,16 +43,27 @@ def privacy_notice() -> Text:
     )
 
 
-def consent_reply() -> Reply:
-    """The privacy notice and the question of consent."""
+THEN = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def consent_reply(then: str = "") -> Reply:
+    """The privacy notice and the question of consent. Nothing is stored before the answer,
+    so the buttons carry what they need: the language chosen, and what the person asked for
+    first (``then``, "join.ABCD2345"), to carry on with after a yes."""
     text = lines(privacy_notice(), "", t(_("Do you agree?")))
+    lang, then = current_locale(), then if THEN.fullmatch(then) else ""
     # Both answers look alike: no tick or colour suggests one is already chosen.
     buttons = (
-        (Button(_("I agree"), pack(CONSENT, "yes")),),
-        (Button(_("I do not agree"), pack(CONSENT, "no")),),
+        (Button(_("I agree"), pack(CONSENT, "yes", lang, then)),),
+        (Button(_("I do not agree"), pack(CONSENT, "no", lang, "")),),
         (Button("🌐 Tiếng Việt / English", pack(MENU, "lang")),),
     )
     return Reply(text, buttons)
+
+
+def then_of(command: str, argument: str) -> str:
+    """What a person asked for before consenting, as a consent button carries it."""
+    return f"{command}.{argument}" if argument else command
 
 
 def language_reply() -> Reply:
@@ -86,6 +101,13 @@ async def menu_reply(turn: Turn) -> Reply:
         )
     for commune in await officer.communes_of(turn):
         rows.extend(officer.menu_rows(commune))
+    for area in [*villages, *await officer.communes_of(turn)]:
+        waiting = await review_chat.citizens_waiting(turn, area)
+        if waiting:
+            label = _("{unit}: {count} waiting for confirmation").format(
+                unit=area.name, count=format_number(waiting)
+            )
+            rows.append((Button("👤 " + label, review_pack(CITIZENS, f"{area.id}-0")),))
     rows.append((Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),))
     rows.append((Button("📊 " + _("My results"), pack(MENU, "history")),))
     rows.append(
@@ -139,27 +161,36 @@ async def on_start(turn: Turn) -> None:
 
 
 async def on_consent(turn: Turn, answer: str, show_menu: bool = True) -> None:
-    """Record consent with its purpose, or explain what refusing means."""
+    """Record consent with its purpose (storing the person now), or explain what refusing
+    means. A late "no" from someone who agreed takes nothing back by itself: erasing does."""
+    agreed = turn.person.consent_at
     if answer == "yes":
-        again = turn.person.consent_at is not None  # a double tap, or an older notice
-        if not again:
-            turn.person.consent_at = turn.now
-            turn.person.consent_purpose = CONSENT_PURPOSE
+        if agreed is None:
+            await consent(turn.session, turn.person, turn.inbound.actor, turn.now)
         # The notice stays on screen above the thanks: people can re-read what they agreed to.
         thanks = "✅ " + t(_("Thank you. Your consent is recorded."))
         text = lines(privacy_notice(), "", thanks) if turn.tapped else thanks
         turn.out.add(Reply(text, edit=turn.tapped))
-        if show_menu and not again:
+        if show_menu and agreed is None:  # not a double tap, nor an older notice
             turn.out.add(await menu_reply(turn))
+        return
+    if agreed is not None:
+        turn.out.add(
+            Reply(
+                t(
+                    _(
+                        "You agreed on {date}, so your answers are kept. To withdraw, send "
+                        "/mydata and erase your data."
+                    ),
+                    date=format_date(agreed),
+                ),
+                edit=turn.tapped,
+            )
+        )
         return
     turn.out.add(
         Reply(
-            t(
-                _(
-                    "Understood: nothing about you is kept beyond this chat's name. You "
-                    "can agree later with /start."
-                )
-            ),
+            t(_("Understood: nothing about you is stored. You can agree later with /start.")),
             edit=turn.tapped,
         )
     )

@@ -10,18 +10,19 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.i18n import _, format_datetime, format_number, format_percent
+from bot.reports import text as report_text
 from bot.rich import bold, code, lines, t
-from bot.services import audit, broadcasts, invites, review, scope, units
+from bot.services import audit, broadcasts, invites, review, scope, targets, units
 from bot.services.callbacks import MENU, OFFICER, Callback, pack
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
 from bot.services.turn import Turn
-from bot.storage import queries
 from bot.storage.models import Household, Person, RoleAssignment, Unit
-from bot.storage.queries import TITLE_FAMILY, TITLES
+from bot.storage.queries import TITLE_CITIZEN, TITLE_FAMILY
 
 FLOW = "officer"
 OFFICER_ROLES = ("officer",)
+TARGET_TITLES = (TITLE_FAMILY, TITLE_CITIZEN)  # the titles the commune counts in chat
 
 
 async def communes_of(turn: Turn) -> list[Unit]:
@@ -387,28 +388,35 @@ async def _log(turn: Turn, commune: Unit) -> None:
 
 
 def _title_name(title: str) -> str:
-    return _("Learning families") if title == TITLE_FAMILY else _("Learning citizens")
+    names = {
+        TITLE_FAMILY: _("Learning families"),
+        TITLE_CITIZEN: _("Learning citizens (of working-age people)"),
+    }
+    return names.get(title, title)
 
 
 async def _targets(turn: Turn, commune: Unit) -> None:
-    """This year's targets of the commune: its own, or the nearest above, or the national."""
+    """This year's targets of the commune, each with where it came from: its own, the nearest
+    unit above with one, or the national default."""
     year = turn.services.year()
-    found = await queries.targets(turn.session, [commune.path], TITLES, year)
+    found = await targets.goals(turn.session, [commune.path], TARGET_TITLES, year)
     parts = ["🎯 " + bold(t(_("Targets of {commune}, {year}"), commune=commune.name, year=year))]
-    for title in TITLES:
-        percent = found.get((commune.path, title))
+    for title in TARGET_TITLES:
+        goal = found.get((commune.path, title))
         parts.append(
             t(
-                _("{title}: {percent}"),
+                _("{title}: {percent} ({origin})"),
                 title=_title_name(title),
-                percent=format_percent(percent / 100, 0) if percent is not None else "—",
+                percent=format_percent(goal.share, 0) if goal else "—",
+                origin=report_text.origin(goal) if goal else "—",
             )
         )
     parts.append(
         t(
             _(
                 "Without a target of its own, the commune follows the province's or the "
-                "national one (QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg)."
+                "national default (QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg), which moves from the 2025 "
+                "figure to the 2030 one."
             )
         )
     )
@@ -419,7 +427,7 @@ async def _targets(turn: Turn, commune: Unit) -> None:
                 pack(OFFICER, "settarget", f"{commune.id}-{title}"),
             ),
         )
-        for title in TITLES
+        for title in TARGET_TITLES
     ]
     buttons.append((Button("◀ " + _("Menu"), pack(MENU, "menu")),))
     turn.out.add(Reply(lines(*parts), tuple(buttons), edit=turn.tapped))
@@ -428,7 +436,7 @@ async def _targets(turn: Turn, commune: Unit) -> None:
 async def _ask_target(turn: Turn, ident: str) -> None:
     commune_id, _sep, title = ident.partition("-")
     commune = await _unit_in_scope(turn, commune_id)
-    if commune is None or title not in TITLES:
+    if commune is None or title not in TARGET_TITLES:
         return
     turn.conversation = Conversation(FLOW, {"action": "target", "id": commune.id, "title": title})
     turn.out.add(
@@ -446,7 +454,7 @@ async def _set_target(turn: Turn, commune: Unit, title: str, text: str) -> None:
     typed = text.strip().rstrip("%").strip().replace(",", ".")
     try:
         percent = float(typed)
-        await review.set_target(
+        await targets.set_target(
             turn.session,
             turn.person.id,
             commune.code,

@@ -1,7 +1,13 @@
 """People, their channel identities, their roles and where each stands in a conversation.
 
 The conversation state (``ChatState``) is a stored row, never memory, so a restart or a second
-worker continues where the person stopped. Must not import any platform library.
+worker continues where the person stopped.
+
+Nothing is stored about someone before they consent (Law 91/2025/QH15: consent explicit and
+first): a message from an identity the bot does not know comes with a *transient* person, not
+added to the session, who can read the greeting, the privacy notice and the help. ``consent``
+stores them, with their name and identity, when they agree. Must not import any platform
+library.
 """
 
 from __future__ import annotations
@@ -67,9 +73,26 @@ class Conversation:
 
 
 async def ensure_person(session: AsyncSession, actor: Actor, now: dt.datetime) -> Person:
-    """The person behind a channel identity, created on first contact."""
+    """The person behind a channel identity, stored on first contact (the command line's
+    administrator and demo people, who are set up rather than met)."""
     person, _state = await enter(session, actor, now)
+    if is_transient(person):
+        person.display_name = actor.name[:200] or actor.external_id
+        await _store(session, person, actor, now)
     return person
+
+
+def is_transient(person: Person) -> bool:
+    """True for someone the bot met but stores nothing about (they have not consented)."""
+    return person.id is None
+
+
+async def consent(session: AsyncSession, person: Person, actor: Actor, now: dt.datetime) -> None:
+    """Record a person's consent; someone not stored yet is stored now, name and identity."""
+    if is_transient(person):
+        person.display_name = actor.name[:200] or actor.external_id
+        await _store(session, person, actor, now)
+    person.consent_at, person.consent_purpose = now, CONSENT_PURPOSE
 
 
 async def enter(
@@ -80,7 +103,7 @@ async def enter(
     after blocking the bot has unblocked it: reminders reach them again."""
     found = (await session.execute(_ENTER, _identity(actor))).first()
     if found is None:
-        return await _first_contact(session, actor, now), None
+        return _stranger(actor, now), None
     person, state, blocked_at = found
     return await _entered(session, actor, person, state, blocked_at)
 
@@ -108,7 +131,7 @@ async def claim_and_enter(
                 session.expunge(loaded)
         return await _claim_then_enter(session, actor, update_id, now)
     if person is None:
-        return await _first_contact(session, actor, now), None
+        return _stranger(actor, now), None
     return await _entered(session, actor, person, state, blocked_at)
 
 
@@ -142,12 +165,12 @@ async def _entered(
     return person, state
 
 
-async def _first_contact(session: AsyncSession, actor: Actor, now: dt.datetime) -> Person:
-    person = Person(
-        display_name=actor.name[:200] or actor.external_id,
-        locale=normalise_locale(actor.language),
-        created_at=now,
-    )
+def _stranger(actor: Actor, now: dt.datetime) -> Person:
+    """Someone the bot does not know: transient, nothing stored (no name kept, even here)."""
+    return Person(display_name="", locale=normalise_locale(actor.language), created_at=now)
+
+
+async def _store(session: AsyncSession, person: Person, actor: Actor, now: dt.datetime) -> None:
     session.add(person)
     await session.flush()
     session.add(
@@ -160,7 +183,6 @@ async def _first_contact(session: AsyncSession, actor: Actor, now: dt.datetime) 
         )
     )
     await session.flush()
-    return person
 
 
 async def villages_led(session: AsyncSession, person_id: int) -> list[Unit]:

@@ -128,16 +128,37 @@ def review_reply(
     return Reply(lines(*parts), tuple(rows), edit=edit)
 
 
-def result_text(result: Result, title: Text | str) -> Text:
-    """The result, the score by section and, for each rule not met, why and what to improve."""
-    verdict = _("RECOGNISED") if result.recognised else _("not yet recognised")
+def verdict(subject: str, state: str, meets: bool) -> str:
+    """What a result means for its title: meeting the criteria is not the title; a household is
+    recognised by the commune, a citizen's title confirmed by the branch or the commune."""
+    if subject == "person":
+        decided = {
+            "recognised": "🏅 " + _("title confirmed"),
+            "not_recognised": _("not confirmed this year"),
+        }
+        waiting = "✅ " + _("meets the criteria — waiting for confirmation")
+    else:
+        decided = {
+            "recognised": "🏅 " + _("recognised"),
+            "not_recognised": _("not recognised this year"),
+            "returned": _("returned for changes"),
+        }
+        waiting = "✅ " + _("meets the criteria — waiting for the commune's review")
+    if state in decided:
+        return decided[state]
+    return waiting if meets else _("does not meet the criteria yet")
+
+
+def result_text(result: Result, title: Text | str, says: str) -> Text:
+    """The result, what it means (``says``: see ``verdict``), the score by section and, for
+    each rule not met, why and what to improve."""
     parts: list[Text | str] = [
         t(
             _("<b>{title}</b>: {total} of {max} points — {verdict}"),
             title=title,
             total=_fmt(result.total),
             max=_fmt(result.max_total),
-            verdict=("✅ " if result.recognised else "") + verdict,
+            verdict=says,
         )
     ]
     if result.level is not None:

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import _
 from bot.reports import text
-from bot.reports.model import Line, Report
+from bot.reports.model import Goal, Line, Report
 from bot.rich import t
-from bot.services import scope
+from bot.services import scope, targets, words
 from bot.services.context import CDHT, GDHT
 from bot.services.messages import Attachment, Reply
 from bot.services.review import ReviewError, find_unit
@@ -49,7 +49,7 @@ def _line(
     code: str,
     name: str,
     counts: queries.Counts,
-    goals: dict[tuple[str, str], float | None],
+    goals: dict[tuple[str, str], Goal | None],
 ) -> Line:
     return Line(
         code=code,
@@ -68,7 +68,8 @@ async def build_report(
     with off_loop():  # recounting what changed can read a province's rows
         rows = await queries.child_counts(session, found, year, HOUSEHOLD_FORMS, PERSON_FORMS)
     paths = [found.path, *(row.path for row in rows)]
-    goals = await queries.targets(session, paths, queries.TITLES, year)
+    titles = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN)
+    goals = await targets.goals(session, paths, titles, year)
     lines = [_line(row.path, row.code, row.name, row.counts, goals) for row in rows]
     total = sum((row.counts for row in rows), queries.Counts())
     return Report(
@@ -79,6 +80,7 @@ async def build_report(
         lines=tuple(sorted(lines, key=_sort_key)),
         total=_line(found.path, found.code, found.name, total, goals),
         generated_at=now or utcnow(),
+        words=await words.words_for(session, found),
     )
 
 

@@ -1,4 +1,4 @@
-"""The commune's review of submitted household assessments, and the targets units set.
+"""The commune's review of submitted household assessments.
 
 States: a leader's submitted assessment is recognised (with the UBND decision's number and date),
 not recognised, or returned for changes with a comment; a returned one is open again in the
@@ -23,11 +23,10 @@ from bot.i18n import _
 from bot.rich import Refusal
 from bot.services import audit, scope
 from bot.services.context import GDHT
-from bot.storage.models import Answer, AnswerRevision, Assessment, Household, Target, Unit
-from bot.storage.queries import TITLES, deciding
+from bot.storage.models import Answer, AnswerRevision, Assessment, Household, Unit
+from bot.storage.queries import deciding
 
 REVIEWERS = ("officer",)
-TARGET_SETTERS = ("officer", "province")
 HOUSEHOLD_FORMS = (GDHT,)
 DECISION_MAX, COMMENT_MAX = 64, 500
 
@@ -205,7 +204,7 @@ def _require(assessment: Assessment, *states: str) -> None:
         raise ReviewError(_("Only a submitted assessment can be reviewed."))
 
 
-async def _change(
+async def change_state(
     session: AsyncSession,
     actor_id: int,
     assessment: Assessment,
@@ -213,8 +212,11 @@ async def _change(
     state: str,
     now: dt.datetime,
 ) -> None:
+    """Move a reviewed assessment to ``state``, recording who did it and when, in the audit
+    trail too (by ids only)."""
     before, assessment.state = assessment.state, state
     assessment.reviewed_at = assessment.updated_at = now
+    assessment.reviewed_by = actor_id
     await audit.record(
         session,
         actor_id,
@@ -254,7 +256,7 @@ async def recognise(
             _("This assessment does not meet the criteria, so it cannot be recognised.")
         )
     assessment.decision_no, assessment.decision_date = _decision(decision_no), decision_date
-    await _change(session, actor_id, assessment, village, "recognised", now)
+    await change_state(session, actor_id, assessment, village, "recognised", now)
     return assessment
 
 
@@ -265,7 +267,7 @@ async def refuse(
     assessment, village = await _load(session, actor_id, assessment_id)
     _require(assessment, "submitted")
     assessment.review_comment = " ".join(comment.split())[:COMMENT_MAX] or None
-    await _change(session, actor_id, assessment, village, "not_recognised", now)
+    await change_state(session, actor_id, assessment, village, "not_recognised", now)
     return assessment
 
 
@@ -281,7 +283,7 @@ async def return_for_changes(
             _("Say what should change (1 to {maximum} characters).").format(maximum=COMMENT_MAX)
         )
     assessment.review_comment, assessment.cursor = cleaned, None
-    await _change(session, actor_id, assessment, village, "returned", now)
+    await change_state(session, actor_id, assessment, village, "returned", now)
     return assessment
 
 
@@ -316,55 +318,5 @@ async def recognise_all_passing(
     found = list(rows)
     for assessment in found:
         assessment.decision_no, assessment.decision_date = number, decision_date
-        await _change(session, actor_id, assessment, village, "recognised", now)
+        await change_state(session, actor_id, assessment, village, "recognised", now)
     return len(found)
-
-
-async def set_target(
-    session: AsyncSession,
-    actor_id: int | None,
-    unit_code: str | None,
-    title: str,
-    year: int,
-    percent: float,
-    now: dt.datetime,
-) -> Target:
-    """Set a unit's target share for a title and year; no unit is the national default.
-    ``actor_id`` None is the administrator at the command line."""
-    if title not in TITLES:
-        raise ReviewError(
-            _("Unknown title {title}; use one of: {titles}.").format(
-                title=title, titles=", ".join(TITLES)
-            )
-        )
-    if not 0 < percent <= 100:
-        raise ReviewError(_("A target is a percentage above 0 and at most 100."))
-    unit = await find_unit(session, unit_code) if unit_code is not None else None
-    allowed = actor_id is None or (
-        await scope.is_admin(session, actor_id)
-        if unit is None
-        else await scope.may(session, actor_id, unit, TARGET_SETTERS)
-    )
-    if not allowed:
-        raise ReviewError(_("You can only set targets for units in your own area."))
-    unit_id = unit.id if unit is not None else None
-    same_unit = Target.unit_id.is_(None) if unit_id is None else Target.unit_id == unit_id
-    target = await session.scalar(
-        select(Target).where(same_unit, Target.title == title, Target.year == year)
-    )
-    if target is None:
-        target = Target(unit_id=unit_id, title=title, year=year, percent=percent)
-        session.add(target)
-    target.percent = percent
-    await session.flush()
-    await audit.record(
-        session,
-        actor_id,
-        "target.set",
-        "target",
-        target.id,
-        now,
-        unit_id,
-        detail=f"{title} {year} {percent:g}%",
-    )
-    return target

@@ -14,7 +14,10 @@ ARITY = 2
 # Actions: the pending list (id: page), one assessment (id: assessment), recognise it, refuse
 # it, return it for changes, recognise every passing household of a village (id: village).
 LIST, OPEN, RECOGNISE, REFUSE, RETURN, ALL = "list", "open", "ok", "no", "ret", "all"
-ACTIONS = (LIST, OPEN, RECOGNISE, REFUSE, RETURN, ALL)
+# Citizens' self-checks waiting for confirmation: the list (id: "<area unit>-<page>"), one of
+# them (id: assessment), confirm its title, decline it.
+CITIZENS, CITIZEN, CONFIRM, DECLINE = "cl", "co", "cy", "cn"
+ACTIONS = (LIST, OPEN, RECOGNISE, REFUSE, RETURN, ALL, CITIZENS, CITIZEN, CONFIRM, DECLINE)
 
 
 def pack(action: str, ident: object) -> str:

@@ -15,11 +15,23 @@ from collections.abc import Sequence
 
 from bot.i18n import _, format_date, format_number, local_time, ngettext
 from bot.rich import Text, bold, lines, t
-from bot.services import review, scope
+from bot.services import review, scope, titles
 from bot.services.callbacks import Callback
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
-from bot.services.review_callbacks import ALL, LIST, OPEN, RECOGNISE, REFUSE, RETURN, pack
+from bot.services.review_callbacks import (
+    ALL,
+    CITIZEN,
+    CITIZENS,
+    CONFIRM,
+    DECLINE,
+    LIST,
+    OPEN,
+    RECOGNISE,
+    REFUSE,
+    RETURN,
+    pack,
+)
 from bot.services.turn import Turn
 from bot.storage.models import Unit
 from conversations.answers import display
@@ -60,6 +72,13 @@ async def show_pending(turn: Turn) -> None:
         return
     for commune in communes:
         turn.out.add(await pending_reply(turn, commune))
+        citizens = await citizens_waiting(turn, commune)
+        if citizens:
+            label = t(
+                _("Citizens waiting for confirmation: {count}"), count=format_number(citizens)
+            )
+            button = Button("👤 " + _("See them"), pack(CITIZENS, f"{commune.id}-0"))
+            turn.out.add(Reply(label, ((button,),)))
 
 
 async def pending_reply(turn: Turn, commune: Unit) -> Reply:
@@ -159,6 +178,14 @@ async def on_review_button(turn: Turn, callback: Callback) -> None:
     if action == LIST:
         await show_pending(turn)
         return
+    if action in (CITIZENS, CITIZEN, CONFIRM, DECLINE):
+        try:
+            await _citizen_act(turn, action, ident)
+        except (review.ReviewError, ValueError) as error:
+            notice = error.text if isinstance(error, review.ReviewError) else None
+            turn.out.notice = notice or t(_("This button is no longer valid."))
+            turn.out.alert = notice is not None
+        return
     if not ident.isdigit():
         turn.out.notice = t(_("This button is no longer valid."))
         return
@@ -238,3 +265,109 @@ async def _decide(turn: Turn, action: str, ident: int, text: str) -> bool:
     )
     turn.out.add(Reply(t(message, count=format_number(count), number=number)))
     return True
+
+
+# ----------------------------------------------------------------------------- citizens
+
+
+async def citizens_waiting(turn: Turn, area: Unit) -> int:
+    """How many self-checks in ``area`` wait for this person's confirmation this year."""
+    found = await titles.waiting_in(
+        turn.session, turn.services.forms, turn.person.id, area, turn.services.year()
+    )
+    return len(found)
+
+
+async def show_citizens(turn: Turn, area: Unit, page: int = 0) -> None:
+    """The citizens of ``area`` whose self-check meets the criteria and waits for a decision."""
+    items = await titles.waiting_in(
+        turn.session, turn.services.forms, turn.person.id, area, turn.services.year()
+    )
+    if not items:
+        turn.out.add(
+            Reply(
+                "✅ " + t(_("No self-check waits for confirmation in {unit}."), unit=area.name),
+                edit=turn.tapped,
+            )
+        )
+        return
+    text = t(
+        ngettext(
+            "<b>{unit}</b>: {count} citizen's self-check meets the criteria and waits for "
+            "confirmation.",
+            "<b>{unit}</b>: {count} citizens' self-checks meet the criteria and wait for "
+            "confirmation.",
+            len(items),
+        ),
+        unit=area.name,
+        count=format_number(len(items)),
+    )
+    shown = items[page * PAGE : (page + 1) * PAGE]
+    rows: list[tuple[Button, ...]] = [
+        (Button(_citizen_label(item), pack(CITIZEN, item.assessment_id)),) for item in shown
+    ]
+    pager = []
+    if page > 0:
+        pager.append(Button("◀", pack(CITIZENS, f"{area.id}-{page - 1}")))
+    if (page + 1) * PAGE < len(items):
+        pager.append(Button("▶", pack(CITIZENS, f"{area.id}-{page + 1}")))
+    if pager:
+        rows.append(tuple(pager))
+    turn.conversation = Conversation("", {"citizens": area.id})
+    turn.out.add(Reply(text, tuple(rows), edit=turn.tapped))
+
+
+def _citizen_label(item: titles.CitizenItem) -> str:
+    score = format_number(item.score or 0, decimals=1)
+    return f"👤 {item.name} · {item.village} · {score}"
+
+
+def _citizen_card(item: titles.CitizenItem, back: str) -> Reply:
+    text = lines(
+        "👤 " + bold(item.name),
+        t(_("{unit}, year {year}"), unit=item.village, year=item.year),
+        t(
+            _("Self-check: {score} of 100 points, meets the criteria by their own estimate."),
+            score=format_number(item.score or 0, decimals=1),
+        ),
+        t(
+            _(
+                "Confirm the Learning citizen title (QĐ 324/QĐ-KHVN) once you have seen that "
+                "what they answered is so."
+            )
+        ),
+    )
+    buttons = (
+        (Button("🏅 " + _("Confirm the title"), pack(CONFIRM, item.assessment_id)),),
+        (Button("✖ " + _("Do not confirm"), pack(DECLINE, item.assessment_id)),),
+        (Button("◀ " + _("Waiting for confirmation"), back),),
+    )
+    return Reply(text, buttons, edit=True)
+
+
+async def _citizen_act(turn: Turn, action: str, ident: str) -> None:
+    """Open, confirm or decline one citizen's self-check, or list them (``CITIZENS``)."""
+    if action == CITIZENS:
+        area_id, _sep, page = ident.partition("-")
+        area = await turn.session.get(Unit, int(area_id)) if area_id.isdigit() else None
+        if area is None:
+            turn.out.notice = t(_("This button is no longer valid."))
+            return
+        await show_citizens(turn, area, int(page) if page.isdigit() else 0)
+        return
+    forms, person = turn.services.forms, turn.person.id
+    item = await titles.citizen_item(turn.session, forms, person, int(ident))
+    area_id = turn.conversation.data.get("citizens", item.village_id)
+    back = pack(CITIZENS, f"{area_id}-0")
+    if action == CITIZEN:
+        turn.out.add(_citizen_card(item, back))
+        return
+    if action == CONFIRM:
+        await titles.confirm(turn.session, forms, person, item.assessment_id, turn.now)
+        turn.out.notice = t(_("Title confirmed: {name}."), name=item.name)
+    else:
+        await titles.decline(turn.session, forms, person, item.assessment_id, "", turn.now)
+        turn.out.notice = t(_("Not confirmed this year: {name}."), name=item.name)
+    area = await turn.session.get(Unit, int(area_id))
+    if area is not None:
+        await show_citizens(turn, area)

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from bot.i18n import _, set_locale
+from bot.i18n import LOCALES, _, set_locale
 from bot.rich import Text, t
 from bot.services import (
     account,
@@ -36,6 +36,7 @@ from bot.services.callbacks import (
     ANSWER,
     BULLETIN,
     CONSENT,
+    HOME,
     HOUSEHOLD,
     LANGUAGE,
     MENU,
@@ -53,6 +54,7 @@ from bot.services.people import (
     claim_and_enter,
     conversation_of,
     enter,
+    is_transient,
     save_conversation,
 )
 from bot.services.turn import Turn
@@ -129,13 +131,16 @@ async def _unit_of_work(services: Services, inbound: Inbound, attempt: int = 1) 
             person, stored = entered
         set_locale(person.locale)
         conversation = conversation_of(stored)
-        inbound = _typed_choice(inbound, conversation)
+        inbound = _typed_choice(inbound, conversation, is_transient(person))
         turn = Turn(session, services, person, inbound, now, conversation, Outbound())
         tap = _tap_of(inbound)
         if tap is None or conversation.data.get(LAST_TAP) != tap:
             await route(turn)
             _remember_tap(turn, tap)
         # else: a second tap of a button whose first tap replaced its message; nothing to do.
+        if is_transient(turn.person):  # nothing is stored before consent
+            await session.commit()
+            return turn.out
         if inbound.keyed:
             _remember_keys(turn)
         # turn.person, not person: linking a messenger carries on as the linked person.
@@ -144,9 +149,13 @@ async def _unit_of_work(services: Services, inbound: Inbound, attempt: int = 1) 
         return turn.out
 
 
-def _typed_choice(inbound: Inbound, conversation: Conversation) -> Inbound:
-    """On a channel without buttons, a typed key of the last reply's choices is that choice."""
+def _typed_choice(inbound: Inbound, conversation: Conversation, stranger: bool) -> Inbound:
+    """On a channel without buttons, a typed key of the last reply's choices is that choice.
+    Someone not stored (before consent) was last shown the consent question."""
     keys = conversation.data.get(TYPED_KEYS)
+    if stranger and keys is None:
+        reply = menus.consent_reply()
+        keys = dict(zip(reply.keys(), (b.data for b in reply.choices()), strict=True))
     if not inbound.keyed or inbound.text is None or not isinstance(keys, dict):
         return inbound
     data = keys.get(inbound.text.strip().lower())
@@ -196,10 +205,8 @@ async def _start(turn: Turn) -> None:
     then = "village" if argument.startswith("v-") else "join"
     if not argument:
         await menus.on_start(turn)
-    elif await _consented(turn):
+    elif await _consented(turn, menus.then_of(then, argument)):
         await COMMANDS[then](turn)
-    else:
-        turn.conversation = Conversation("", {"then": then, "argument": argument})
 
 
 COMMANDS: dict[str, Action] = {
@@ -249,7 +256,7 @@ async def _choice(turn: Turn, data: str) -> None:
         turn.out.notice = t(_("This button is no longer valid."))
         return
     if callback.prefix == CONSENT:
-        await _on_consent(turn, callback.fields[0])
+        await _on_consent(turn, *callback.fields)
     elif callback.prefix == LANGUAGE:
         await menus.on_language(turn, callback.fields[0])
     elif callback.prefix == MENU and callback.fields[0] in ("lang", "help"):
@@ -270,6 +277,8 @@ async def _choice(turn: Turn, data: str) -> None:
         await reminders.on_button(turn, callback)
     elif callback.prefix == BULLETIN:
         await broadcasts.on_button(turn, callback)
+    elif callback.prefix == HOME:
+        await account.on_home_button(turn, callback)
     else:
         await _menu_button(turn, callback.fields[0])
 
@@ -312,34 +321,43 @@ async def _text(turn: Turn, text: str) -> None:
         await review_chat.on_review_text(turn, text)
     elif flow in (broadcasts.FLOW, broadcasts.CAMPAIGN_FLOW):
         await broadcasts.on_text(turn, text)
+    elif flow == account.HOME_FLOW:
+        await account.on_home_text(turn, text)
     else:
         turn.out.add(Reply(t(_("Please choose from the menu."))))
         await _menu(turn)
 
 
-async def _consented(turn: Turn) -> bool:
-    """Nothing but the greeting works before consent; ask for it, remembering the request."""
+async def _consented(turn: Turn, then: str | None = None) -> bool:
+    """Nothing but the greeting works before consent: ask for it, the consent button carrying
+    what the person asked for (``then``, "join.CODE"; by default the command they sent)."""
     if turn.person.consent_at is not None:
         return True
-    if turn.inbound.command is not None:
-        turn.conversation = Conversation(
-            "", {"then": turn.inbound.command, "argument": turn.inbound.argument}
-        )
-    turn.out.add(menus.consent_reply())
+    inbound = turn.inbound
+    if then is None and inbound.command is not None:
+        then = menus.then_of(inbound.command, inbound.argument)
+    turn.out.add(menus.consent_reply(then or ""))
     return False
 
 
-async def _on_consent(turn: Turn, answer: str) -> None:
-    """Record the answer; after a yes, carry on with what the person asked for first."""
-    pending = turn.conversation.data.get("then")
-    if answer != "yes" or pending not in COMMANDS or pending in OPEN_COMMANDS:
+async def _on_consent(turn: Turn, answer: str, lang: str = "", then: str = "") -> None:
+    """Record the answer in the language the notice was read in; after a yes, carry on with
+    what the person asked for first (the button's ``then``, or, from an older release's
+    screen, the stored conversation's)."""
+    if lang in LOCALES and turn.person.consent_at is None:
+        turn.person.locale = lang
+        set_locale(lang)
+    command, _dot, argument = then.partition(".")
+    if not command:
+        command = str(turn.conversation.data.get("then", ""))
+        argument = str(turn.conversation.data.get("argument", ""))
+    if answer != "yes" or command not in COMMANDS or command in OPEN_COMMANDS:
         await menus.on_consent(turn, answer)
         return
     await menus.on_consent(turn, answer, show_menu=False)
-    argument = str(turn.conversation.data.get("argument", ""))
     turn.conversation = Conversation()
-    turn.inbound = replace(turn.inbound, command=pending, argument=argument, choice=None)
-    await COMMANDS[pending](turn)
+    turn.inbound = replace(turn.inbound, command=command, argument=argument, choice=None)
+    await COMMANDS[command](turn)
 
 
 async def _menu(turn: Turn) -> None:

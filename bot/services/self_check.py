@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.i18n import _, format_date, format_number
 from bot.rich import bold, lines, t
-from bot.services import answering, assessing
+from bot.services import answering, assessing, presenting
 from bot.services.context import CDHT
 from bot.services.messages import Reply
 from bot.services.turn import Turn
@@ -67,14 +67,13 @@ async def show_history(turn: Turn) -> None:
     parts = [bold(t(_("My results")))]
     for row in rows:
         form = turn.services.forms.get(row.form_key, row.form_version)
-        verdict = "✅ " + _("recognised") if row.passed else _("not yet recognised")
         parts.append(
             t(
                 _("{date} · {title}: {score} points, {verdict}"),
                 date=format_date(row.submitted_at) if row.submitted_at else "",
                 title=form.title.get(turn.lang, form.key),
                 score=format_number(row.score or 0, decimals=1),
-                verdict=verdict,
+                verdict=presenting.verdict(row.subject, row.state, bool(row.passed)),
             )
         )
     turn.out.add(Reply(lines(*parts)))

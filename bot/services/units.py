@@ -29,6 +29,9 @@ from bot.storage.models import UNIT_LEVELS, Assessment, Household, Unit, table_o
 VILLAGE = UNIT_LEVELS["village"]
 COMMUNE = UNIT_LEVELS["commune"]
 COLUMNS = ("village", "household_code", "head_name", "members")
+# Columns a file may leave out: how many members are of working age (the base of the Công dân
+# học tập share); a household without it counts as "not given" in the reports.
+OPTIONAL = ("working_age",)
 MEMBERS_MIN, MEMBERS_MAX = 1, 50
 NAME_MAX, CODE_MAX = 200, 32
 
@@ -62,11 +65,12 @@ class _Row:
     household_code: str
     head_name: str
     members: int
+    working_age: int | None = None
 
 
 async def list_villages(session: AsyncSession, commune_code: str) -> list[VillageRow]:
     """Return the active villages of a commune, by name, with household counts."""
-    commune = await _commune(session, commune_code)
+    commune = await find_commune(session, commune_code)
     joined = and_(Household.village_id == Unit.id, Household.removed_at.is_(None))
     result = await session.execute(
         select(Unit.id, Unit.code, Unit.name, func.count(Household.id))
@@ -82,10 +86,10 @@ async def add_village(
     session: AsyncSession, commune_code: str, name: str, code: str | None = None
 ) -> Unit:
     """Add a village to a commune; without a code one is made up as <commune>-<nnn>."""
-    commune = await _commune(session, commune_code)
+    commune = await find_commune(session, commune_code)
     name = _clean_name(name)
     villages = await _villages(session, commune)
-    if any(_key(v.name) == _key(name) for v in villages if v.active):
+    if any(name_key(v.name) == name_key(name) for v in villages if v.active):
         raise UnitError(_("The commune already has a village named {name}.").format(name=name))
     if code is None:
         code = (await _next_codes(session, commune, 1))[0]
@@ -104,7 +108,7 @@ async def rename_unit(session: AsyncSession, code: str, new_name: str) -> Unit:
                 Unit.parent_id == unit.parent_id, Unit.active.is_(True), Unit.id != unit.id
             )
         )
-        if any(_key(sibling.name) == _key(name) for sibling in siblings):
+        if any(name_key(sibling.name) == name_key(name) for sibling in siblings):
             raise UnitError(_("The commune already has a village named {name}.").format(name=name))
     unit.name = name
     return unit
@@ -153,12 +157,12 @@ async def import_csv(session: AsyncSession, path: Path | str, commune_code: str)
     """Import villages and households from a CSV file, checking every row before writing any."""
     path = Path(path)
     try:
-        commune = await _commune(session, commune_code)
+        commune = await find_commune(session, commune_code)
     except UnitError as error:
         raise UnitError(f"{path}: commune: {error}") from None
-    rows = _parse_rows(path, await _read_table(path))
+    rows = _parse_rows(path, await read_table(path))
     by_code, by_name = _village_index(await _villages(session, commune))
-    resolved = [by_code.get(row.village) or by_name.get(_key(row.village)) for row in rows]
+    resolved = [by_code.get(row.village) or by_name.get(name_key(row.village)) for row in rows]
     await _check_household_codes(session, path, rows, resolved)
     created = await _create_named_villages(session, commune, rows, resolved)
     await _insert_households(session, rows, resolved, created)
@@ -173,12 +177,12 @@ async def _create_named_villages(
     for row, village in zip(rows, resolved, strict=True):
         if village is None:
             # A new village takes the spelling of the first row that names it.
-            spellings.setdefault(_key(row.village), row.village)
+            spellings.setdefault(name_key(row.village), row.village)
     codes = await _next_codes(session, commune, len(spellings))
     created = await _create_villages(
         session, commune, list(zip(spellings.values(), codes, strict=True))
     )
-    return {_key(village.name): village for village in created}
+    return {name_key(village.name): village for village in created}
 
 
 async def _insert_households(
@@ -187,10 +191,11 @@ async def _insert_households(
     now = utcnow()
     records = [
         {
-            "village_id": (village or new[_key(row.village)]).id,
+            "village_id": (village or new[name_key(row.village)]).id,
             "code": row.household_code,
             "head_name": row.head_name,
             "members": row.members,
+            "working_age": row.working_age,
             "created_at": now,
         }
         for row, village in zip(rows, resolved, strict=True)
@@ -199,7 +204,7 @@ async def _insert_households(
     await session.execute(insert(table_of(Household)), records)
 
 
-async def _read_table(path: Path) -> list[list[str]]:
+async def read_table(path: Path) -> list[list[str]]:
     try:
         data = await asyncio.to_thread(path.read_bytes)
     except OSError as error:
@@ -227,7 +232,7 @@ async def _read_table(path: Path) -> list[list[str]]:
 
 def _parse_rows(path: Path, table: list[list[str]]) -> list[_Row]:
     problems: list[str] = []
-    order = _header_order(path, table[0] if table else [], problems)
+    order = _header_problems(path, table[0] if table else [], problems)
     rows: list[_Row] = []
     for line, fields in enumerate(table[1:], start=2):
         if order is None or not any(field.strip() for field in fields):
@@ -237,43 +242,64 @@ def _parse_rows(path: Path, table: list[list[str]]) -> list[_Row]:
             rows.append(row)
     if not rows and not problems:
         problems.append(f"{path}:2: " + _("no household rows after the header"))
-    _raise_first(problems)
+    raise_first(problems)
     return rows
 
 
-def _header_order(path: Path, header: list[str], problems: list[str]) -> list[int] | None:
-    names = [_clean(name).lower() for name in header]
-    expected = ", ".join(COLUMNS)
-    for name in COLUMNS:
+def header_order(
+    path: Path, header: list[str], required: Sequence[str], optional: Sequence[str] = ()
+) -> dict[str, int]:
+    """Where each column of a CSV file is; every required one must be there, optional ones
+    may. Refused (``UnitError``) naming each column that is missing or unexpected."""
+    problems: list[str] = []
+    order = _header_problems(path, header, problems, required, optional)
+    raise_first(problems)
+    assert order is not None
+    return order
+
+
+def _header_problems(
+    path: Path,
+    header: list[str],
+    problems: list[str],
+    required: Sequence[str] = COLUMNS,
+    optional: Sequence[str] = OPTIONAL,
+) -> dict[str, int] | None:
+    """Where each column is, or None with the problems appended."""
+    names = [clean(name).lower() for name in header]
+    expected = ", ".join(required)
+    if optional:
+        expected += " " + _("(and optionally {columns})").format(columns=", ".join(optional))
+    for name in required:
         if name not in names:
             problems.append(
                 f"{path}:1: {name}: "
                 + _("column missing; the header must be {columns}").format(columns=expected)
             )
     for index, name in enumerate(names):
-        if name not in COLUMNS or names.index(name) != index:
+        if name not in (*required, *optional) or names.index(name) != index:
             problems.append(
                 f"{path}:1: {name or index + 1}: "
                 + _("unexpected column; the header must be {columns}").format(columns=expected)
             )
-    return None if problems else [names.index(name) for name in COLUMNS]
+    return None if problems else {name: index for index, name in enumerate(names)}
 
 
 def _parse_row(
-    where: str, line: int, fields: list[str], order: list[int], problems: list[str]
+    where: str, line: int, fields: list[str], order: dict[str, int], problems: list[str]
 ) -> _Row | None:
-    if len(fields) != len(COLUMNS):
+    if len(fields) != len(order):
         problems.append(
             f"{where}: "
             + _("{count} fields, expected {expected}").format(
-                count=len(fields), expected=len(COLUMNS)
+                count=len(fields), expected=len(order)
             )
         )
         return None
-    values = {name: _clean(fields[index]) for name, index in zip(COLUMNS, order, strict=True)}
+    values = {name: clean(fields[index]) for name, index in order.items()}
     found = len(problems)
-    for name, value in values.items():
-        if not value:
+    for name in COLUMNS:
+        if not values[name]:
             problems.append(f"{where}: {name}: " + _("must not be empty"))
     for name, limit in (
         ("village", NAME_MAX),
@@ -287,7 +313,32 @@ def _parse_row(
     members = _members(f"{where}: members: ", values["members"], problems)
     if len(problems) > found or members is None:
         return None
-    return _Row(line, values["village"], values["household_code"], values["head_name"], members)
+    working_age = _working_age(f"{where}: working_age: ", values.get("working_age", ""),
+                               members, problems)  # fmt: skip
+    if len(problems) > found:
+        return None
+    return _Row(
+        line, values["village"], values["household_code"], values["head_name"], members,
+        working_age,
+    )  # fmt: skip
+
+
+def _working_age(where: str, value: str, members: int, problems: list[str]) -> int | None:
+    """Members of working age: empty for "not given", else a whole number up to ``members``."""
+    if not value:
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        problems.append(where + _("{value} is not a whole number").format(value=value))
+        return None
+    if not 0 <= count <= members:
+        problems.append(
+            where
+            + _("{value} is outside {low} to {high}").format(value=count, low=0, high=members)
+        )
+        return None
+    return count
 
 
 def _members(where: str, value: str, problems: list[str]) -> int | None:
@@ -324,7 +375,7 @@ def _village_index(villages: Sequence[Unit]) -> tuple[dict[str, Unit], dict[str,
             current = by_id.get(current.merged_into_id or 0)
         if current is not None and current.active:
             by_code[village.code] = current
-            by_name[_key(village.name)] = current
+            by_name[name_key(village.name)] = current
     return by_code, by_name
 
 
@@ -341,7 +392,7 @@ async def _check_household_codes(
     for row, village in zip(rows, resolved, strict=True):
         where = f"{path}:{row.line}: household_code: "
         name = village.name if village is not None else row.village
-        owner = (village.id if village is not None else _key(row.village), row.household_code)
+        owner = (village.id if village is not None else name_key(row.village), row.household_code)
         if owner in taken:
             problems.append(
                 where
@@ -357,10 +408,10 @@ async def _check_household_codes(
                 )
             )
         seen.setdefault(owner, row.line)
-    _raise_first(problems)
+    raise_first(problems)
 
 
-def _raise_first(problems: list[str]) -> None:
+def raise_first(problems: list[str]) -> None:
     if not problems:
         return
     more = len(problems) - 1
@@ -372,17 +423,17 @@ def _raise_first(problems: list[str]) -> None:
     raise UnitError(message)
 
 
-async def _commune(session: AsyncSession, code: str) -> Unit:
-    unit = await session.scalar(select(Unit).where(Unit.code == _clean(code)))
+async def find_commune(session: AsyncSession, code: str) -> Unit:
+    unit = await session.scalar(select(Unit).where(Unit.code == clean(code)))
     if unit is None or unit.level != COMMUNE:
-        raise UnitError(_("No commune has the code {code}.").format(code=_clean(code)))
+        raise UnitError(_("No commune has the code {code}.").format(code=clean(code)))
     return unit
 
 
 async def _unit(session: AsyncSession, code: str) -> Unit:
-    unit = await session.scalar(select(Unit).where(Unit.code == _clean(code)))
+    unit = await session.scalar(select(Unit).where(Unit.code == clean(code)))
     if unit is None:
-        raise UnitError(_("No unit has the code {code}.").format(code=_clean(code)))
+        raise UnitError(_("No unit has the code {code}.").format(code=clean(code)))
     return unit
 
 
@@ -402,7 +453,7 @@ async def _next_codes(session: AsyncSession, commune: Unit, count: int) -> list[
 
 
 async def _free_code(session: AsyncSession, code: str) -> str:
-    code = _clean(code)
+    code = clean(code)
     if not code or len(code) > CODE_MAX or any(char.isspace() for char in code):
         raise UnitError(
             _("A unit code has 1 to {limit} characters and no spaces.").format(limit=CODE_MAX)
@@ -432,7 +483,7 @@ async def _create_villages(
 
 
 def _clean_name(name: str) -> str:
-    cleaned = _clean(name)
+    cleaned = clean(name)
     if not cleaned:
         raise UnitError(_("The name must not be empty."))
     if len(cleaned) > NAME_MAX:
@@ -440,10 +491,50 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
     """Trim, collapse inner spaces and compose accents (NFC), as Vietnamese text arrives mixed."""
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-def _key(name: str) -> str:
-    return _clean(name).casefold()
+def name_key(name: str) -> str:
+    """A village name as compared: spaces and accents normalised, case folded."""
+    return clean(name).casefold()
+
+
+async def households_by_village(
+    session: AsyncSession, commune: Unit
+) -> dict[tuple[str, str], Household]:
+    """The commune's current households by (village name key, household code); a village is
+    also found by its code."""
+    rows = await session.execute(
+        select(Household, Unit.name, Unit.code)
+        .join(Unit, Unit.id == Household.village_id)
+        .where(Unit.parent_id == commune.id, Household.removed_at.is_(None))
+    )
+    found: dict[tuple[str, str], Household] = {}
+    for household, name, code in rows:
+        found[(name_key(name), household.code)] = household
+        found[(name_key(code), household.code)] = household
+    return found
+
+
+def check_household_size(members: int, working_age: int | None) -> None:
+    """Refuse a headcount or a working-age count that cannot be (``UnitError``)."""
+    if not MEMBERS_MIN <= members <= MEMBERS_MAX:
+        raise UnitError(
+            _("{value} is outside {low} to {high}").format(
+                value=members, low=MEMBERS_MIN, high=MEMBERS_MAX
+            )
+        )
+    if working_age is not None and not 0 <= working_age <= members:
+        raise UnitError(
+            _("{value} is outside {low} to {high}").format(value=working_age, low=0, high=members)
+        )
+
+
+def update_household(household: Household, members: int, working_age: int | None) -> bool:
+    """Set a household's headcount and working-age members; True if anything changed."""
+    check_household_size(members, working_age)
+    changed = (household.members, household.working_age) != (members, working_age)
+    household.members, household.working_age = members, working_age
+    return changed

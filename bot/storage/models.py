@@ -127,6 +127,8 @@ class Unit(Base):
     # Bumped by database triggers whenever a household, registration or assessment of this unit
     # changes (migration 0007); stored totals counted at an older version are recounted.
     totals_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # A commune's word for its villages (thôn, ấp, bản, …); None: the default of its kind.
+    village_word: Mapped[str | None] = mapped_column(String(16))
 
     parent: Mapped[Unit | None] = relationship(
         remote_side=[id], foreign_keys=[parent_id], lazy="raise"
@@ -147,6 +149,7 @@ class Household(Base):
             "removed_at",
             "created_at",
             "members",
+            "working_age",
         ),
     )
 
@@ -155,6 +158,8 @@ class Household(Base):
     code: Mapped[str] = mapped_column(String(32))
     head_name: Mapped[str] = mapped_column(String(200))
     members: Mapped[int] = mapped_column(Integer)
+    # Members of working age: the base of the Công dân học tập share. None: not given yet.
+    working_age: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -314,6 +319,8 @@ class Assessment(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Who recognised (or confirmed, refused, returned) it; no foreign key (migration 0009).
+    reviewed_by: Mapped[int | None] = mapped_column(Integer)
     # How many times it was submitted: 2 or more is a resubmission after the commune returned it.
     submissions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
@@ -382,6 +389,9 @@ class UnitTotals(Base):
     recognised: Mapped[int] = mapped_column(Integer)
     checked: Mapped[int] = mapped_column(Integer)
     certified: Mapped[int] = mapped_column(Integer)
+    working_age: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    working_age_missing: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    confirmed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class Target(Base):

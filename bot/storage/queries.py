@@ -15,8 +15,11 @@ Nothing loops over units in Python. Rules every count follows:
 * A household counts once per year, by its *deciding* assessment: a recognised one if any
   (recognition is final, later edits do not undo it), else the latest. A returned assessment
   is not recognised, and is not assessed either until it is submitted again.
-* A citizen counts once per village and year if they submitted a self-check, and as passing if
-  any submitted self-check of that year met the criteria.
+* A citizen counts once per village and year if they submitted a self-check, as passing if any
+  submitted self-check of that year met the criteria (their own estimate), and as holding the
+  title if one was confirmed (recognised) by the village branch or the commune.
+* The Công dân học tập share's base is the households' working-age members; households that
+  have not given the figure are counted apart (``working_age_missing``), never guessed.
 
 Must not import services, channels, conversations or gettext, and must not format text.
 """
@@ -61,7 +64,6 @@ from bot.storage.models import (
 
 TITLE_FAMILY = "gdht"  # Gia đình học tập, counted over households
 TITLE_CITIZEN = "cdht"  # Công dân học tập, counted over people
-TITLES = (TITLE_FAMILY, TITLE_CITIZEN)
 SUBMITTED = ("submitted", "recognised", "not_recognised")
 VILLAGE = UNIT_LEVELS["village"]
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -76,6 +78,9 @@ COUNTED = (
     "recognised",
     "checked",
     "certified",
+    "working_age",
+    "working_age_missing",
+    "confirmed",
 )  # the stored totals' numbers, in the order of `Counts`
 STALE_CHUNK = 5000  # units recounted per statement
 
@@ -93,7 +98,10 @@ class Counts:
     returned: int = 0  # sent back to the leader for changes
     recognised: int = 0
     checked: int = 0  # citizens with a submitted self-check
-    certified: int = 0  # of whom met the Công dân học tập criteria
+    certified: int = 0  # of whom met the Công dân học tập criteria, by their own estimate
+    working_age: int = 0  # working-age members of the households in scope that gave it
+    working_age_missing: int = 0  # households in scope that have not given it
+    confirmed: int = 0  # citizens whose Công dân học tập title was confirmed
     villages: int = 0  # active villages
     villages_reporting: int = 0  # villages with at least one household assessed
 
@@ -190,6 +198,8 @@ def _families_by_village(villages: Ids, year: int, forms: Sequence[str]) -> Subq
             _count_if(a.c.state == "submitted").label("pending"),
             _count_if(a.c.state == "returned").label("returned"),
             _count_if(a.c.state == "recognised").label("recognised"),
+            func.sum(h.working_age).label("working_age"),
+            _count_if(h.working_age.is_(None)).label("working_age_missing"),
         )
         .outerjoin(r, and_(r.household_id == h.id, r.year == year))
         .outerjoin(a, a.c.household_id == h.id)
@@ -207,6 +217,7 @@ def _citizens_by_village(villages: Ids, year: int, forms: Sequence[str]) -> Subq
             a.unit_id.label("village_id"),
             func.count(a.person_id.distinct()).label("checked"),
             func.count(case((a.passed.is_(True), a.person_id)).distinct()).label("certified"),
+            func.count(case((a.state == "recognised", a.person_id)).distinct()).label("confirmed"),
         )
         .where(
             a.unit_id.in_(villages),
@@ -389,27 +400,23 @@ def _unit_counts(row: Any) -> UnitCounts:
 
 async def targets(
     session: AsyncSession, paths: Iterable[str], titles: Sequence[str], year: int
-) -> dict[tuple[str, str], float | None]:
-    """The target percent per (path, title): the nearest unit up the tree with a target for
-    that year wins, else the national default of the latest year not after it."""
+) -> dict[tuple[str, str], tuple[float, int | None] | None]:
+    """The stored target per (path, title) for the year, with the unit that set it: the nearest
+    unit up the tree with one, else the country's (unit None), else None."""
     paths = list(paths)
     ids = {unit_id for path in paths for unit_id in path_ids(path)}
     rows = await session.execute(
-        select(Target.unit_id, Target.title, Target.year, Target.percent)
-        .where(Target.title.in_(titles))
-        .where(
-            or_(
-                and_(Target.unit_id.in_(ids), Target.year == year),
-                and_(Target.unit_id.is_(None), Target.year <= year),
-            )
+        select(Target.unit_id, Target.title, Target.percent).where(
+            Target.title.in_(titles),
+            Target.year == year,
+            or_(Target.unit_id.in_(ids), Target.unit_id.is_(None)),
         )
-        .order_by(Target.year)
     )
     local: dict[tuple[int, str], float] = {}
     national: dict[str, float] = {}
-    for unit_id, title, _year, percent in rows:
+    for unit_id, title, percent in rows:
         if unit_id is None:
-            national[title] = percent  # ordered by year: the latest stays
+            national[title] = percent
         else:
             local[(unit_id, title)] = percent
     return {
@@ -420,9 +427,9 @@ async def targets(
 
 
 def _nearest(
-    path: str, title: str, local: dict[tuple[int, str], float], default: float | None
-) -> float | None:
+    path: str, title: str, local: dict[tuple[int, str], float], national: float | None
+) -> tuple[float, int | None] | None:
     for unit_id in reversed(path_ids(path)):
         if (unit_id, title) in local:
-            return local[(unit_id, title)]
-    return default
+            return local[(unit_id, title)], unit_id
+    return None if national is None else (national, None)

@@ -93,7 +93,7 @@ class Script:
         first, second = self.form.questions[:2]
         return [
             self.text(citizen, "/start"),
-            self.tap(citizen, pack(CONSENT, "yes")),
+            self.tap(citizen, pack(CONSENT, "yes", "vi", "")),
             self.text(citizen, "/selfcheck"),
             self.text(citizen, self._number(first.id, citizen.answers[first.id])),
             self.text(citizen, self._number(second.id, citizen.answers[second.id])),
@@ -305,7 +305,7 @@ async def walk(api: FakeBotApi, form: Form, citizen: Citizen, deliver: Deliver) 
         return lambda: api.send_text(user, words)
 
     await step(text("/start"))
-    await step(tap(pack(CONSENT, "yes")))
+    await step(tap(pack(CONSENT, "yes", "vi", "")))
     await step(text("/selfcheck"))
     for index, question in enumerate(form.questions):
         option = citizen.answers[question.id]

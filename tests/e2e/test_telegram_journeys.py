@@ -90,15 +90,20 @@ def assert_clean(api: FakeBotApi) -> None:
     assert too_long == []
 
 
-async def person_of(sessions: Sessions, user: FakeUser) -> Person:
+async def stored(sessions: Sessions, user: FakeUser) -> Person | None:
+    """The person stored for a user, if any (nothing is stored before consent)."""
     async with sessions() as session:
-        person = await session.scalar(
+        return await session.scalar(
             select(Person)
             .join(Identity, Identity.person_id == Person.id)
             .where(Identity.channel == "telegram", Identity.external_id == str(user.id))
         )
-        assert person is not None
-        return person
+
+
+async def person_of(sessions: Sessions, user: FakeUser) -> Person:
+    person = await stored(sessions, user)
+    assert person is not None
+    return person
 
 
 async def assessments(sessions: Sessions, **where: object) -> list[Assessment]:
@@ -152,7 +157,7 @@ async def test_citizen_consents_checks_herself_twice_and_reads_her_results(
     assert notice.content.endswith("Bạn có đồng ý không?")
     # Two look-alike answers: nothing is ticked in advance.
     assert labels(notice) == ["Tôi đồng ý", "Tôi không đồng ý", "🌐 Tiếng Việt / English"]
-    assert (await person_of(session_factory, hoa)).consent_at is None
+    assert await stored(session_factory, hoa) is None  # nothing is stored before consent
 
     await chat.click("Tôi đồng ý", replies=2)
     agreed = api.message(hoa.id, notice.message_id)
@@ -202,12 +207,14 @@ async def test_citizen_consents_checks_herself_twice_and_reads_her_results(
     assert "7. Ghi chép, tính toán thu chi: <i>Khá thường xuyên</i>" in review
     assert labels(chat.last_message())[0] == "✅ Gửi"
 
-    await chat.click("✅ Gửi", replies=2)
-    result = chat.replies()[-2]
+    await chat.click("✅ Gửi", replies=3)
+    result, nudge, _menu = chat.replies()[-3:]
     assert result.startswith("Đã gửi. Cảm ơn bạn!")
-    assert "98/100 điểm — ✅ ĐẠT" in result
+    assert "98/100 điểm — ✅ đạt tiêu chí — chờ xác nhận" in result
     assert "• Năng lực 2: Dùng công cụ để học và làm việc: 38/40" in result
     assert "Cần cố gắng thêm" not in result
+    assert "QĐ 324/QĐ-KHVN ngày 25/10/2023" in result  # her own estimate, not the title
+    assert "chưa được tính cho thôn nào" in nudge  # she has not said where she lives
     assert chat.last_reply() == "Bạn muốn làm gì?"
     [done] = await assessments(session_factory, person_id=person.id, form_key=CDHT)
     assert (done.state, done.passed, done.score, done.submitted_at) == (
@@ -220,9 +227,9 @@ async def test_citizen_consents_checks_herself_twice_and_reads_her_results(
     # The second check: 90 points, but one indicator at 0 keeps her from the title.
     await chat.send("/selfcheck")
     await answer_all(chat, [DAILY] * 5 + [NEVER] + [DAILY] * 4)
-    await chat.click("✅ Gửi", replies=2)
-    result = chat.replies()[-2]
-    assert "90/100 điểm — chưa đạt" in result
+    await chat.click("✅ Gửi", replies=3)
+    result = chat.replies()[-3]
+    assert "90/100 điểm — chưa đạt tiêu chí" in result
     assert "<b>Cần cố gắng thêm</b>" in result
     assert "⚠️ Dùng ngoại ngữ khi cần: 0 điểm; cần ít nhất 5 điểm." in result
     assert "👉 Mỗi ngày học vài từ tiếng Anh" in result
@@ -233,8 +240,8 @@ async def test_citizen_consents_checks_herself_twice_and_reads_her_results(
     history = chat.last_reply().split("\n")
     assert history[0] == "<b>Kết quả của tôi</b>"
     assert len(history) == 3
-    assert history[1].endswith(": 90 điểm, chưa đạt")  # newest first
-    assert history[2].endswith(": 98 điểm, ✅ được công nhận")
+    assert history[1].endswith(": 90 điểm, chưa đạt tiêu chí")  # newest first
+    assert history[2].endswith(": 98 điểm, ✅ đạt tiêu chí — chờ xác nhận")  # not the title
 
     await chat.send("/language")
     assert chat.last_reply() == "Chọn ngôn ngữ:"
@@ -245,7 +252,7 @@ async def test_citizen_consents_checks_herself_twice_and_reads_her_results(
     assert (await person_of(session_factory, hoa)).locale == "en"
     await chat.click("📊 My results")
     assert chat.last_reply().startswith("<b>My results</b>")
-    assert ": 98 points, ✅ recognised" in chat.last_reply()
+    assert ": 98 points, ✅ meets the criteria — waiting for confirmation" in chat.last_reply()
     assert_clean(api)
 
 
@@ -271,8 +278,9 @@ async def test_leader_assesses_three_households_one_across_a_restart(
     await chat.click("⚪ H001 · Nguyễn Văn An · chưa đăng ký")
     assert chat.last_reply().split("\n") == [
         "🏠 Hộ H001 · Nguyễn Văn An",
-        "4 người",
+        "4 người · chưa khai số người trong độ tuổi lao động",
         "Năm 2026: ⚪ chưa đăng ký",
+        "Đăng ký là việc của chính hộ: khi hộ đã đăng ký, bạn bấm Đăng ký.",
     ]
     await chat.click("Đăng ký năm 2026")
     assert chat.last_reply().endswith("Năm 2026: 🔵 đã đăng ký")
@@ -293,12 +301,15 @@ async def test_leader_assesses_three_households_one_across_a_restart(
     await answer_all(chat, [YES, YES, "Có, ai cũng biết chữ", YES, YES, ALL_ADULTS] + [YES] * 4)
     assert "Xem lại câu trả lời trước khi gửi" in chat.last_reply()
     await chat.click("✅ Gửi", replies=2)
-    assert "🏠 Hộ H001 · Nguyễn Văn An</b>: 100/100 điểm — ✅ ĐẠT" in chat.replies()[-2]
+    assert (
+        "🏠 Hộ H001 · Nguyễn Văn An</b>: 100/100 điểm — ✅ đạt tiêu chí — chờ xã xét công nhận"
+        in (chat.replies()[-2])
+    )
 
     # H002: no school-age children (criterion 1 is not asked), adults without the CDHT title.
     await chat.click("🏠 Các hộ ở Thôn Đông")
     await chat.click("⚪ H002 · Lê Thị Bích · chưa đăng ký")
-    await chat.click("▶ Bắt đầu đánh giá")  # registers the household too
+    await chat.click("▶ Bắt đầu đánh giá")  # not registered: that is the household's step
     await chat.click(NO)
     assert "Câu 2/9" in chat.last_reply()
     assert "<b>Tiêu chí 2: Việc học của người lớn</b>" in chat.last_reply()
@@ -332,7 +343,7 @@ async def test_leader_assesses_three_households_one_across_a_restart(
     assert await answers(session_factory, draft.id) == kept
     await answer_all(chat, [YES, "Có, ai cũng biết chữ", YES, YES, ALL_ADULTS] + [YES] * 4)
     await chat.click("✅ Gửi", replies=2)
-    assert "100/100 điểm — ✅ ĐẠT" in chat.replies()[-2]
+    assert "100/100 điểm — ✅ đạt tiêu chí — chờ xã xét công nhận" in chat.replies()[-2]
 
     await chat.click("🏠 Các hộ ở Thôn Đông")
     assert labels(chat.last_message())[:3] == [
@@ -349,7 +360,7 @@ async def test_leader_assesses_three_households_one_across_a_restart(
     assert chat.replies()[-2].split("\n") == [
         "📈 <b>Thôn Đông</b>, năm 2026",
         "Số hộ: 3",
-        "Đã đăng ký: 3",
+        "Đã đăng ký: 1",  # only H001 registered: assessing never registers
         "Đang làm dở: 0",
         "Đã đánh giá: 3",
         "Đạt tiêu chí: 2 (66,7% số hộ)",
@@ -362,7 +373,9 @@ async def test_leader_assesses_three_households_one_across_a_restart(
         for h, passed in zip(village.households, [True, False, True], strict=True)
     ]
     async with session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(Registration)) == 3
+        assert (
+            await session.scalar(select(func.count()).select_from(Registration)) == 1
+        )  # H001 only: assessing never registers
     every_label = [
         button["text"]
         for message in api.messages_to(chat.chat_id)

@@ -169,15 +169,20 @@ async def village(zalo: FakeZaloApi, session_factory: Sessions, geography: None)
 # --------------------------------------------------------------------------- helpers
 
 
-async def person_of(sessions: Sessions, user: ZaloUser) -> Person:
+async def stored(sessions: Sessions, user: ZaloUser) -> Person | None:
+    """The person stored for a user, if any (nothing is stored before consent)."""
     async with sessions() as session:
-        person = await session.scalar(
+        return await session.scalar(
             select(Person)
             .join(Identity, Identity.person_id == Person.id)
             .where(Identity.channel == "zalo", Identity.external_id == user.id)
         )
-        assert person is not None
-        return person
+
+
+async def person_of(sessions: Sessions, user: ZaloUser) -> Person:
+    person = await stored(sessions, user)
+    assert person is not None
+    return person
 
 
 async def assessments(sessions: Sessions, **where: object) -> list[Assessment]:
@@ -236,7 +241,7 @@ async def test_a_citizen_consents_and_checks_herself_to_her_result(
         "  3. 🌐 Tiếng Việt / English",
     ]
     assert "<b>" not in notice  # Telegram's markup is not shown on Zalo
-    assert (await person_of(session_factory, hoa)).consent_at is None
+    assert await stored(session_factory, hoa) is None  # nothing is stored before consent
 
     [agreed] = await chat.send("1")  # one message for both replies: the quota counts messages
     assert "✅ Cảm ơn bạn. Đã ghi nhận bạn đồng ý." in agreed
@@ -264,7 +269,7 @@ async def test_a_citizen_consents_and_checks_herself_to_her_result(
 
     [result] = await chat.send("1")
     assert result.startswith("Đã gửi. Cảm ơn bạn!")
-    assert "100/100 điểm — ✅ ĐẠT" in result
+    assert "100/100 điểm — ✅ đạt tiêu chí — chờ xác nhận" in result
     assert result.endswith("  5. ❓ Hướng dẫn")
     person = await person_of(session_factory, hoa)
     [done] = await assessments(session_factory, person_id=person.id)

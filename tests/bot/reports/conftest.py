@@ -1,4 +1,7 @@
-"""A commune's report with numbers chosen by hand, for the renderers to draw."""
+"""A commune's report with numbers chosen by hand, for the renderers to draw.
+
+Targets are the 2026-style national defaults (72 % of families, 44 % of working-age people);
+Thôn Đông gave every household's working-age members, Xóm Chùa is missing five."""
 
 from __future__ import annotations
 
@@ -6,7 +9,13 @@ import datetime as dt
 
 import pytest
 
-from bot.reports.model import Line, Report
+from bot.i18n import Words
+from bot.reports.model import Goal, Line, Report
+
+FAMILY = Goal(72.0, "default", documents="QĐ 387/QĐ-TTg")
+CITIZEN = Goal(44.0, "default", documents="QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg")
+WARD_EN = Words("ward", "residential group", "residential groups")
+WARD_VI = Words("phường", "tổ dân phố", "tổ dân phố")
 
 
 def _line(code: str, name: str, households: int, recognised: int, **more: int) -> Line:
@@ -15,8 +24,8 @@ def _line(code: str, name: str, households: int, recognised: int, **more: int) -
         name=name,
         households=households,
         recognised=recognised,
-        family_target=70.0,
-        citizen_target=40.0,
+        family_target=FAMILY,
+        citizen_target=CITIZEN,
         **more,
     )
 
@@ -38,6 +47,8 @@ def commune_report() -> Report:
             returned=2,
             checked=40,
             certified=30,
+            working_age=180,
+            confirmed=20,
             villages=1,
             villages_reporting=1,
         ),
@@ -54,6 +65,9 @@ def commune_report() -> Report:
             returned=1,
             checked=50,
             certified=20,
+            working_age=250,
+            working_age_missing=5,
+            confirmed=10,
             villages=1,
             villages_reporting=1,
         ),
@@ -72,6 +86,9 @@ def commune_report() -> Report:
         returned=3,
         checked=90,
         certified=50,
+        working_age=430,
+        working_age_missing=5,
+        confirmed=30,
         villages=3,
         villages_reporting=2,
     )
@@ -83,4 +100,5 @@ def commune_report() -> Report:
         lines,
         total,
         dt.datetime(2025, 12, 10, 2, 0, tzinfo=dt.UTC),
+        WARD_EN,
     )

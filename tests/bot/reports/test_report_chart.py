@@ -10,7 +10,7 @@ from PIL import Image
 
 from bot.i18n import use_locale
 from bot.reports import chart
-from bot.reports.model import Report
+from bot.reports.model import Goal, Report
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -34,7 +34,11 @@ def test_the_chart_is_a_png_with_a_bar_per_village(commune_report: Report) -> No
 
 def test_many_rows_and_different_targets_make_a_taller_chart(commune_report: Report) -> None:
     lines = tuple(
-        replace(commune_report.lines[0], name=f"Xã {n}", family_target=60.0 + n % 3 * 10)
+        replace(
+            commune_report.lines[0],
+            name=f"Xã {n}",
+            family_target=Goal(60.0 + n % 3 * 10, "unit", f"Xã {n}"),
+        )
         for n in range(30)
     )
     with use_locale("en"):

@@ -7,36 +7,57 @@ from dataclasses import replace
 
 from bot.i18n import use_locale
 from bot.reports import text
-from bot.reports.model import Report
+from bot.reports.model import Goal, Report
+from tests.bot.reports.conftest import WARD_VI
 
 
 def test_the_text_reads_as_worked_out_by_hand(commune_report: Report) -> None:
     with use_locale("en"):
         rendered = text.render(commune_report).plain()
+    # Families: 72 % of 200 is 144, 18 more than the 126 recognised. Citizens: 30 titles of
+    # 430 working-age people is 7.0 %; 44 % of 430 is 189.2, so 190, 160 more than 30.
     assert rendered.splitlines() == [
         "📊 Phường Hoàn Kiếm, year 2025",
         "🏠 Learning families",
         "Recognised: 126 of 200 households (63.0%)",
-        "🎯 Target 70%: 14 more households needed.",
+        "🎯 Target 72% (national default, QĐ 387/QĐ-TTg): 18 more households needed.",
         "Registered: 185 · assessed: 170",
         "Waiting for review: 18 · returned: 3",
-        "Villages reporting: 2 of 3",
-        "👤 Learning citizens",
-        "Met the criteria: 50 of 90 who checked themselves (55.6%)",
-        "Share of residents: 6.9% · target 40%",
+        "Residential groups reporting: 2 of 3",
+        "👤 Learning citizens (QĐ 324/QĐ-KHVN)",
+        "Titles confirmed: 30 of 430 working-age people (7.0%)",
+        "🎯 Target 44% (national default, QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg): 160 more titles needed.",
+        "Self-checks meeting the criteria (their own estimate): 50 of 90",
+        "⚠️ The base is incomplete: 5 households have not given their working-age members.",
         "",
-        "By village",
+        "By residential group",
         "✅ Thôn Đông: 60/80 (75.0%)",
         "⚠️ Xóm Chùa & <Mới>: 66/120 (55.0%)",
         "1 more with no households yet.",
     ]
 
 
+def test_a_passing_self_check_is_never_counted_as_a_title(commune_report: Report) -> None:
+    with use_locale("vi"):
+        rendered = text.render(replace(commune_report, words=WARD_VI)).plain()
+    assert "Được xác nhận danh hiệu: 30/430 người trong độ tuổi lao động (7,0%)" in rendered
+    assert "ước tính của chính họ" in rendered
+    assert "được công nhận: 50" not in rendered.lower()
+    assert "Theo tổ dân phố" in rendered and "Số tổ dân phố đã báo cáo: 2/3" in rendered
+
+
+def test_a_target_set_by_a_unit_names_it(commune_report: Report) -> None:
+    own = replace(commune_report.total, family_target=Goal(85.0, "unit", "Phường Hoàn Kiếm"))
+    with use_locale("en"):
+        rendered = text.render(replace(commune_report, total=own)).plain()
+    assert "🎯 Target 85% (set by Phường Hoàn Kiếm): 44 more households needed." in rendered
+
+
 def test_vietnamese_numbers_and_html_escaping(commune_report: Report) -> None:
     with use_locale("vi"):
-        rendered = text.render(commune_report).html()
+        rendered = text.render(replace(commune_report, words=WARD_VI)).html()
     assert "<b>Phường Hoàn Kiếm" in rendered
-    assert "(63,0%)" in rendered and "6,9%" in rendered
+    assert "(63,0%)" in rendered and "7,0%" in rendered
     assert "Xóm Chùa &amp; &lt;Mới&gt;" in rendered and "<Mới>" not in rendered
 
 
@@ -50,8 +71,8 @@ def test_a_village_report_has_no_rows_and_a_met_target_says_so(commune_report: R
     )
     with use_locale("en"):
         rendered = text.render(village).plain()
-    assert "✅ Target 70% reached." in rendered
-    assert "By village" not in rendered and "Villages reporting" not in rendered
+    assert "✅ Target 72% (national default, QĐ 387/QĐ-TTg) reached." in rendered
+    assert "By residential group" not in rendered and "reporting" not in rendered
 
 
 def test_long_lists_point_to_the_spreadsheet(commune_report: Report) -> None:
@@ -67,7 +88,7 @@ def test_an_empty_unit_says_nothing_is_counted_yet(commune_report: Report) -> No
     empty = replace(
         commune_report,
         lines=(),
-        total=replace(commune_report.total, households=0, recognised=0, checked=0),
+        total=replace(commune_report.total, households=0, recognised=0, checked=0, confirmed=0),
     )
     with use_locale("en"):
         rendered = text.render(empty).plain()

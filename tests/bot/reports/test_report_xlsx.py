@@ -34,9 +34,10 @@ def test_the_family_sheet_holds_every_number(commune_report: Report) -> None:
     assert rows[0][0] == "LEARNING FAMILIES: RESULTS FOR 2025"
     assert rows[1][0] == "Unit: Phường Hoàn Kiếm (code 00070)"
     assert rows[2][0] == "Made on 10/12/2025"
-    assert rows[4] == (
+    assert rows[3][0] == "Target 72%: national default, QĐ 387/QĐ-TTg"
+    assert rows[5] == (
         "No.",
-        "Village",
+        "Residential group",
         "Number of households",
         "Registered",
         "Assessed",
@@ -47,13 +48,14 @@ def test_the_family_sheet_holds_every_number(commune_report: Report) -> None:
         "Target",
         "Households still needed",
     )
-    assert rows[5] == (1, "Thôn Đông", 80, 75, 70, 4, 2, 60, 0.75, 0.7, 0)
-    assert rows[6] == (2, "Xóm Chùa & <Mới>", 120, 110, 100, 14, 1, 66, 0.55, 0.7, 18)
-    assert rows[7] == (3, "Thôn Tây", 0, 0, 0, 0, 0, 0, None, 0.7, 0)
-    assert rows[8] == (None, "Total", 200, 185, 170, 18, 3, 126, 0.63, 0.7, 14)
-    assert len(rows) == 9
-    assert families["I6"].number_format == "0.0%" and families["J6"].number_format == "0%"
-    assert families["B9"].font.bold and families.freeze_panes == "C6"
+    # 72 % of 80 is 57.6 (58, met by 60); of 120, 86.4 (87, 21 more); of 200, 144 (18 more).
+    assert rows[6] == (1, "Thôn Đông", 80, 75, 70, 4, 2, 60, 0.75, 0.72, 0)
+    assert rows[7] == (2, "Xóm Chùa & <Mới>", 120, 110, 100, 14, 1, 66, 0.55, 0.72, 21)
+    assert rows[8] == (3, "Thôn Tây", 0, 0, 0, 0, 0, 0, None, 0.72, 0)
+    assert rows[9] == (None, "Total", 200, 185, 170, 18, 3, 126, 0.63, 0.72, 18)
+    assert len(rows) == 10
+    assert families["I7"].number_format == "0.0%" and families["J7"].number_format == "0%"
+    assert families["B10"].font.bold and families.freeze_panes == "C7"
 
 
 def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
@@ -61,42 +63,37 @@ def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
     assert citizens.title == "Learning citizens"
     rows = _rows(citizens)
     assert rows[0][0] == "LEARNING CITIZENS: RESULTS FOR 2025"
-    assert rows[4] == (
+    assert rows[3][0] == "Target 44%: national default, QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg"
+    assert rows[5] == (
         "No.",
-        "Village",
-        "Residents",
-        "Self-checked",
-        "Met the criteria",
-        "Share of those checked",
-        "Share of residents",
+        "Residential group",
+        "Working-age people",
+        "Households without the figure",
+        "Titles confirmed",
+        "Share of working-age people",
         "Target",
+        "Titles still needed",
+        "Self-checked",
+        "Meeting the criteria by their own estimate",
     )
-    assert rows[5] == (1, "Thôn Đông", 300, 40, 30, 0.75, pytest.approx(0.1), 0.4)
-    assert rows[6] == (2, "Xóm Chùa & <Mới>", 420, 50, 20, 0.4, pytest.approx(20 / 420), 0.4)
-    assert rows[7] == (3, "Thôn Tây", 0, 0, 0, None, None, 0.4)
-    assert rows[8] == (
-        None,
-        "Total",
-        720,
-        90,
-        50,
-        pytest.approx(50 / 90),
-        pytest.approx(50 / 720),
-        0.4,
-    )
+    # 44 % of 180 is 79.2 (80, 60 more than 20); of 250, 110 (100 more); of 430, 190 (160).
+    assert rows[6] == (1, "Thôn Đông", 180, 0, 20, pytest.approx(20 / 180), 0.44, 60, 40, 30)
+    assert rows[7] == (2, "Xóm Chùa & <Mới>", 250, 5, 10, 0.04, 0.44, 100, 50, 20)
+    assert rows[8] == (3, "Thôn Tây", 0, 0, 0, None, 0.44, 0, 0, 0)
+    assert rows[9] == (None, "Total", 430, 5, 30, pytest.approx(30 / 430), 0.44, 160, 90, 50)
 
 
 def test_a_province_sheet_counts_villages_per_commune(commune_report: Report) -> None:
     families, _citizens = _book(replace(commune_report, unit_level=1))
     rows = _rows(families)
-    assert rows[4][:5] == (
+    assert rows[5][:5] == (
         "No.",
         "Commune",
         "Number of households",
-        "Villages",
-        "Villages reporting",
+        "Residential groups",
+        "Residential groups reporting",
     )
-    assert rows[8][:5] == (None, "Total", 200, 3, 2)
+    assert rows[9][:5] == (None, "Total", 200, 3, 2)
 
 
 def _members(data: bytes) -> dict[str, bytes]:

@@ -51,7 +51,7 @@ async def test_a_self_check_started_on_telegram_finishes_on_zalo(
     assert "Câu 4/10" in await say(session_factory, ZALO, "/selfcheck")
     for _answer in range(7):
         await say(session_factory, ZALO, "1")
-    assert "ĐẠT" in await say(session_factory, ZALO, "1")  # submit at the review
+    assert "đạt tiêu chí — chờ xác nhận" in await say(session_factory, ZALO, "1")  # submitted
     async with session_factory() as session:
         owners = set(await session.scalars(select(Identity.person_id)))
         assert len(owners) == 1  # both messengers are one person
@@ -60,6 +60,7 @@ async def test_a_self_check_started_on_telegram_finishes_on_zalo(
 
 async def test_a_code_works_once_and_not_after_15_minutes(session_factory: Sessions) -> None:
     await say(session_factory, TELEGRAM, "/start")
+    await say(session_factory, TELEGRAM, "1")  # agree: nothing is stored (or linked) before
     code = await link_code(session_factory)
     late = NOW + dt.timedelta(minutes=16)
     assert "hết hạn" in await say(session_factory, ZALO, f"/link {code}", now=late)
@@ -73,6 +74,7 @@ async def test_a_messenger_with_answers_of_its_own_is_not_merged_silently(
     session_factory: Sessions,
 ) -> None:
     await say(session_factory, TELEGRAM, "/start")
+    await say(session_factory, TELEGRAM, "1")  # agree
     code = await link_code(session_factory)
     await say(session_factory, ZALO, "/start")
     await say(session_factory, ZALO, "1")  # agree
@@ -81,3 +83,9 @@ async def test_a_messenger_with_answers_of_its_own_is_not_merged_silently(
     assert "/link" in await say(session_factory, ZALO, f"/link {code}")
     async with session_factory() as session:
         assert len(set(await session.scalars(select(Identity.person_id)))) == 2
+
+
+async def test_before_consent_there_is_nothing_to_link_from(session_factory: Sessions) -> None:
+    assert "/link MÃ" in await say(session_factory, TELEGRAM, "/link")
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Identity)) == 0

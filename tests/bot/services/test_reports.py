@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import use_locale
+from bot.reports.model import Goal
 from bot.services import review_chat
 from bot.services.callbacks import Callback
 from bot.services.context import GDHT, Services
@@ -155,7 +156,8 @@ async def test_a_report_outside_ones_scope_is_refused(desk: Desk) -> None:
 async def test_build_report_totals_the_villages(desk: Desk) -> None:
     report = await build_report(desk.session, HOAN_KIEM, 2025, NOW)
     assert (report.total.households, report.total.assessed, report.total.pending) == (3, 3, 3)
-    assert report.total.family_target == 70.0 and report.total.citizen_target == 40.0
+    assert report.total.family_target == Goal(70, "default", documents="QĐ 387/QĐ-TTg")
+    assert report.total.citizen_target is not None and report.total.citizen_target.percent == 40
     assert [line.name for line in report.lines] == ["Thôn Đông"]
 
 

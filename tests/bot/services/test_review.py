@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import use_locale
-from bot.services import assessing, review
+from bot.services import assessing, review, targets
 from bot.services.context import GDHT
 from bot.services.units import add_village
 from bot.storage.models import (
@@ -287,25 +287,27 @@ async def test_targets_are_set_by_the_units_that_own_them(
     session: AsyncSession, place: Place
 ) -> None:
     officer = place.people["officer"]
-    first = await review.set_target(session, officer, HOAN_KIEM, TITLE_FAMILY, YEAR, 80, NOW)
-    again = await review.set_target(session, officer, HOAN_KIEM, TITLE_FAMILY, YEAR, 85.5, NOW)
+    first = await targets.set_target(session, officer, HOAN_KIEM, TITLE_FAMILY, YEAR, 80, NOW)
+    again = await targets.set_target(session, officer, HOAN_KIEM, TITLE_FAMILY, YEAR, 85.5, NOW)
     assert again.id == first.id and again.percent == 85.5
-    await review.set_target(session, officer, place.village.code, TITLE_FAMILY, YEAR, 90, NOW)
-    await review.set_target(session, place.people["province"], HA_NOI, "cdht", YEAR, 45, NOW)
-    national = await review.set_target(session, place.people["admin"], None, "gdht", 2031, 82, NOW)
+    await targets.set_target(session, officer, place.village.code, TITLE_FAMILY, YEAR, 90, NOW)
+    await targets.set_target(session, place.people["province"], HA_NOI, "cdht", YEAR, 45, NOW)
+    national = await targets.set_target(
+        session, place.people["admin"], None, "gdht", 2031, 82, NOW
+    )
     assert national.unit_id is None
     refused = [
         (place.people["stranger"], HOAN_KIEM, TITLE_FAMILY, 80.0),
         (place.people["leader"], place.village.code, TITLE_FAMILY, 80.0),
         (officer, HA_NOI, TITLE_FAMILY, 80.0),
         (officer, None, TITLE_FAMILY, 80.0),
-        (officer, HOAN_KIEM, "dhht", 80.0),
+        (officer, HOAN_KIEM, "no-such-title", 80.0),
         (officer, HOAN_KIEM, TITLE_FAMILY, 0.0),
         (officer, HOAN_KIEM, TITLE_FAMILY, 120.0),
     ]
     for actor, code, title, percent in refused:
         with pytest.raises(review.ReviewError):
-            await review.set_target(session, actor, code, title, YEAR, percent, NOW)
+            await targets.set_target(session, actor, code, title, YEAR, percent, NOW)
     await session.commit()
     rows = (await session.scalars(select(Target).where(Target.year.in_([YEAR, 2031])))).all()
     mine = {(t.unit_id, t.title, t.year, t.percent) for t in rows if t.unit_id is not None}

@@ -79,7 +79,7 @@ async def test_a_citizen_who_names_their_village_counts_in_its_report(
     await say(session_factory, "1")  # menu: the self-check
     for _question in range(10):
         await say(session_factory, "1")
-    assert "ĐẠT" in await say(session_factory, "1")  # submit at the review
+    assert "đạt tiêu chí — chờ xác nhận" in await say(session_factory, "1")  # submitted
     async with session_factory() as session:
         report = await build_report(session, "00070", 2026, NOW)
     assert (report.total.checked, report.total.certified) == (1, 1)
@@ -107,10 +107,12 @@ async def test_an_update_another_worker_holds_is_applied_once_after_it_with_the_
     # applying the same update waits for the first, then applies it if the first gave up,
     # reading the person after that wait, not before; or applies nothing if the first
     # committed it.
-    telegram, _first = await _started_on_telegram(session_factory, "t2")
+    telegram, first = await _started_on_telegram(session_factory, "t2")
+    await _consent(session_factory, telegram, first)  # stored from now on
+    await inbox.store(session_factory, "telegram", [inbox.Received(3, "t2", "{}")], NOW)
     async with session_factory() as first_worker:
-        assert await inbox.claim(first_worker, "telegram", 2, NOW)  # holds update 2
-        help_ = Inbound(telegram, command="help", update_id=2)
+        assert await inbox.claim(first_worker, "telegram", 3, NOW)  # holds update 3
+        help_ = Inbound(telegram, command="help", update_id=3)
         second_worker = asyncio.create_task(router.handle(services(session_factory), help_))
         await asyncio.sleep(0.5)
         assert not second_worker.done()  # waiting for the first worker

@@ -263,3 +263,30 @@ async def test_import_refuses_unreadable_files_and_unknown_communes(
             with pytest.raises(UnitError, match="^" + re.escape(expected)):
                 await import_csv(session, path, commune)
     assert await _count(session, Household) == 0
+
+
+async def test_import_takes_working_age_members_when_the_file_gives_them(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    path = _write(
+        tmp_path,
+        f"{HEADER},working_age\nThôn Đông,H1,An,4,2\nThôn Đông,H2,Bình,3,\nThôn Đông,H3,Chi,1,0\n",
+    )
+    await import_csv(session, path, HOAN_KIEM)
+    await session.commit()
+    rows = (await session.execute(select(Household.code, Household.working_age))).all()
+    # An empty cell is "not given yet", never a guess from the headcount.
+    assert sorted(rows) == [("H1", 2), ("H2", None), ("H3", 0)]
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [("5", "5 is outside 0 to 4"), ("hai", "hai is not a whole number"), ("-1", "-1 is outside")],
+)
+async def test_working_age_above_the_headcount_or_not_a_number_is_refused(
+    session: AsyncSession, tmp_path: Path, cell: str, problem: str
+) -> None:
+    path = _write(tmp_path, f"{HEADER},working_age\nThôn Đông,H1,An,4,{cell}\n")
+    with use_locale("en"), pytest.raises(UnitError) as refused:
+        await import_csv(session, path, HOAN_KIEM)
+    assert str(refused.value).startswith(f"{path}:2: working_age: {problem}")

@@ -1,6 +1,7 @@
 """The report counts, checked against a commune whose numbers are worked out by hand: households
 added during the year or after it, removed ones, resubmissions, returned and recognised results,
-a merged village, citizens' self-checks, and targets found up the unit tree."""
+a merged village, working-age members given or not, citizens' self-checks and confirmed titles,
+and targets found up the unit tree."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.reports.model import Goal
 from bot.services.context import CDHT, GDHT
+from bot.services.targets import goals
 from bot.services.units import add_village, merge_villages
 from bot.storage.models import Assessment, Household, Person, Registration, Target, Unit
 from bot.storage.queries import (
     TITLE_CITIZEN,
     TITLE_FAMILY,
-    TITLES,
     Counts,
     UnitCounts,
     child_counts,
@@ -55,12 +57,14 @@ class Commune:
         created: dt.datetime = LAST_YEAR,
         removed: dt.datetime | None = None,
         registered: bool = True,
+        working_age: int | None = None,
     ) -> Household:
         household = Household(
             village_id=village.id,
             code=code,
             head_name="Nguyễn Văn An",
             members=members,
+            working_age=working_age,
             created_at=created,
             removed_at=removed,
         )
@@ -125,12 +129,12 @@ async def _build(session: AsyncSession) -> dict[str, Unit]:
     merged = await add_village(session, HOAN_KIEM, "Thôn Tây")
     d = await add_village(session, HOAN_KIEM, "Xóm Giữa")
     await _village_a(c, a)
-    await c.assess(await c.household(b, "B1"), "submitted", passed=False)
-    await c.assess(await c.household(b, "B2"), "not_recognised", passed=False)
-    await c.household(b, "B3", registered=False)
-    await c.assess(await c.household(merged, "C1"), "recognised")
+    await c.assess(await c.household(b, "B1", working_age=2), "submitted", passed=False)
+    await c.assess(await c.household(b, "B2", working_age=2), "not_recognised", passed=False)
+    await c.household(b, "B3", registered=False, working_age=3)
+    await c.assess(await c.household(merged, "C1"), "recognised")  # working age not given
     await c.household(d, "D1", registered=False)
-    await c.self_check(b, passed=True, year=2024)  # another year
+    await c.self_check(b, passed=True, year=2024, state="recognised")  # another year
     await c.self_check(b, passed=True)
     await merge_villages(session, merged.code, b.code)
     await session.commit()
@@ -138,29 +142,40 @@ async def _build(session: AsyncSession) -> dict[str, Unit]:
 
 
 async def _village_a(c: Commune, a: Unit) -> None:
-    await c.assess(await c.household(a, "A1", members=3), "recognised")
-    resubmitted = await c.household(a, "A2", members=4)
+    await c.assess(await c.household(a, "A1", members=3, working_age=2), "recognised")
+    resubmitted = await c.household(a, "A2", members=4, working_age=3)
     await c.assess(resubmitted, "returned", passed=False)
     await c.assess(resubmitted, "submitted")  # counted once, by its latest assessment
     locked = await c.household(a, "A3", members=5)
     await c.assess(locked, "recognised")
     await c.assess(locked, "draft", passed=None)  # a later row does not undo recognition
     mid_year = dt.datetime(2025, 6, 15, tzinfo=UTC)
-    await c.assess(await c.household(a, "A4", members=2, created=mid_year), "returned")
-    removed = await c.household(a, "A5", removed=dt.datetime(2025, 9, 1, tzinfo=UTC))
+    await c.assess(
+        await c.household(a, "A4", members=2, created=mid_year, working_age=1), "returned"
+    )
+    removed = await c.household(
+        a, "A5", removed=dt.datetime(2025, 9, 1, tzinfo=UTC), working_age=3
+    )
     await c.assess(removed, "recognised")
     after = dt.datetime(2026, 1, 1, 0, 30, tzinfo=VIETNAM)  # already 2026 in Vietnam
-    await c.assess(await c.household(a, "A6", created=after), "recognised")
+    await c.assess(await c.household(a, "A6", created=after, working_age=2), "recognised")
     last_minute = dt.datetime(2025, 12, 31, 23, 59, tzinfo=VIETNAM)
     await c.household(a, "A7", members=1, created=last_minute, registered=False)
-    old = await c.household(a, "A8", members=6, registered=False)
+    old = await c.household(a, "A8", members=6, registered=False, working_age=4)
     await c.assess(old, "recognised", year=2024)  # last year's title is not this year's
     twice = await c.self_check(a, passed=True)
     await c.self_check(a, passed=False, person=twice)  # one person, counted once, passing
     await c.self_check(a, passed=False)
     await c.self_check(a, passed=True, state="draft")  # not submitted
+    confirmed = await c.self_check(a, passed=True, state="recognised")  # the title, confirmed
+    await c.self_check(a, passed=True, person=confirmed)  # a later estimate changes nothing
+    await c.self_check(a, passed=True, state="not_recognised")  # an estimate declined
 
 
+# Thôn Đông in 2025, by hand. In scope: A1 A2 A3 A4 A7 A8 (A5 removed, A6 created in 2026).
+# Working age: A1 2 + A2 3 + A4 1 + A8 4 = 10; A3 and A7 did not give it. Citizens who checked
+# themselves: "twice", the one who failed, the confirmed one, the declined one = 4; passing by
+# their own estimate: all but the one who failed = 3; holding the confirmed title: 1.
 VILLAGE_A = Counts(
     households=6,
     members=21,
@@ -170,11 +185,15 @@ VILLAGE_A = Counts(
     pending=1,
     returned=1,
     recognised=2,
-    checked=2,
-    certified=1,
+    checked=4,
+    certified=3,
+    working_age=10,
+    working_age_missing=2,
+    confirmed=1,
     villages=1,
     villages_reporting=1,
 )
+# Xóm Chùa with Thôn Tây merged into it: B1 2 + B2 2 + B3 3 = 7 of working age, C1 not given.
 VILLAGE_B = Counts(
     households=4,
     members=16,
@@ -186,10 +205,12 @@ VILLAGE_B = Counts(
     recognised=1,
     checked=1,
     certified=1,
+    working_age=7,
+    working_age_missing=1,
     villages=1,
     villages_reporting=1,
 )
-VILLAGE_D = Counts(households=1, members=4, villages=1)
+VILLAGE_D = Counts(households=1, members=4, working_age_missing=1, villages=1)
 
 
 async def _unit(session: AsyncSession, code: str) -> Unit:
@@ -245,6 +266,7 @@ async def test_other_years_count_only_their_own_assessments(session: AsyncSessio
     rows = await _counts(session, HOAN_KIEM, 2024)
     assert sum(row.counts.recognised for row in rows) == 1  # A8, in 2024
     assert sum(row.counts.checked for row in rows) == 1  # the 2024 self-check in Xóm Chùa
+    assert sum(row.counts.confirmed for row in rows) == 1  # …whose title was confirmed
     assert sum(row.counts.registered for row in rows) == 0
 
 
@@ -252,20 +274,28 @@ def test_the_year_ends_at_midnight_in_vietnam() -> None:
     assert year_end(2025) == dt.datetime(2025, 12, 31, 17, 0, tzinfo=UTC)
 
 
-async def test_national_targets_follow_the_decisions(session: AsyncSession) -> None:
+async def test_national_targets_move_from_2025_to_2030_along_a_straight_line(
+    session: AsyncSession,
+) -> None:
     commune = await _unit(session, HOAN_KIEM)
+    titles = [TITLE_FAMILY, TITLE_CITIZEN]
+    assert await targets(session, [commune.path], titles, 2026) == dict.fromkeys(
+        [(commune.path, TITLE_FAMILY), (commune.path, TITLE_CITIZEN)]
+    )  # nothing stored: the defaults come from the documents
     for year, family, citizen in (
         (2024, None, None),
         (2025, 70, 40),
-        (2029, 70, 40),
+        (2026, 72, 44),
+        (2029, 78, 56),
         (2030, 80, 60),
         (2035, 80, 60),
     ):
-        found = await targets(session, [commune.path], TITLES, year)
-        assert found == {
-            (commune.path, TITLE_FAMILY): family,
-            (commune.path, TITLE_CITIZEN): citizen,
-        }, year
+        found = await goals(session, [commune.path], titles, year)
+        got = [found[(commune.path, title)] for title in titles]
+        assert [g.percent if g else None for g in got] == [family, citizen], year
+        assert all(g is None or g.origin == "default" for g in got)
+    [family] = (await goals(session, [commune.path], ["gdht"], 2027)).values()
+    assert family == Goal(74, "default", documents="QĐ 387/QĐ-TTg")
 
 
 async def test_the_nearest_unit_with_a_target_wins(session: AsyncSession) -> None:
@@ -277,5 +307,19 @@ async def test_the_nearest_unit_with_a_target_wins(session: AsyncSession) -> Non
     session.add(Target(unit_id=commune.id, title=TITLE_FAMILY, year=2026, percent=99.0))
     await session.commit()
     paths = [province.path, commune.path, other.path, villages["a"].path, villages["b"].path]
-    found = await targets(session, paths, [TITLE_FAMILY], YEAR)
-    assert [found[(path, TITLE_FAMILY)] for path in paths] == [75, 85, 75, 85, 90]
+    found = await goals(session, paths, [TITLE_FAMILY], YEAR)
+    assert [found[(path, TITLE_FAMILY)] for path in paths] == [
+        Goal(75, "unit", "Thành phố Hà Nội"),
+        Goal(85, "unit", "Phường Hoàn Kiếm"),
+        Goal(75, "unit", "Thành phố Hà Nội"),
+        Goal(85, "unit", "Phường Hoàn Kiếm"),
+        Goal(90, "unit", "Xóm Chùa"),
+    ]
+
+
+async def test_a_target_set_for_the_whole_country_says_so(session: AsyncSession) -> None:
+    commune = await _unit(session, HOAN_KIEM)
+    session.add(Target(unit_id=None, title=TITLE_FAMILY, year=2027, percent=77.0))
+    await session.commit()
+    found = await goals(session, [commune.path], [TITLE_FAMILY], 2027)
+    assert found[(commune.path, TITLE_FAMILY)] == Goal(77, "national")
