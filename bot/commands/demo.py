@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.commands.common import database, fail
+from bot.commands.common import NotFound, database, fail, find_unit
 from bot.config import Settings
 from bot.i18n import TIMEZONE, _, format_number
 from bot.reports import text
@@ -17,9 +17,10 @@ from bot.services.review import ReviewError
 from bot.services.units import UnitError
 from bot.storage.db import DatabaseUnavailable
 from bot.storage.geography import load_geography
-from bot.storage.models import Unit
+from bot.storage.models import UNIT_LEVELS, Unit
 from conversations.loader import load_forms
 
+COMMUNE = UNIT_LEVELS["commune"]
 DEFAULT_COMMUNE = "00640"  # Xã Thanh Trì, Hà Nội
 
 
@@ -45,19 +46,20 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with database(settings) as (_engine, sessions):
             async with sessions() as session:
-                if await session.scalar(select(Unit.id).where(Unit.code == args.commune)) is None:
+                if await session.scalar(select(Unit.id).limit(1)) is None:
                     await load_geography(session)
+                commune = await find_unit(session, args.commune, COMMUNE)
                 try:
                     headline = _summary(
-                        await demo.fill(session, load_forms(), args.commune, year, args.seed, now)
+                        await demo.fill(session, load_forms(), commune.code, year, args.seed, now)
                     )
                 except demo.AlreadyFilled as filled:
                     headline = str(filled)  # a second run shows the report, changing nothing
                 await session.commit()
             async with sessions() as session:
-                report = await build_report(session, args.commune, year, now)
+                report = await build_report(session, commune.code, year, now)
                 await session.commit()  # keeps the totals it counted for the next report
-    except (demo.DemoError, UnitError, ReviewError, DatabaseUnavailable) as error:
+    except (demo.DemoError, UnitError, ReviewError, NotFound, DatabaseUnavailable) as error:
         return fail(str(error))
     print(headline)
     print(text.render(report).plain())

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands.common import database, fail
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands.common import NotFound, database, fail, find_unit
 from bot.config import Settings
 from bot.i18n import _, format_datetime
-from bot.services import audit, invites
+from bot.services import audit, invites, words
 from bot.services.context import utc_now
 from bot.services.messages import Actor
-from bot.services.people import ADMIN, ensure_person, grant, roles_of
+from bot.services.people import ADMIN, ensure_person, grant
 from bot.services.scope import is_admin
 from bot.storage.db import DatabaseUnavailable
+from bot.storage.models import RoleAssignment, Unit
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``invite`` and ``admin``."""
     invite = commands.add_parser("invite", help=_("make a one-time code that gives a role"))
     invite.add_argument("--role", choices=sorted(invites.ROLE_LEVELS), required=True)
-    invite.add_argument("--unit", required=True, help=_("the code of the unit the role is over"))
+    invite.add_argument(
+        "--unit", required=True, help=_("the code or name of the unit the role is over")
+    )
     invite.add_argument(
         "--days", type=int, default=invites.DEFAULT_DAYS, help=_("days before the code expires")
     )
@@ -37,17 +43,19 @@ async def run_invite(args: argparse.Namespace, settings: Settings) -> int:
     """Print a new code and how to use it."""
     try:
         async with database(settings) as (_engine, sessions), sessions() as session:
+            unit = await find_unit(session, args.unit)
             invite = await invites.create(
-                session, None, args.role, args.unit, utc_now(), days=args.days
+                session, None, args.role, unit.code, utc_now(), days=args.days
             )
+            said = await words.words_for(session, unit)
             await session.commit()
-    except (invites.InviteError, DatabaseUnavailable) as error:
+    except (invites.InviteError, NotFound, DatabaseUnavailable) as error:
         return fail(str(error))
     print(
-        _("Code {code} for a {role} of {unit}, valid until {date}.").format(
+        _("Code {code} for: {role} · {unit}, valid until {date}.").format(
             code=invite.code,
-            role=args.role,
-            unit=args.unit,
+            role=words.role_name(args.role, said),
+            unit=words.unit_label(unit),
             date=format_datetime(invite.expires_at),
         )
     )
@@ -83,13 +91,28 @@ async def run_admin(args: argparse.Namespace, settings: Settings) -> int:
                 await audit.record(
                     session, None, "role.granted", "person", person.id, now, detail=ADMIN
                 )
-            roles = await roles_of(session, person.id)
+            held = await _held(session, person.id)
             await session.commit()
     except DatabaseUnavailable as error:
         return fail(str(error))
     print(
-        _("{channel} user {user} is an administrator (roles: {roles}).").format(
-            channel=args.channel, user=args.user_id, roles=", ".join(sorted(roles))
+        _("{channel} user {user} is an administrator. Roles: {roles}.").format(
+            channel=args.channel, user=args.user_id, roles="; ".join(held)
         )
     )
     return 0
+
+
+async def _held(session: AsyncSession, person_id: int) -> list[str]:
+    """A person's roles in words, each with its unit: "cán bộ xã · Xã Thanh Trì (00640)"."""
+    rows = await session.execute(
+        select(RoleAssignment.role, Unit)
+        .outerjoin(Unit, Unit.id == RoleAssignment.unit_id)
+        .where(RoleAssignment.person_id == person_id, RoleAssignment.revoked_at.is_(None))
+    )
+    held = []
+    for role, unit in rows:
+        said = await words.words_for(session, unit) if unit is not None else None
+        name = words.role_name(role, said)
+        held.append(f"{name} · {words.unit_label(unit)}" if unit is not None else name)
+    return sorted(held)

@@ -9,15 +9,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.commands.common import database, fail
+from bot.commands.common import NotFound, database, fail, find_unit
 from bot.config import Settings
 from bot.i18n import _
 from bot.services import campaigns
 from bot.storage.db import DatabaseUnavailable
-from bot.storage.models import Unit
+from bot.storage.models import UNIT_LEVELS
+
+COMMUNE = UNIT_LEVELS["commune"]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,10 +26,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     actions = parser.add_subparsers(dest="action", required=True)
     show = actions.add_parser("list", help=_("the campaigns of a commune and when each goes"))
-    show.add_argument("--commune", required=True, help=_("the commune's code"))
+    show.add_argument("--commune", required=True, help=_("the commune's code or its name"))
     show.set_defaults(handler=run_list)
     change = actions.add_parser("set", help=_("switch a campaign, or set its day or days"))
-    change.add_argument("--commune", required=True, help=_("the commune's code"))
+    change.add_argument("--commune", required=True, help=_("the commune's code or its name"))
     change.add_argument("--kind", required=True, choices=campaigns.CAMPAIGNS)
     switch = change.add_mutually_exclusive_group()
     switch.add_argument("--on", dest="enabled", action="store_const", const=True)
@@ -40,18 +39,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     change.set_defaults(handler=run_set)
 
 
-async def _commune(session: AsyncSession, code: str) -> Unit | None:
-    return await session.scalar(select(Unit).where(Unit.code == code, Unit.level == 2))
-
-
 async def run_list(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with database(settings) as (_engine, sessions), sessions() as session:
-            commune = await _commune(session, args.commune)
-            if commune is None:
-                return fail(_("No commune with the code {code}.").format(code=args.commune))
+            commune = await find_unit(session, args.commune, COMMUNE)
             own = (await campaigns.settings_of(session, [commune.id]))[commune.id]
-    except DatabaseUnavailable as error:
+    except (NotFound, DatabaseUnavailable) as error:
         return fail(str(error))
     print(commune.name)
     for kind in campaigns.CAMPAIGNS:
@@ -69,9 +62,7 @@ async def run_set(args: argparse.Namespace, settings: Settings) -> int:
         return fail(_("--day: expected day/month, for example 1/10"))
     try:
         async with database(settings) as (_engine, sessions), sessions() as session:
-            commune = await _commune(session, args.commune)
-            if commune is None:
-                return fail(_("No commune with the code {code}.").format(code=args.commune))
+            commune = await find_unit(session, args.commune, COMMUNE)
             try:
                 campaign = await campaigns.change(
                     session,
@@ -89,7 +80,7 @@ async def run_set(args: argparse.Namespace, settings: Settings) -> int:
                     )
                 )
             await session.commit()
-    except DatabaseUnavailable as error:
+    except (NotFound, DatabaseUnavailable) as error:
         return fail(str(error))
     state = _("on") if campaign.enabled else _("off")
     print(f"{commune.name}: {args.kind} {state}, {campaigns.describe(campaign)}")

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
-from bot.commands.common import database, fail
+from bot.commands.common import NotFound, database, fail, find_unit
 from bot.config import Settings
 from bot.i18n import TIMEZONE, _
 from bot.reports import text
@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "report", help=_("a unit's totals for a year, as text, a spreadsheet or a chart")
     )
     parser.add_argument(
-        "--unit", required=True, help=_("the code of a province, commune or village")
+        "--unit", required=True, help=_("the code or name of a province, commune or village")
     )
     parser.add_argument("--year", type=int, help=_("the year (default: this year)"))
     parser.add_argument("--format", choices=FORMATS, default="text", help=_("what to produce"))
@@ -61,9 +61,11 @@ async def run_target(args: argparse.Namespace, settings: Settings) -> int:
     now = dt.datetime.now(dt.UTC)
     try:
         async with database(settings) as (_engine, sessions), sessions() as session:
-            await set_target(session, None, args.unit, args.title, args.year, args.percent, now)
+            unit = await find_unit(session, args.unit) if args.unit else None
+            code = unit.code if unit is not None else None
+            await set_target(session, None, code, args.title, args.year, args.percent, now)
             await session.commit()
-    except (ReviewError, DatabaseUnavailable) as error:
+    except (ReviewError, NotFound, DatabaseUnavailable) as error:
         return fail(str(error))
     print(
         _("Target set: {title} {year}, {unit}: {percent}%.").format(
@@ -92,9 +94,9 @@ async def run_report(args: argparse.Namespace, settings: Settings) -> int:
     year = args.year or dt.datetime.now(TIMEZONE).year
     try:
         async with database(settings) as (_engine, sessions), sessions() as session:
-            report = await build_report(session, args.unit, year)
+            report = await build_report(session, await find_unit(session, args.unit), year)
             await session.commit()  # keeps the totals it recounted for the next report
-    except (ReviewError, DatabaseUnavailable) as error:
+    except (ReviewError, NotFound, DatabaseUnavailable) as error:
         return fail(str(error))
     content = render(report, args.format)
     if args.format == "text" and args.output is None:

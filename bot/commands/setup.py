@@ -9,12 +9,15 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands.common import database, fail
+from bot.commands.common import NotFound, database, fail, find_unit
 from bot.config import Settings
 from bot.i18n import TIMEZONE, _, format_number
 from bot.services import registration, units
 from bot.storage.db import DatabaseUnavailable
 from bot.storage.geography import load_geography
+from bot.storage.models import UNIT_LEVELS
+
+COMMUNE = UNIT_LEVELS["commune"]
 
 Action = Callable[[AsyncSession], Awaitable[str]]
 
@@ -29,7 +32,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     unit_parser = commands.add_parser("units", help=_("villages and households of a commune"))
     sub = unit_parser.add_subparsers(dest="units_command", required=True, metavar="ACTION")
     add = sub.add_parser("add-village", help=_("add a village to a commune"))
-    add.add_argument("--commune", required=True, help=_("the commune's official code"))
+    add.add_argument("--commune", required=True, help=_("the commune's official code or its name"))
     add.add_argument("--code", help=_("a code for the village (made up when left out)"))
     add.add_argument("name", help=_("the village's name"))
     add.set_defaults(handler=run_add_village)
@@ -42,18 +45,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     merge.add_argument("target", help=_("code of the village that receives its households"))
     merge.set_defaults(handler=run_merge)
     imp = sub.add_parser("import", help=_("import villages and households from a CSV file"))
-    imp.add_argument("--commune", required=True, help=_("the commune's official code"))
+    imp.add_argument("--commune", required=True, help=_("the commune's official code or its name"))
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=run_import)
     reg = sub.add_parser(
         "register", help=_("register the households a CSV file lists (village,household_code)")
     )
-    reg.add_argument("--commune", required=True, help=_("the commune's official code"))
+    reg.add_argument("--commune", required=True, help=_("the commune's official code or its name"))
     reg.add_argument("--year", type=int, help=_("the year (default: this year)"))
     reg.add_argument("file", type=Path)
     reg.set_defaults(handler=run_register)
     lst = sub.add_parser("list", help=_("list the villages of a commune"))
-    lst.add_argument("--commune", required=True, help=_("the commune's official code"))
+    lst.add_argument("--commune", required=True, help=_("the commune's official code or its name"))
     lst.set_defaults(handler=run_list)
 
 
@@ -80,7 +83,8 @@ async def run_add_village(args: argparse.Namespace, settings: Settings) -> int:
     """Add one village and print its code."""
 
     async def act(session: AsyncSession) -> str:
-        village = await units.add_village(session, args.commune, args.name, code=args.code)
+        commune = await find_unit(session, args.commune, COMMUNE)
+        village = await units.add_village(session, commune.code, args.name, code=args.code)
         return _("Village added: {name} (code {code}).").format(
             name=village.name, code=village.code
         )
@@ -114,7 +118,8 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a CSV of villages and households in one transaction."""
 
     async def act(session: AsyncSession) -> str:
-        summary = await units.import_csv(session, args.file, args.commune)
+        commune = await find_unit(session, args.commune, COMMUNE)
+        summary = await units.import_csv(session, args.file, commune.code)
         return _("Imported {villages} new villages and {households} households.").format(
             villages=format_number(summary.villages_added),
             households=format_number(summary.households_added),
@@ -129,7 +134,8 @@ async def run_register(args: argparse.Namespace, settings: Settings) -> int:
     year = args.year or now.astimezone(TIMEZONE).year
 
     async def act(session: AsyncSession) -> str:
-        summary = await registration.import_list(session, args.file, args.commune, year, now)
+        commune = await find_unit(session, args.commune, COMMUNE)
+        summary = await registration.import_list(session, args.file, commune.code, year, now)
         return _(
             "Registered {count} households for {year} ({already} were registered already)."
         ).format(
@@ -145,7 +151,8 @@ async def run_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the villages of a commune with their household counts."""
 
     async def act(session: AsyncSession) -> str:
-        rows = await units.list_villages(session, args.commune)
+        commune = await find_unit(session, args.commune, COMMUNE)
+        rows = await units.list_villages(session, commune.code)
         if not rows:
             return _("This commune has no villages yet.")
         return "\n".join(
@@ -164,7 +171,12 @@ async def _unit_of_work(settings: Settings, act: Action) -> int:
         async with database(settings) as (_engine, sessions), sessions() as session:
             message = await act(session)
             await session.commit()
-    except (units.UnitError, registration.RegistrationError, DatabaseUnavailable) as error:
+    except (
+        units.UnitError,
+        registration.RegistrationError,
+        NotFound,
+        DatabaseUnavailable,
+    ) as error:
         return fail(str(error))
     print(message)
     return 0

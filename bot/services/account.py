@@ -15,22 +15,11 @@ from bot.services.menus import menu_reply
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation, is_transient
 from bot.services.turn import Turn
-from bot.services.words import words_of
+from bot.services.words import role_name, words_of
 from bot.storage.models import Assessment, Unit
 from conversations.text import fold, vietnamese_key
 
 COMMUNE, VILLAGE = 2, 3  # unit levels of communes and villages (villages: and deeper)
-
-
-def role_name(role: str) -> str:
-    """A role in words, in the person's language."""
-    names = {
-        "leader": _("village leader"),
-        "officer": _("commune officer"),
-        "province": _("province viewer"),
-        "admin": _("administrator"),
-    }
-    return names.get(role, role)
 
 
 async def on_join(turn: Turn) -> None:

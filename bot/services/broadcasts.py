@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.i18n import _, format_number, ngettext
 from bot.rich import Text, bold, lines, t
-from bot.services import audit, campaigns, reminders, scope
+from bot.services import audit, campaigns, reminders, scope, words
 from bot.services.callbacks import BULLETIN, MENU, Callback, pack
 from bot.services.campaigns import BROADCAST, CAMPAIGNS
 from bot.services.messages import Button, Reply
@@ -23,8 +23,10 @@ from bot.services.turn import Turn
 from bot.storage.models import Broadcast, RoleAssignment, Unit
 
 FLOW = "broadcast"
+REPORT_DAY = "report_day"  # the commune's reporting date, changed from the campaigns screen
 CAMPAIGN_FLOW = "campaign"
 AUDIENCES = ("leaders", "citizens")
+WHENS = (*CAMPAIGNS, REPORT_DAY)  # what "🗓" changes: a campaign's day or days, or the date
 MAX_LENGTH = 1000  # characters: fits one message on Telegram and on Zalo
 
 
@@ -85,7 +87,7 @@ async def on_button(turn: Turn, callback: Callback) -> None:
         own = (await campaigns.settings_of(turn.session, [commune.id]))[commune.id][rest]
         await campaigns.change(turn.session, commune.id, rest, turn.now, enabled=not own.enabled)
         await _changed(turn, commune, rest)
-    elif action == "when" and rest in CAMPAIGNS:
+    elif action == "when" and rest in WHENS:
         await _ask_when(turn, commune, rest)
     else:
         turn.out.notice = t(_("This button is no longer valid."))
@@ -276,8 +278,28 @@ async def _send(turn: Turn, commune: Unit) -> None:
 async def show_campaigns(turn: Turn, commune: Unit) -> None:
     """The commune's reminder campaigns: on or off, and when each goes."""
     own = (await campaigns.settings_of(turn.session, [commune.id]))[commune.id]
-    parts = ["⏰ " + bold(t(_("Reminders of {commune}"), commune=commune.name))]
-    rows: list[tuple[Button, ...]] = []
+    report_day = campaigns.day_text(own[campaigns.REPORT_DEADLINE].day)
+    parts = [
+        "⏰ " + bold(t(_("Reminders of {commune}"), commune=commune.name)),
+        "📅 "
+        + t(
+            _(
+                "The {commune_word} reports to the province on {day} (the province by "
+                "{province_day})."
+            ),
+            day=report_day,
+            province_day=campaigns.province_deadline_text(),
+            **words.words_of(commune).placeholders(),
+        ),
+    ]
+    rows: list[tuple[Button, ...]] = [
+        (
+            Button(
+                "📅 " + _("Change the reporting date"),
+                pack(BULLETIN, "when", f"{commune.id}-{REPORT_DAY}"),
+            ),
+        )
+    ]
     for kind in CAMPAIGNS:
         campaign = own[kind]
         mark = "✅" if campaign.enabled else "⛔"
@@ -306,11 +328,17 @@ async def show_campaigns(turn: Turn, commune: Unit) -> None:
 
 
 async def _ask_when(turn: Turn, commune: Unit, kind: str) -> None:
-    campaign = (await campaigns.settings_of(turn.session, [commune.id]))[commune.id][kind]
+    own = (await campaigns.settings_of(turn.session, [commune.id]))[commune.id]
+    campaign = own[campaigns.REPORT_DEADLINE if kind == REPORT_DAY else kind]
     turn.conversation = Conversation(CAMPAIGN_FLOW, {"commune": commune.id, "kind": kind})
-    if campaign.kind == campaigns.STALE_DRAFT:
+    if kind == REPORT_DAY:
+        question = _(
+            "On which day does the commune report to the province? Type day/month, for "
+            "example 30/11:"
+        )
+    elif campaign.kind == campaigns.STALE_DRAFT:
         question = _("After how many days without an answer? Type a number (now {days}):")
-    elif campaign.kind in (campaigns.NOT_ASSESSED, campaigns.REPORT_DEADLINE):
+    elif campaign.kind in campaigns.DEADLINE_KINDS:
         question = _("How many days before the deadline? Type a number (now {days}):")
     else:
         question = _("On which day each year? Type day/month, for example 1/10:")
@@ -318,15 +346,17 @@ async def _ask_when(turn: Turn, commune: Unit, kind: str) -> None:
 
 
 async def _on_when(turn: Turn, text: str) -> None:
-    found = await _typing_for(turn, "kind", CAMPAIGNS)
+    found = await _typing_for(turn, "kind", WHENS)
     if found is None:
         return
     commune, kind = found
     try:
-        if campaigns.DEFAULTS[kind].day is not None and kind not in (
-            campaigns.NOT_ASSESSED,
-            campaigns.REPORT_DEADLINE,
-        ):
+        if kind == REPORT_DAY:
+            kind = campaigns.REPORT_DEADLINE  # its day is the commune's reporting date
+            await campaigns.change(
+                turn.session, commune.id, kind, turn.now, day=campaigns.parse_day(text)
+            )
+        elif campaigns.DEFAULTS[kind].day is not None and kind not in campaigns.DEADLINE_KINDS:
             await campaigns.change(
                 turn.session, commune.id, kind, turn.now, day=campaigns.parse_day(text)
             )

@@ -2,11 +2,16 @@
 
 Which dates are hoctap's own defaults and which come from a public text:
 
-- the report deadline, 15 December, is Công văn 6782/BGDĐT-GDTX (2015) (DOMAIN.md, Calendar);
-- the season opening (1 October), the villages' own deadline (30 November), the yearly
-  self-check invitation (1 October), the reminder offsets (7 days) and the idle days of a draft
-  (3) are **hoctap's defaults, not from a public text**: every one is set per commune with
-  ``hoctap reminders set`` and switched in the officer's chat.
+- 15 December is the **province's** deadline toward the Ministry and KHVN (Công văn
+  6782/BGDĐT-GDTX, 2015; DOMAIN.md, "Corrections and findings"); texts name it as such;
+- the **commune's own reporting date** (to its province) is a setting of each commune, default
+  30 November: it is the day of the ``report_deadline`` campaign, and it drives both deadline
+  reminders (officers 7 days before it, village leaders 14 days before it, for the households
+  still to assess) and their texts;
+- the season opening (1 October), the yearly self-check invitation (1 October), the reminder
+  offsets and the idle days of a draft (3) are **hoctap's defaults, not from a public text**:
+  every one is set per commune with ``hoctap reminders set`` and switched in the officer's
+  chat.
 
 Must not import any platform library.
 """
@@ -57,14 +62,19 @@ class Campaign:
         return dt.date(year, month, day) - dt.timedelta(days=self.days or 0)
 
 
+PROVINCE_DEADLINE = dt.date(2000, 12, 15)  # day and month: CV 6782/BGDĐT-GDTX
+REPORT_DAY = "11-30"  # the commune's own reporting date, by default
+
 DEFAULTS: dict[str, Campaign] = {
     SEASON_OPEN: Campaign(SEASON_OPEN, day="10-01"),
     STALE_DRAFT: Campaign(STALE_DRAFT, days=3),
-    # `day` is the deadline; the reminder goes `days` before it.
-    NOT_ASSESSED: Campaign(NOT_ASSESSED, day="11-30", days=7),
-    REPORT_DEADLINE: Campaign(REPORT_DEADLINE, day="12-15", days=7),
+    # `day` is the deadline, the commune's reporting date for both (see ``settings_of``); the
+    # reminder goes `days` before it.
+    NOT_ASSESSED: Campaign(NOT_ASSESSED, day=REPORT_DAY, days=14),
+    REPORT_DEADLINE: Campaign(REPORT_DEADLINE, day=REPORT_DAY, days=7),
     SELFCHECK_INVITE: Campaign(SELFCHECK_INVITE, day="10-01"),
 }
+DEADLINE_KINDS = (NOT_ASSESSED, REPORT_DEADLINE)
 
 
 def kind_name(kind: str) -> str:
@@ -73,7 +83,7 @@ def kind_name(kind: str) -> str:
         SEASON_OPEN: _("The assessment season opens"),
         STALE_DRAFT: _("An assessment left unfinished"),
         NOT_ASSESSED: _("Households not yet assessed"),
-        REPORT_DEADLINE: _("The commune's report deadline"),
+        REPORT_DEADLINE: _("The commune's reporting date"),
         SELFCHECK_INVITE: _("Yearly invitation to redo the self-check"),
         BROADCAST: _("Messages from the commune"),
         BROADCAST_REPORT: _("How many got your message"),
@@ -85,18 +95,24 @@ def describe(campaign: Campaign) -> str:
     """When a campaign's reminder goes, in plain words."""
     if campaign.kind == STALE_DRAFT:
         return _("after {days} days without an answer").format(days=campaign.days)
-    if campaign.kind in (NOT_ASSESSED, REPORT_DEADLINE):
-        return _("{days} days before the deadline of {day}").format(
-            days=campaign.days, day=_day_text(campaign.day)
+    if campaign.kind in DEADLINE_KINDS:
+        return _("{days} days before the commune reports, on {day}").format(
+            days=campaign.days, day=day_text(campaign.day)
         )
-    return _("on {day} each year").format(day=_day_text(campaign.day))
+    return _("on {day} each year").format(day=day_text(campaign.day))
 
 
-def _day_text(day: str | None) -> str:
+def day_text(day: str | None) -> str:
+    """A stored day of the year ("11-30") as people write it (30/11)."""
     if day is None:
         return ""
     month, date = day.split("-")
     return f"{int(date)}/{int(month)}"
+
+
+def province_deadline_text() -> str:
+    """The province's deadline toward the Ministry, as people write it (15/12)."""
+    return f"{PROVINCE_DEADLINE.day}/{PROVINCE_DEADLINE.month}"
 
 
 def parse_day(text: str) -> str:
@@ -133,6 +149,8 @@ async def settings_of(
             day=row.day if row.day is not None else base.day,
             days=row.days if row.days is not None else base.days,
         )
+    for own in result.values():  # one reporting date per commune drives both deadlines
+        own[NOT_ASSESSED] = replace(own[NOT_ASSESSED], day=own[REPORT_DEADLINE].day)
     return result
 
 
@@ -160,7 +178,7 @@ async def change(
     if enabled is not None:
         row.enabled = enabled
     if day is not None:
-        if DEFAULTS[kind].day is None:
+        if DEFAULTS[kind].day is None or kind == NOT_ASSESSED:  # its day is the report date
             raise ValueError(kind)
         row.day = day
     if days is not None:

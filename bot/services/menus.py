@@ -11,7 +11,7 @@ import re
 
 from bot.i18n import _, current_locale, format_date, format_number, set_locale
 from bot.rich import Text, bold, lines, t
-from bot.services import officer, review_chat
+from bot.services import officer, review_chat, words
 from bot.services.callbacks import CONSENT, LANGUAGE, MENU, pack
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation, consent, villages_led
@@ -93,9 +93,10 @@ async def menu_reply(turn: Turn) -> Reply:
             )
         )
     if villages:
+        said = (await words.words_for(turn.session, villages[0])).placeholders()
         rows.append(
             (
-                Button("📈 " + _("Village summary"), pack(MENU, "village")),
+                Button("📈 " + _("{Village_word} summary").format(**said), pack(MENU, "village")),
                 Button("📊 " + _("Report"), pack(MENU, "report")),
             )
         )

@@ -11,14 +11,25 @@ from sqlalchemy import func, select
 
 from bot.i18n import _, format_datetime, format_number, format_percent
 from bot.reports import text as report_text
-from bot.rich import bold, code, lines, t
-from bot.services import audit, broadcasts, invites, review, scope, targets, units
+from bot.rich import Text, bold, code, lines, t
+from bot.services import (
+    activity,
+    audit,
+    broadcasts,
+    invites,
+    review,
+    scope,
+    targets,
+    units,
+    words,
+)
 from bot.services.callbacks import MENU, OFFICER, Callback, pack
 from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
 from bot.services.turn import Turn
 from bot.storage.models import Household, Person, RoleAssignment, Unit
 from bot.storage.queries import TITLE_CITIZEN, TITLE_FAMILY
+from conversations.text import vietnamese_key
 
 FLOW = "officer"
 OFFICER_ROLES = ("officer",)
@@ -35,11 +46,12 @@ async def communes_of(turn: Turn) -> list[Unit]:
 
 
 def menu_rows(commune: Unit) -> list[tuple[Button, ...]]:
-    """The officer's entries in the main menu."""
+    """The officer's entries in the main menu, in the commune's own words."""
+    said = words.words_of(commune).placeholders()
     return [
         (
             Button(
-                "🏘 " + _("Villages of {commune}").format(commune=commune.name),
+                "🏘 " + _("{Villages_word} of {commune}").format(commune=commune.name, **said),
                 pack(OFFICER, "villages", commune.id),
             ),
         ),
@@ -48,7 +60,7 @@ def menu_rows(commune: Unit) -> list[tuple[Button, ...]]:
             Button("📊 " + _("Report"), pack(MENU, "report")),
         ),
         (
-            Button("👥 " + _("Village leaders"), pack(OFFICER, "leaders", commune.id)),
+            Button("👥 " + _("Branch leaders"), pack(OFFICER, "leaders", commune.id)),
             Button("📋 " + _("Activity log"), pack(OFFICER, "log", commune.id)),
         ),
         (Button("🎯 " + _("Targets"), pack(OFFICER, "targets", commune.id)),),
@@ -78,7 +90,11 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     if action in ("mergeto", "mergeok"):
         await _merge_step(turn, action, ident)
         return
+    if action == "word":
+        await _set_word(turn, ident)
+        return
     actions = {
+        "words": _ask_word,
         "villages": _villages,
         "village": _village,
         "rename": _ask_rename,
@@ -98,13 +114,13 @@ async def on_button(turn: Turn, callback: Callback) -> None:
 
 
 async def _villages(turn: Turn, commune: Unit) -> None:
-    rows = await turn.session.execute(
+    counted = await turn.session.execute(
         select(Unit, func.count(Household.id))
         .outerjoin(Household, (Household.village_id == Unit.id) & Household.removed_at.is_(None))
         .where(Unit.parent_id == commune.id, Unit.active.is_(True))
         .group_by(Unit.id)
-        .order_by(Unit.name)
     )
+    rows = sorted(counted.all(), key=lambda row: vietnamese_key(row[0].name))  # Hạ, Hòa
     buttons: list[tuple[Button, ...]] = [
         (
             Button(
@@ -114,15 +130,26 @@ async def _villages(turn: Turn, commune: Unit) -> None:
         )
         for v, n in rows
     ]
+    said = words.words_of(commune).placeholders()
     buttons.append(
         (
-            Button("+ " + _("Add a village"), pack(OFFICER, "add", commune.id)),
+            Button(
+                "+ " + _("Add a {village_word}").format(**said), pack(OFFICER, "add", commune.id)
+            ),
             Button("◀ " + _("Menu"), pack(MENU, "menu")),
+        )
+    )
+    buttons.append(
+        (
+            Button(
+                "🔤 " + _("Call them: {village_word}").format(**said),
+                pack(OFFICER, "words", commune.id),
+            ),
         )
     )
     turn.out.add(
         Reply(
-            t(_("<b>{commune}</b>: villages"), commune=commune.name),
+            t(_("<b>{commune}</b>: {villages_word}"), commune=commune.name, **said),
             tuple(buttons),
             edit=turn.tapped,
         )
@@ -152,8 +179,8 @@ async def _village(turn: Turn, village: Unit) -> None:
                     Button(_("Rename"), pack(OFFICER, "rename", village.id)),
                     Button(_("Merge into another"), pack(OFFICER, "merge", village.id)),
                 ),
-                (Button(_("Invite a leader"), pack(OFFICER, "invite", village.id)),),
-                (Button("◀ " + _("Villages"), pack(OFFICER, "villages", village.parent_id)),),
+                (Button(_("Invite a branch leader"), pack(OFFICER, "invite", village.id)),),
+                (Button("◀ " + _("Back"), pack(OFFICER, "villages", village.parent_id)),),
             ),
             edit=turn.tapped,
         )
@@ -167,7 +194,8 @@ async def _ask_rename(turn: Turn, village: Unit) -> None:
 
 async def _ask_add(turn: Turn, commune: Unit) -> None:
     turn.conversation = Conversation(FLOW, {"action": "add", "id": commune.id})
-    turn.out.add(Reply(t(_("Type the name of the new village:"))))
+    said = words.words_of(commune).placeholders()
+    turn.out.add(Reply(t(_("Type the name of the new {village_word}:"), **said)))
 
 
 async def on_text(turn: Turn, text: str) -> None:
@@ -215,11 +243,12 @@ async def on_text(turn: Turn, text: str) -> None:
 
 
 async def _merge_targets(turn: Turn, village: Unit) -> None:
-    others = await turn.session.scalars(
-        select(Unit)
-        .where(Unit.parent_id == village.parent_id, Unit.active.is_(True), Unit.id != village.id)
-        .order_by(Unit.name)
+    siblings = await turn.session.scalars(
+        select(Unit).where(
+            Unit.parent_id == village.parent_id, Unit.active.is_(True), Unit.id != village.id
+        )
     )
+    others = sorted(siblings, key=lambda unit: vietnamese_key(unit.name))
     buttons = [(Button(o.name, pack(OFFICER, "mergeto", f"{village.id}-{o.id}")),) for o in others]
     buttons.append((Button("◀ " + _("Back"), pack(OFFICER, "village", village.id)),))
     turn.out.add(
@@ -294,7 +323,7 @@ async def _invite(turn: Turn, village: Unit) -> None:
     turn.out.add(
         Reply(
             lines(
-                t(_("Invite for the leader of {village}:"), village=village.name),
+                t(_("Invite for the branch leader of {village}:"), village=village.name),
                 code(f"/join {invite.code}"),
                 t(
                     _("Valid until {date}; it works once."),
@@ -316,17 +345,20 @@ async def _leader_rows(turn: Turn, area: Unit) -> list[tuple[RoleAssignment, Per
             RoleAssignment.revoked_at.is_(None),
             (Unit.id == area.id) | Unit.path.startswith(area.path),
         )
-        .order_by(Unit.name, Person.display_name)
     )
-    return [(r, p, u) for r, p, u in rows]
+    found = [(r, p, u) for r, p, u in rows]
+    return sorted(
+        found, key=lambda row: (vietnamese_key(row[2].name), vietnamese_key(row[1].display_name))
+    )
 
 
 async def _leaders(turn: Turn, commune: Unit) -> None:
     rows = await _leader_rows(turn, commune)
-    parts = [bold(t(_("Village leaders of {commune}"), commune=commune.name))]
+    parts = [bold(t(_("Branch leaders of {commune}"), commune=commune.name))]
     parts += [t("• {name} — {village}", name=p.display_name, village=u.name) for _r, p, u in rows]
     if not rows:
-        parts.append(t(_("No leaders yet: open a village and invite one.")))
+        said = words.words_of(commune).placeholders()
+        parts.append(t(_("No branch leaders yet: open a {village_word} and invite one."), **said))
     buttons = [
         (
             Button(
@@ -365,23 +397,8 @@ async def _unassign(turn: Turn, ident: str) -> None:
 
 async def _log(turn: Turn, commune: Unit) -> None:
     entries = await audit.entries_under(turn.session, commune)
-    actors = {e.actor_id for e in entries if e.actor_id}
-    rows = await turn.session.execute(
-        select(Person.id, Person.display_name).where(Person.id.in_(actors))
-    )
-    names = {person_id: name for person_id, name in rows}
-    parts = [bold(t(_("Activity log of {commune}"), commune=commune.name))]
-    for entry in entries:
-        parts.append(
-            t(
-                "{at} · {who} · {action} · {kind} #{ident}",
-                at=format_datetime(entry.at),
-                who=names.get(entry.actor_id or 0, "—"),
-                action=entry.action,
-                kind=entry.object_type,
-                ident=entry.object_id or "",
-            )
-        )
+    parts: list[Text | str] = [bold(t(_("Activity log of {commune}"), commune=commune.name))]
+    parts += await activity.entry_lines(turn.session, entries, commune)
     if not entries:
         parts.append(t(_("Nothing recorded yet.")))
     turn.out.add(Reply(lines(*parts), ((Button("◀ " + _("Menu"), pack(MENU, "menu")),),)))
@@ -475,3 +492,41 @@ async def _set_target(turn: Turn, commune: Unit, title: str, text: str) -> None:
         turn.out.add(Reply(message))
         return
     await _targets(turn, commune)
+
+
+async def _ask_word(turn: Turn, commune: Unit) -> None:
+    """The commune's word for its villages: thôn, ấp, bản, làng, khu, khu phố, tổ dân phố."""
+    current = words.village_word_of(commune)
+    buttons = tuple(
+        (
+            Button(
+                ("✅ " if word == current else "") + word,
+                pack(OFFICER, "word", f"{commune.id}-{index}"),
+            ),
+        )
+        for index, word in enumerate(words.VILLAGE_WORDS)
+    )
+    turn.out.add(
+        Reply(
+            t(_("What does {commune} call its villages? Every text will use that word."),
+              commune=commune.name),
+            (*buttons, (Button("◀ " + _("Back"), pack(OFFICER, "villages", commune.id)),)),
+            edit=turn.tapped,
+        )
+    )  # fmt: skip
+
+
+async def _set_word(turn: Turn, ident: str) -> None:
+    commune_id, _sep, index = ident.partition("-")
+    commune = await _unit_in_scope(turn, commune_id)
+    choices = list(words.VILLAGE_WORDS)
+    if commune is None or not index.isdigit() or int(index) >= len(choices):
+        turn.out.notice = turn.out.notice or t(_("This button is no longer valid."))
+        return
+    commune.village_word = choices[int(index)]
+    await audit.record(
+        turn.session, turn.person.id, "commune.word_set", "unit", commune.id, turn.now,
+        commune.id, detail=commune.village_word,
+    )  # fmt: skip
+    turn.out.notice = t(_("Saved."))
+    await _villages(turn, commune)

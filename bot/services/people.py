@@ -27,6 +27,7 @@ from bot.services.messages import Actor
 from bot.storage import inbox
 from bot.storage.db import on_postgresql
 from bot.storage.models import ChatState, Identity, Person, RoleAssignment, Unit, update_of
+from conversations.text import vietnamese_key
 
 LEADER, OFFICER, PROVINCE, ADMIN = "leader", "officer", "province", "admin"
 
@@ -196,9 +197,8 @@ async def villages_led(session: AsyncSession, person_id: int) -> list[Unit]:
             RoleAssignment.revoked_at.is_(None),
             Unit.active.is_(True),
         )
-        .order_by(Unit.name)
     )
-    return list(rows)
+    return sorted(rows, key=lambda unit: vietnamese_key(unit.name))
 
 
 async def roles_of(session: AsyncSession, person_id: int) -> set[str]:

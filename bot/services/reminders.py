@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_datetime, format_number, ngettext, use_locale
 from bot.rich import Text, bold, lines, t
-from bot.services import campaigns
+from bot.services import campaigns, words
 from bot.services.callbacks import HOUSEHOLD, MENU, REMINDERS, Callback, pack
 from bot.services.campaigns import (
     BROADCAST,
@@ -225,10 +225,22 @@ async def _dated(session: AsyncSession, today: dt.date) -> list[Planned]:
                     person,
                     kind,
                     campaigns.due_on(day),
-                    {"unit": unit, "year": today.year, "until": until.isoformat()},
+                    {
+                        "unit": unit,
+                        "year": today.year,
+                        "until": until.isoformat(),
+                        **_deadline_of(kind, own, day),
+                    },
                 )
             )
     return planned
+
+
+def _deadline_of(kind: str, own: campaigns.Campaign, day: dt.date) -> dict[str, str]:
+    """For a deadline reminder, the commune's reporting date it speaks of."""
+    if kind not in campaigns.DEADLINE_KINDS:
+        return {}
+    return {"deadline": (day + dt.timedelta(days=own.days or 0)).isoformat()}
 
 
 async def _audience(
@@ -541,6 +553,14 @@ async def compose(
     return None
 
 
+def _report_day(data: dict[str, Any]) -> str:
+    """The commune's reporting date a deadline reminder was planned for (30/11)."""
+    if "deadline" in data:
+        day = dt.date.fromisoformat(data["deadline"])
+        return f"{day.day}/{day.month}"
+    return campaigns.day_text(campaigns.REPORT_DAY)
+
+
 def bulletin(commune: str, message: str) -> Text:
     """A commune officer's message as its recipients see it: the commune's name, then the text."""
     return lines("📣 " + bold(commune), message)
@@ -583,13 +603,17 @@ async def _not_assessed_text(session: AsyncSession, data: dict[str, Any]) -> Rep
         "⏰ "
         + t(
             ngettext(
-                "{village}: {count} household is not assessed yet for {year}.",
-                "{village}: {count} households are not assessed yet for {year}.",
+                "{village}: {count} household is not assessed yet for {year}; the "
+                "{commune_word} reports by {day}.",
+                "{village}: {count} households are not assessed yet for {year}; the "
+                "{commune_word} reports by {day}.",
                 left,
             ),
             village=village.name,
             count=format_number(left),
             year=data["year"],
+            day=_report_day(data),
+            **(await words.words_for(session, village)).placeholders(),
         ),
         ((Button("🏠 " + _("Households"), pack(MENU, "households")),),),
     )
@@ -604,9 +628,15 @@ async def _deadline_text(session: AsyncSession, data: dict[str, Any]) -> Reply |
     text = lines(
         "📊 "
         + t(
-            _("{commune}: the {year} report is due by 15 December."),
+            _(
+                "{commune}: the {year} report goes to the province by {day}. (The province "
+                "reports to the Ministry and the Association by {province_day}, CV "
+                "6782/BGDĐT-GDTX.)"
+            ),
             commune=commune.name,
             year=data["year"],
+            day=_report_day(data),
+            province_day=campaigns.province_deadline_text(),
         ),
         t(
             _("Villages reporting: {done} of {total}"),

@@ -10,7 +10,6 @@ CODE`` picks one unit inside that scope. Must not import any platform library.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import asdict
 
 from sqlalchemy import select
@@ -28,7 +27,7 @@ from bot.services.turn import Turn
 from bot.storage import queries
 from bot.storage.models import Unit, utcnow
 from bot.storage.sqlite_driver import off_loop
-from conversations.text import fold
+from conversations.text import vietnamese_key
 
 HOUSEHOLD_FORMS = (GDHT,)
 PERSON_FORMS = (CDHT,)
@@ -39,9 +38,9 @@ __all__ = ["Report", "build_report", "on_report"]
 
 
 def _sort_key(line: Line) -> tuple[object, ...]:
-    """Names in reading order, numbers as numbers: Thôn 2 before Thôn 10."""
-    parts = re.split(r"(\d+)", fold(line.name))
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts), line.code
+    """Names in Vietnamese alphabetical order, numbers as numbers: Thôn 2 before Thôn 10,
+    Hạ before Hòa, Dương before Đông."""
+    return vietnamese_key(line.name), line.code
 
 
 def _line(

@@ -21,6 +21,7 @@ from bot.services import assessing, review, scope
 from bot.services.context import CDHT
 from bot.storage.models import Assessment, Person, Unit
 from conversations.loader import FormRegistry
+from conversations.text import vietnamese_key
 
 LEADER, OFFICER = "leader", "officer"
 BY_PARAMETER = {1: (LEADER,), 2: (OFFICER,), 3: (LEADER, OFFICER)}
@@ -72,9 +73,11 @@ async def waiting_in(
         .join(Person, Person.id == Assessment.person_id)
         .join(Unit, Unit.id == Assessment.unit_id)
         .where(*_waiting(year), (Unit.id == area.id) | Unit.path.startswith(area.path))
-        .order_by(Unit.name, Person.display_name, Assessment.id)
     )
-    items = [CitizenItem(*row) for row in rows]
+    items = sorted(
+        (CitizenItem(*row) for row in rows),
+        key=lambda i: (vietnamese_key(i.village), vietnamese_key(i.name), i.assessment_id),
+    )
     allowed: dict[int, bool] = {}
     kept = []
     for item in items:

@@ -25,6 +25,7 @@ from bot.i18n import _, ngettext
 from bot.rich import Refusal
 from bot.storage.geography import child_path, move_subtree
 from bot.storage.models import UNIT_LEVELS, Assessment, Household, Unit, table_of, utcnow
+from conversations.text import vietnamese_key
 
 VILLAGE = UNIT_LEVELS["village"]
 COMMUNE = UNIT_LEVELS["commune"]
@@ -77,9 +78,9 @@ async def list_villages(session: AsyncSession, commune_code: str) -> list[Villag
         .outerjoin(Household, joined)
         .where(Unit.parent_id == commune.id, Unit.level == VILLAGE, Unit.active.is_(True))
         .group_by(Unit.id, Unit.code, Unit.name)
-        .order_by(Unit.name, Unit.code)
     )
-    return [VillageRow(*row) for row in result.all()]
+    rows = [VillageRow(*row) for row in result.all()]
+    return sorted(rows, key=lambda row: (vietnamese_key(row.name), row.code))
 
 
 async def add_village(

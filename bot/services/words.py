@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Words, current_locale
+from bot.i18n import Words, _, current_locale
 from bot.storage.models import UNIT_LEVELS, Unit
 
 COMMUNE = UNIT_LEVELS["commune"]
@@ -70,3 +70,22 @@ async def words_for(session: AsyncSession, unit: Unit | None, lang: str | None =
     """The words of the commune a unit lies in (general ones above communes)."""
     commune = await commune_of(session, unit) if unit is not None else None
     return words_of(commune, lang)
+
+
+def role_name(role: str, said: Words | None = None) -> str:
+    """A role in words, in the person's language, with the commune's own word for itself
+    (a ward's officer is "cán bộ phường")."""
+    said = said or words_of(None)
+    names = {
+        "leader": _("branch leader"),
+        "officer": _("{commune_word} officer").format(**said.placeholders()),
+        "province": _("province viewer"),
+        "admin": _("administrator"),
+        "citizen": _("citizen"),
+    }
+    return names.get(role, role)
+
+
+def unit_label(unit: Unit) -> str:
+    """A unit as the command line names it: "Xã Thanh Trì (00640)"."""
+    return f"{unit.name} ({unit.code})"

@@ -140,7 +140,7 @@ def test_a_commune_switches_a_reminder_campaign_and_sets_its_day(tmp_path: Path)
     assert changed.returncode == 0, changed.stderr
     listed = hoctap(tmp_path, "reminders", "list", "--commune", "00070")
     assert "season_open       tắt  ngày 15/9 hằng năm" in listed.stdout
-    assert "report_deadline   bật  7 ngày trước hạn 15/12" in listed.stdout
+    assert "report_deadline   bật  7 ngày trước hạn xã báo cáo (30/11)" in listed.stdout
     refused = hoctap(
         tmp_path,
         "reminders",
@@ -154,3 +154,21 @@ def test_a_commune_switches_a_reminder_campaign_and_sets_its_day(tmp_path: Path)
     )
     assert refused.returncode != 0
     assert "--day" in refused.stderr
+
+
+def test_the_command_line_finds_a_commune_by_name_and_says_roles_in_words(
+    tmp_path: Path,
+) -> None:
+    assert hoctap(tmp_path, "init").returncode == 0
+    made = hoctap(tmp_path, "invite", "--role", "officer", "--unit", "thanh trì")
+    assert made.returncode == 0, made.stderr
+    assert "cho: cán bộ xã · Xã Thanh Trì (00640)" in made.stdout
+    # Without diacritics "thanh tri" is Xã Thanh Trì and Xã Thạnh Trị: both are listed.
+    both = hoctap(tmp_path, "report", "--unit", "thanh tri")
+    assert "Xã Thanh Trì (00640)" in both.stderr and "Xã Thạnh Trị (29089)" in both.stderr
+    ward = hoctap(tmp_path, "invite", "--role", "officer", "--unit", "Phường Hoàn Kiếm")
+    assert "cán bộ phường · Phường Hoàn Kiếm (00070)" in ward.stdout
+    found = hoctap(tmp_path, "units", "list", "--commune", "hoan kiem")  # no diacritics
+    assert found.returncode == 0, found.stderr
+    admin = hoctap(tmp_path, "admin", "42")
+    assert "Vai trò: quản trị viên." in admin.stdout

@@ -62,4 +62,4 @@ def test_an_unknown_unit_is_one_clear_line(tmp_path: Path) -> None:
     assert hoctap(tmp_path, "init").returncode == 0
     result = hoctap(tmp_path, "report", "--unit", "99999", HOCTAP_LOCALE="en")
     assert result.returncode != 0
-    assert result.stderr == "There is no unit with code 99999.\n"
+    assert result.stderr == "No unit has the code or name 99999.\n"

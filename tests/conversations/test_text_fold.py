@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conversations.text import fold
+from conversations.text import fold, vietnamese_key
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,9 @@ from conversations.text import fold
 )
 def test_fold(typed: str, folded: str) -> None:
     assert fold(typed) == folded
+
+
+def test_names_sort_in_vietnamese_alphabetical_order() -> None:
+    names = ["Hòa", "Thôn 10", "Đông", "Ấp 2", "Hạ", "Dương", "Thôn 2", "An", "Ăn", "Ưng", "Uy"]
+    ordered = ["An", "Ăn", "Ấp 2", "Dương", "Đông", "Hạ", "Hòa", "Thôn 2", "Thôn 10", "Uy", "Ưng"]
+    assert sorted(names, key=vietnamese_key) == ordered

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import open_services
@@ -23,7 +24,9 @@ from bot.services.units import add_village
 from bot.storage.models import Household, Identity, Person, Unit
 from tests.support.fake_telegram import FakeBotApi, FakeUser
 
-NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+# 10 November: before the deadline reminders of a commune reporting on 30 November (leaders hear
+# on 16 November, officers on 23 November), so none arrives in the middle of a journey.
+NOW = dt.datetime(2026, 11, 10, 3, 0, tzinfo=dt.UTC)
 YEAR = 2026
 COMMUNE = "00070"  # Phường Hoàn Kiếm, Hà Nội
 LEADER_ID = 5001
@@ -143,6 +146,9 @@ async def village(
 ) -> World:
     """Thôn Đông (three households, led by Trần Văn Bình on Telegram) and Thôn Tây (one)."""
     async with session_factory() as session:
+        ward = await session.scalar(select(Unit).where(Unit.code == COMMUNE))
+        assert ward is not None
+        ward.village_word = "thôn"  # this ward's own word (a phường says "tổ dân phố" by default)
         east = await add_village(session, COMMUNE, "Thôn Đông")
         west = await add_village(session, COMMUNE, "Thôn Tây")
         households = [

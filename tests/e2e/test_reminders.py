@@ -71,8 +71,9 @@ async def test_a_person_sees_the_next_reminders_and_turns_one_kind_off(
     await leader.send("/reminders")
     text = leader.last_reply()
     assert "Nhắc việc của bạn" in text
-    # 20 November 2026: the villages' deadline of 30 November is 10 days away.
-    assert "Ngày 23/11 lúc 8:00: Hộ chưa được đánh giá" in text
+    # 10 November 2026: the commune reports on 30 November; the leaders hear 14 days
+    # before it.
+    assert "Ngày 16/11 lúc 8:00: Hộ chưa được đánh giá" in text
     assert "Không nhắc từ 21 giờ tối đến 7 giờ sáng." in text
     assert "🔔 Hộ chưa được đánh giá ✓" in labels(leader.last_message())
     await leader.click("🔔 Hộ chưa được đánh giá ✓")
@@ -167,7 +168,7 @@ async def test_a_restart_between_due_and_sent_sends_each_reminder_once(
 ) -> None:
     # The first process plans and stops before sending (it is night: 22:00 in Vietnam).
     # It dies without giving its lease back; the lease has lapsed by morning.
-    night = dt.datetime(2026, 11, 19, 15, 0, tzinfo=dt.UTC)
+    night = dt.datetime(2026, 11, 9, 15, 0, tzinfo=dt.UTC)  # the evening before NOW
     assert await deliverer(session_factory, telegram_bot, night).round() == 0
     assert broadcasts_to(api) == Counter()
     # The next process, in the morning, sends everything once; a further round sends nothing.

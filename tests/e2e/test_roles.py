@@ -149,7 +149,10 @@ async def test_officer_cannot_reach_another_commune_and_reads_the_log(
     await invite_code(officer, "Thôn Đông")
     await officer.send("/start", replies=2)
     await officer.click("📋 Nhật ký")
-    assert "invite.created" in officer.last_reply()
+    log = officer.last_reply().split("\n")
+    # Plain words: when, who (role and given name), what, never codes or ids.
+    assert log[1].endswith(" 10/11 · Cán bộ Hoa · tạo mã mời cho Thôn Đông")
+    assert "invite.created" not in officer.last_reply()
 
 
 async def test_a_leader_removes_a_household_keeping_only_counts(

@@ -172,20 +172,48 @@ async def test_the_report_deadline_tells_officers_how_complete_the_commune_is(
         session.add(
             Household(village_id=people["east_village"], code="H1", head_name="A", members=3)
         )
-        await reminders.plan(session, vn(2026, 11, 25, 9))
-        due = await reminders.due(session, "telegram", vn(2026, 11, 25, 9))
+        # The commune reports on 30/11 (its own date, the default): leaders hear 14 days
+        # before it, on 16/11; officers 7 days before it, on 23/11.
+        await reminders.plan(session, vn(2026, 11, 17, 9))
+        due = await reminders.due(session, "telegram", vn(2026, 11, 17, 9))
         # "Not assessed" went to East only: West has no household to assess.
         assert [d.reply.text.html() for d in due] == [
-            "⏰ Thôn Đông: 1 household is not assessed yet for 2026."
+            "⏰ Thôn Đông: 1 household is not assessed yet for 2026; the ward reports by 30/11."
         ]
-        await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 25, 9))
-        await reminders.plan(session, vn(2026, 12, 8, 9))
-        due = await reminders.due(session, "telegram", vn(2026, 12, 8, 9))
+        await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 17, 9))
+        await reminders.plan(session, vn(2026, 11, 24, 9))
+        due = await reminders.due(session, "telegram", vn(2026, 11, 24, 9))
         await session.commit()
         assert len(due) == 1
-        assert "report is due by 15 December" in due[0].reply.text.html()
-        assert "Villages reporting: 0 of 2" in due[0].reply.text.html()
-        assert "Households assessed: 0 of 1" in due[0].reply.text.html()
+        text = due[0].reply.text.html()
+        assert "the 2026 report goes to the province by 30/11" in text
+        assert "The province reports to the Ministry and the Association by 15/12" in text
+        assert "Villages reporting: 0 of 2" in text
+        assert "Households assessed: 0 of 1" in text
+
+
+async def test_the_communes_own_reporting_date_moves_both_deadline_reminders(
+    session_factory: async_sessionmaker[AsyncSession], people: dict[str, int]
+) -> None:
+    async with session_factory() as session:
+        commune = people["commune"]
+        await campaigns.change(session, commune, campaigns.REPORT_DEADLINE, vn(2026, 11, 1, 9),
+                               day=campaigns.parse_day("20/11"))  # fmt: skip
+        session.add(
+            Household(village_id=people["east_village"], code="H1", head_name="A", members=3)
+        )
+        own = (await campaigns.settings_of(session, [commune]))[commune]
+        assert own[campaigns.NOT_ASSESSED].date_in(2026) == dt.date(2026, 11, 6)
+        assert own[campaigns.REPORT_DEADLINE].date_in(2026) == dt.date(2026, 11, 13)
+        await reminders.plan(session, vn(2026, 11, 14, 9))
+        due = await reminders.due(session, "telegram", vn(2026, 11, 14, 9))
+        texts = [d.reply.text.plain() for d in due]
+        assert any("the ward reports by 20/11" in text for text in texts)  # 00070 is a ward
+        assert any("goes to the province by 20/11" in text for text in texts)
+        with pytest.raises(ValueError, match="not_assessed"):  # its deadline: the report date
+            await campaigns.change(
+                session, commune, campaigns.NOT_ASSESSED, vn(2026, 11, 1, 9), day="11-01"
+            )
 
 
 async def test_a_draft_left_for_3_days_reminds_its_leader_with_a_button_that_resumes_it(
@@ -287,13 +315,14 @@ async def test_a_person_sees_the_next_reminders_in_plain_words(
     async with session_factory() as session:
         officer = await session.get(Person, people["officer"])
         assert officer is not None
-        coming = await reminders.upcoming(session, officer, vn(2026, 11, 22, 9))
-        assert coming == [(vn(2026, 12, 8, 8), campaigns.REPORT_DEADLINE)]
+        # The commune reports on 30/11: officers hear 7 days before, leaders 14 days before.
+        coming = await reminders.upcoming(session, officer, vn(2026, 11, 10, 9))
+        assert coming == [(vn(2026, 11, 23, 8), campaigns.REPORT_DEADLINE)]
         leader = await session.get(Person, people["east"])
         assert leader is not None
-        coming = await reminders.upcoming(session, leader, vn(2026, 11, 22, 9))
+        coming = await reminders.upcoming(session, leader, vn(2026, 11, 10, 9))
         assert coming == [
-            (vn(2026, 11, 23, 8), campaigns.NOT_ASSESSED),
+            (vn(2026, 11, 16, 8), campaigns.NOT_ASSESSED),
             (vn(2027, 10, 1, 8), campaigns.SEASON_OPEN),
         ]
 
@@ -309,7 +338,7 @@ async def test_a_finished_broadcast_is_reported_to_its_author_once(
             author_id=people["officer"],
             audience="leaders",
             text="Họp chi hội tối thứ Bảy",
-            created_at=vn(2026, 11, 22, 9),
+            created_at=vn(2026, 11, 2, 9),
         )
         session.add(broadcast)
         await session.flush()
@@ -318,21 +347,21 @@ async def test_a_finished_broadcast_is_reported_to_its_author_once(
                 f"broadcast:{broadcast.id}:{who}",
                 who,
                 campaigns.BROADCAST,
-                vn(2026, 11, 22, 9),
+                vn(2026, 11, 2, 9),
                 {"broadcast": broadcast.id},
             )
             for who in (people["east"], people["west"])
         ]
-        broadcast.recipients = await reminders.add(session, items, vn(2026, 11, 22, 9))
+        broadcast.recipients = await reminders.add(session, items, vn(2026, 11, 2, 9))
         assert broadcast.recipients == 2
-        assert await reminders.plan(session, vn(2026, 11, 22, 9)) == 0  # not finished yet
-        due = await reminders.due(session, "telegram", vn(2026, 11, 22, 9))
+        assert await reminders.plan(session, vn(2026, 11, 2, 9)) == 0  # not finished yet
+        due = await reminders.due(session, "telegram", vn(2026, 11, 2, 9))
         assert [d.reply.text.html().split("\n")[1] for d in due] == ["Họp chi hội tối thứ Bảy"] * 2
-        await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 22, 9))
-        await reminders.record(session, due[1].reminder_id, reminders.BLOCKED, vn(2026, 11, 22, 9))
-        assert await reminders.plan(session, vn(2026, 11, 22, 9, 1)) == 1
-        assert await reminders.plan(session, vn(2026, 11, 22, 9, 2)) == 0
-        report = await reminders.due(session, "telegram", vn(2026, 11, 22, 9, 2))
+        await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 2, 9))
+        await reminders.record(session, due[1].reminder_id, reminders.BLOCKED, vn(2026, 11, 2, 9))
+        assert await reminders.plan(session, vn(2026, 11, 2, 9, 1)) == 1
+        assert await reminders.plan(session, vn(2026, 11, 2, 9, 2)) == 0
+        report = await reminders.due(session, "telegram", vn(2026, 11, 2, 9, 2))
         assert len(report) == 1
         assert "Delivered: 1" in report[0].reply.text.html()
         assert "Not delivered: 1" in report[0].reply.text.html()
