@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import TIMEZONE, _
 from bot.rich import Refusal
-from bot.services import assessing, review, units
+from bot.services import assessing, review, titles, units
 from bot.services.context import CDHT, GDHT
 from bot.storage.models import (
     Answer,
@@ -273,7 +273,7 @@ async def fill(
         )
         await _fill_village(session, forms, village, leader, year, rng, now, tally)
         await _review_village(session, officer, commune, village, year, rng, now, tally)
-        await _citizens(session, forms.get(CDHT), village, year, rng, now, tally)
+        await _citizens(session, forms, village, leader, year, rng, now, tally)
     return DemoSummary(
         len(names),
         tally.households,
@@ -297,12 +297,16 @@ async def _households(
             else dt.datetime(year - 1, 12, 1, tzinfo=dt.UTC)
         )
         removed = _moment(rng, year, (6, 1), (10, 31), now) if rng.random() < 0.02 else None
+        members = rng.randint(2, 7)
+        # Most leaders give the working-age members; a few have not yet (the report says so).
+        working_age = rng.randint(1, members) if rng.random() < 0.97 else None
         rows.append(
             {
                 "village_id": village.id,
                 "code": f"H{number:03d}",
                 "head_name": vietnamese_name(rng),
-                "members": rng.randint(2, 7),
+                "members": members,
+                "working_age": working_age,
                 "created_at": created,
                 "removed_at": removed,
             }
@@ -419,20 +423,28 @@ async def _review_village(
 
 async def _citizens(
     session: AsyncSession,
-    form: Form,
+    forms: FormRegistry,
     village: Unit,
+    leader: Person,
     year: int,
     rng: random.Random,
     now: dt.datetime,
     tally: _Tally,
 ) -> None:
-    """Citizens of the village who checked themselves against Công dân học tập."""
+    """Citizens of the village who checked themselves against Công dân học tập; the branch
+    leader has confirmed the title of most of those who meet the criteria."""
+    form = forms.get(CDHT)
     for _number in range(rng.randint(8, 25)):
         when = _moment(rng, year, (2, 1), (11, 30), now)
         person = await _person(session, vietnamese_name(rng), None, when)
-        assessment = await assessing.open_own_assessment(session, form, person.id, year, when)
-        assessment.unit_id = village.id  # counted in the village the citizen lives in
+        person.home_unit_id = village.id  # counted in the village the citizen lives in
+        assessment = await assessing.open_own_assessment(
+            session, form, person.id, year, when, unit_id=village.id
+        )
         answers = walk(form, rng, 0.95 if rng.random() < 0.72 else 0.5)  # about 60 % pass
         await _store(session, assessment, answers, when)
         assessing.submit(assessment, evaluate(form, answers, "vi"), when)
+        await session.flush()
+        if assessment.passed and rng.random() < 0.7:
+            await titles.confirm(session, forms, leader.id, assessment.id, now)
         tally.citizens += 1
