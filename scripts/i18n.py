@@ -32,7 +32,8 @@ WRONG_WORDS = {
     "anh chị": "the person is addressed as 'bạn' everywhere",
     "ông/bà": "the person is addressed as 'bạn' everywhere",
     "quý vị": "the person is addressed as 'bạn' everywhere",
-    "đánh giá lại phiếu": "an assessment is a 'phiếu'",
+    "bài đánh giá": "an assessment is a 'phiếu'",
+    "bản đánh giá": "an assessment is a 'phiếu'",
 }
 # "trưởng thôn" on its own (the head of the village), not "chi hội trưởng thôn …".
 VILLAGE_HEAD = re.compile(r"(?<!hội )trưởng thôn")

@@ -79,7 +79,7 @@ async def test_a_returned_edited_resubmitted_household_shows_its_changes_then_st
     before = await answers(session_factory, assessment.id)
     assert before["c2b"] == "no"
     toast = await press(api, bot, village.leader_user, pack(ANSWER, assessment.id, "c2b", "yes"))
-    assert toast == "Bản đánh giá này đã gửi rồi."
+    assert toast == "Phiếu này đã gửi rồi."
     assert await answers(session_factory, assessment.id) == before
     [decided] = await assessments(session_factory, id=assessment.id)
     assert (decided.state, decided.submissions) == ("recognised", 2)

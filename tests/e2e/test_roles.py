@@ -104,7 +104,7 @@ async def test_a_leader_removed_mid_assessment_loses_access_not_answers(
     await leader.click_on(question, labels(question)[0], replies=0)
     assert any(
         c.method == "answerCallbackQuery"
-        and c.params.get("text") == "Bạn không được sửa bản đánh giá này."
+        and c.params.get("text") == "Bạn không được sửa phiếu này."
         for c in api.calls
     )
     async with session_factory() as session:

@@ -568,7 +568,7 @@ async def test_bad_input_gets_a_clear_answer_and_forged_buttons_are_refused(
     # Someone else's self-check, and data that is not ours at all.
     [own] = await assessments(session_factory, form_key=CDHT)
     refused = await press(api, bot, village.leader_user, f"a:{own.id}:cs1:chua")
-    assert refused == "Bạn không được sửa bản đánh giá này."
+    assert refused == "Bạn không được sửa phiếu này."
     assert await answers(session_factory, own.id) == {}
     assert await press(api, bot, tuan, "xyz:1") == "Nút này không còn dùng được."
     assert_clean(api)
