@@ -68,3 +68,41 @@ def test_numbers_and_percentages_follow_the_locale() -> None:
     with use_locale("en"):
         assert format_number(3321) == "3,321"
         assert format_percent(0.734) == "73.4%"
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Hỏi trưởng thôn nhé", "'trưởng thôn'"),
+        ("Anh/chị có đồng ý không?", "'anh/chị'"),
+        ("Kính gửi quý vị", "'quý vị'"),
+        ("Đã huỷ", "'uỷ'"),
+        ("Gia đình hoà thuận", "'oà'"),
+        ("Các bản đánh giá", "'bản đánh giá'"),
+    ],
+)
+def test_the_word_rules_catch_what_they_forbid(text: str, rule: str) -> None:
+    found = _i18n_script().word_problems(text)
+    assert any(problem.startswith(rule) for problem in found), found
+
+
+def test_the_word_rules_leave_the_products_words_alone() -> None:
+    words = _i18n_script().word_problems
+    assert words("Chi hội trưởng thôn Đông, bạn hủy đăng ký; gia đình hòa thuận; hoàn thành") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("<b>x", "unclosed <b>"), ("a & b", "a bare"), ("<tag>", "a bare"), ("x</i>", "unbalanced")],
+)
+def test_markup_telegram_would_refuse_is_caught(text: str, problem: str) -> None:
+    assert (_i18n_script().markup_problem(text) or "").startswith(problem)
+
+
+def test_a_message_without_vietnamese_fails_the_check(tmp_path: Path) -> None:
+    script = _i18n_script()
+    po = tmp_path / "vi" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"Language: vi\\n"\n\nmsgid "Hello"\nmsgstr ""\n', "utf-8")
+    script.LOCALES = tmp_path
+    assert script.problems("vi") == ["vi: untranslated: 'Hello'"]
