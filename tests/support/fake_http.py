@@ -22,9 +22,9 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
 import tornado.httputil
@@ -36,7 +36,7 @@ JsonDict = dict[str, Any]
 Route = tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]
 _T = TypeVar("_T")
 # Every fake created while a watch is open is added to it (see ``watching``).
-_watches: list[list[FakeHttpServer]] = []
+_watches: list[list[FakeHttpServer[Any]]] = []
 
 
 class ApiError(Exception):
@@ -77,16 +77,21 @@ class Call:
         return self.status is not None and not 200 <= self.status < 300
 
 
+CallT = TypeVar("CallT", bound=Call)
+
+
+@dataclass
 class Expectation:
     """A refusal a test declared it expects: `method` answered `status`, its description
     containing `contains`. Used plainly it covers the whole test; as a context manager, only
     calls made inside the block."""
 
-    last: int | None
-
-    def __init__(self, server: FakeHttpServer, method: str, status: int, contains: str) -> None:
-        self.server, self.method, self.status, self.contains = server, method, status, contains
-        self.first, self.last = 0, None  # indices into the server's calls; None: open-ended
+    server: FakeHttpServer[Any] = field(repr=False)
+    method: str
+    status: int
+    contains: str = ""
+    first: int = 0  # indices into the server's calls; last None: open-ended
+    last: int | None = None
 
     def __enter__(self) -> Self:
         self.first, self.last = len(self.server.calls), None
@@ -104,9 +109,6 @@ class Expectation:
             and call.status == self.status
             and self.contains in (call.description or "")
         )
-
-    def __repr__(self) -> str:
-        return f"expect_refusal({self.method!r}, {self.status}, {self.contains!r})"
 
 
 def free_port() -> int:
@@ -138,9 +140,9 @@ def read_params(request: tornado.httputil.HTTPServerRequest) -> JsonDict:
 
 
 @contextlib.contextmanager
-def watching() -> Iterator[list[FakeHttpServer]]:
+def watching() -> Iterator[list[FakeHttpServer[Any]]]:
     """Collect every fake server created inside the block, in creation order."""
-    servers: list[FakeHttpServer] = []
+    servers: list[FakeHttpServer[Any]] = []
     _watches.append(servers)
     try:
         yield servers
@@ -148,16 +150,20 @@ def watching() -> Iterator[list[FakeHttpServer]]:
         _watches.remove(servers)
 
 
-class FakeHttpServer:
-    """A fake platform API on 127.0.0.1, run inside the test's event loop."""
+class FakeHttpServer(Generic[CallT]):
+    """A fake platform API on 127.0.0.1, run inside the test's event loop; its calls are
+    recorded as `call_type` (a ``Call`` subclass can add what its platform needs)."""
 
     # How many of the last calls a ``wait_until`` timeout shows.
     shown_calls: ClassVar[int] = 15
 
-    def __init__(self, *, port: int = 0, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, call_type: type[CallT], *, port: int = 0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.port = port
         self._clock = clock
-        self.calls: list[Call] = []
+        self._call_type = call_type
+        self.calls: list[CallT] = []
         self.expected: list[Expectation] = []
         self._changed = asyncio.Event()
         self._closing = False
@@ -242,13 +248,9 @@ class FakeHttpServer:
 
     # ----------------------------------------------------------------- recording calls
 
-    def new_call(self, method: str, params: JsonDict) -> Call:
-        """Return the record of one call (subclasses may return a richer ``Call``)."""
-        return Call(method, params, self._clock())
-
-    def record(self, method: str, params: JsonDict) -> Call:
+    def record(self, method: str, params: JsonDict) -> CallT:
         """Record a call as it arrives; a call on its way is news to waiters too."""
-        call = self.new_call(method, params)
+        call = self._call_type(method, params, self._clock())
         self.calls.append(call)
         self._notify()
         return call
@@ -263,7 +265,7 @@ class FakeHttpServer:
         self._notify()
         return {"ok": True, "result": result}
 
-    def calls_to(self, method: str) -> list[Call]:
+    def calls_to(self, method: str) -> list[CallT]:
         return [call for call in self.calls if call.method == method]
 
     # ----------------------------------------------------------------- refusals
@@ -272,7 +274,7 @@ class FakeHttpServer:
         """True when `call` was refused (a platform's normal non-2xx answers can be left out)."""
         return call.refused
 
-    def refusals(self) -> list[Call]:
+    def refusals(self) -> list[CallT]:
         """Return every refused call, oldest first."""
         return [call for call in self.calls if self.is_refusal(call)]
 
@@ -283,7 +285,7 @@ class FakeHttpServer:
         self.expected.append(expectation)
         return expectation
 
-    def unexpected_refusals(self) -> list[Call]:
+    def unexpected_refusals(self) -> list[CallT]:
         """Return the refused calls no declared expectation covers."""
         return [
             call
@@ -334,7 +336,7 @@ class FakeHttpServer:
 class ApiHandler(tornado.web.RequestHandler):
     """Serves ``/bot<token>/<method>`` for GET and POST through the fake's ``dispatch``."""
 
-    def initialize(self, api: FakeHttpServer) -> None:
+    def initialize(self, api: FakeHttpServer[Any]) -> None:
         self.api = api
         self.closed = False
 

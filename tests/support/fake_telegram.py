@@ -11,28 +11,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import copy
 import itertools
 import json
 import math
 import signal
-import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import EllipsisType, TracebackType
-from typing import Any, Self, TypeVar
+from types import EllipsisType
+from typing import Any
 
 import httpx
 import tornado.httputil
-import tornado.netutil
 import tornado.web
-from tornado.httpserver import HTTPServer
 
-JsonDict = dict[str, Any]
-_T = TypeVar("_T")
+from . import fake_http
+from .fake_http import ApiError, ApiHandler, FakeHttpServer, JsonDict, Route
+from .fake_http import free_port as free_port  # tests take it from here
 
 # Calls that put something in front of the person; a conversation step is answered by one of them.
 ANSWER_METHODS = frozenset(
@@ -80,23 +77,6 @@ CONFLICT_POLL = (
     "make sure that only one bot instance is running"
 )
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-
-
-class ApiError(Exception):
-    """An error answer of the Bot API: HTTP status, description and optional retry_after."""
-
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-
-    def payload(self) -> JsonDict:
-        """Return the JSON body Telegram sends for this error."""
-        body: JsonDict = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
 
 
 @dataclass(frozen=True)
@@ -226,23 +206,11 @@ class FakeMessage:
         return data
 
 
-@dataclass
-class Call:
+class Call(fake_http.Call):
     """One Bot API request the bot made. Unpacks as (method, params, at)."""
-
-    method: str
-    params: JsonDict
-    at: float
-    status: int | None = None
-    result: Any = None
-    description: str | None = None
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.method, self.params, self.at))
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
 
     @property
     def chat_id(self) -> int | None:
@@ -307,13 +275,6 @@ class _Window:
         return max(1, math.ceil(self.stamps[0] + window - now))
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago (for servers we cannot ask)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _coerce(key: str, value: Any) -> Any:
     """Decode one string parameter the way Telegram does for that field."""
     if not isinstance(value, str):
@@ -342,7 +303,7 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-class FakeBotApi:
+class FakeBotApi(FakeHttpServer["Call"]):
     """A fake Telegram Bot API server on 127.0.0.1, run inside the test's event loop."""
 
     def __init__(
@@ -353,12 +314,10 @@ class FakeBotApi:
         bot_username: str = "hoctap_test_bot",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(Call, port=port, clock=clock)
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
-        self.port = port
-        self._clock = clock
-        self.calls: list[Call] = []
         self.updates: dict[int, JsonDict] = {}
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
@@ -393,11 +352,6 @@ class FakeBotApi:
         self._global_limit: _Window | None = None
         self._chat_rate: float | None = None
         self._chat_limits: dict[int, _Window] = {}
-        self._changed = asyncio.Event()
-        self._closing = False
-        self._active: set[asyncio.Task[Any]] = set()
-        self._server: HTTPServer | None = None
-        self._http: httpx.AsyncClient | None = None
         # getUpdates is served by _get_updates (it waits); every other method answers at once.
         self._handlers: dict[str, Callable[[JsonDict], Any]] = {
             "getMe": self._get_me,
@@ -424,54 +378,15 @@ class FakeBotApi:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
+    def routes(self) -> list[Route]:
+        return [
+            (r"/bot([^/]*)/([^/]+)", ApiHandler, {"api": self}),
+            (r"/file/bot([^/]*)/(.+)", _FileHandler, {"api": self}),
+            (r"/_control/([a-z_]+)", _ControlHandler, {"api": self}),
+        ]
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        """Listen on 127.0.0.1 (a free port unless one was given)."""
-        self._closing = False
-        app = tornado.web.Application(
-            [
-                (r"/bot([^/]*)/([^/]+)", _ApiHandler, {"api": self}),
-                (r"/file/bot([^/]*)/(.+)", _FileHandler, {"api": self}),
-                (r"/_control/([a-z_]+)", _ControlHandler, {"api": self}),
-            ],
-            default_handler_class=_NotFoundHandler,
-            log_function=lambda handler: None,
-        )
-        sockets = tornado.netutil.bind_sockets(self.port, "127.0.0.1", family=socket.AF_INET)
-        self.port = int(sockets[0].getsockname()[1])
-        self._server = HTTPServer(app)
-        self._server.add_sockets(sockets)
-        # trust_env=False: a proxy from the environment must never see loopback test traffic.
-        self._http = httpx.AsyncClient(trust_env=False, timeout=10.0)
-
-    async def stop(self) -> None:
-        """Answer pending long polls, close every connection and the webhook client."""
-        self._closing = True
-        self._notify()
-        if self._server is not None:
-            self._server.stop()
-            if self._active:
-                await asyncio.wait(set(self._active), timeout=5)
-            await self._server.close_all_connections()
-            self._server = None
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def default_handler(self) -> type[tornado.web.RequestHandler]:
+        return _NotFoundHandler
 
     @property
     def base_url(self) -> str:
@@ -689,36 +604,6 @@ class FakeBotApi:
         """Return update ids discarded by drop_pending_updates or allowed_updates."""
         return list(self._dropped)
 
-    def calls_to(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == method]
-
-    async def wait_until(
-        self,
-        condition: Callable[[], _T],
-        timeout: float = 10.0,  # noqa: ASYNC109 (expiry becomes an AssertionError)
-        *,
-        describe: str = "",
-    ) -> _T:
-        """Wait until `condition()` is truthy and return its value.
-
-        The condition is re-checked whenever the fake's state changes (a call, an update, a
-        webhook answer), so it must depend on that state; wait on your own events otherwise.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = "\n".join(f"  {call}" for call in self.calls[-15:]) or "  (none)"
-                what = describe or getattr(condition, "__qualname__", "condition")
-                raise AssertionError(f"{what} not met within {timeout}s; last calls:\n{recent}")
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
-
     async def wait_for(
         self,
         predicate: Callable[[Call], bool],
@@ -735,11 +620,6 @@ class FakeBotApi:
         found = await self.wait_until(match, timeout, describe="a matching Bot API call")
         assert found is not None
         return found
-
-    def _notify(self) -> None:
-        """Wake everything waiting for a change (long polls, wait_for, Chat)."""
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     # ----------------------------------------------------------------- webhook pushes
 
@@ -837,9 +717,7 @@ class FakeBotApi:
     ) -> tuple[int, JsonDict]:
         """Answer one Bot API request; record it as a Call."""
         name = self._method_names.get(method.lower())
-        call = Call(name or method, params, self._clock())
-        self.calls.append(call)
-        self._notify()  # a call on its way is news too (a test may wait for one in flight)
+        call = self.record(name or method, params)
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -853,12 +731,8 @@ class FakeBotApi:
             else:
                 result = self._handlers[name](params)
         except ApiError as exc:
-            call.status, call.description = exc.code, exc.description
-            self._notify()
-            return exc.code, exc.payload()
-        call.status, call.result = 200, result
-        self._notify()
-        return 200, {"ok": True, "result": result}
+            return exc.code, self.answered(call, exc)
+        return 200, self.answered(call, None, result)
 
     async def _get_updates(self, params: JsonDict, is_closed: Callable[[], bool]) -> Any:
         if self.webhook_url:
@@ -883,9 +757,7 @@ class FakeBotApi:
             remaining = deadline - loop.time()
             if batch or remaining <= 0:
                 return batch
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await self.changed(remaining)
 
     # ----------------------------------------------------------------- methods
 
@@ -1133,20 +1005,7 @@ class FakeBotApi:
 
     def parse_request(self, request: tornado.httputil.HTTPServerRequest) -> JsonDict:
         """Read query, form, multipart or JSON parameters, decoding fields as Telegram does."""
-        raw: dict[str, Any] = {}
-        for key, values in itertools.chain(
-            request.query_arguments.items(), request.body_arguments.items()
-        ):
-            raw[key] = values[-1].decode("utf-8")
-        content_type = request.headers.get("Content-Type", "")
-        if content_type.startswith("application/json") and request.body:
-            try:
-                body = json.loads(request.body)
-            except ValueError as exc:
-                raise ApiError(400, "Bad Request: can't parse JSON body") from exc
-            if not isinstance(body, dict):
-                raise ApiError(400, "Bad Request: JSON body must be an object")
-            raw.update(body)
+        raw = fake_http.read_params(request)
         params = {key: _coerce(key, value) for key, value in raw.items()}
         for name, parts in request.files.items():
             part = parts[-1]
@@ -1158,44 +1017,6 @@ class FakeBotApi:
             if isinstance(value, str) and value.startswith("attach://"):
                 params[key] = params.get(value.removeprefix("attach://"), value)
         return params
-
-
-class _ApiHandler(tornado.web.RequestHandler):
-    """Serves ``/bot<token>/<method>`` for GET and POST."""
-
-    def initialize(self, api: FakeBotApi) -> None:
-        self.api = api
-        self.closed = False
-
-    def on_connection_close(self) -> None:
-        self.closed = True
-        self.api._notify()
-
-    async def get(self, token: str, method: str) -> None:
-        await self._serve(token, method)
-
-    async def post(self, token: str, method: str) -> None:
-        await self._serve(token, method)
-
-    async def _serve(self, token: str, method: str) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.api._active.add(task)
-        try:
-            try:
-                params = self.api.parse_request(self.request)
-            except ApiError as exc:
-                status, payload = exc.code, exc.payload()
-            else:
-                status, payload = await self.api.dispatch(
-                    token, method, params, lambda: self.closed
-                )
-            self.set_status(status)
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps(payload, ensure_ascii=False))
-        finally:
-            if task is not None:
-                self.api._active.discard(task)
 
 
 class _FileHandler(tornado.web.RequestHandler):

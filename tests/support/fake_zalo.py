@@ -97,7 +97,7 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-class FakeZaloApi(FakeHttpServer):
+class FakeZaloApi(FakeHttpServer[ZaloCall]):
     """A fake Zalo Bot API server on 127.0.0.1, run inside the test's event loop."""
 
     shown_calls = 12
@@ -105,7 +105,7 @@ class FakeZaloApi(FakeHttpServer):
     def __init__(
         self, token: str = "1234567890:fake-zalo-token", *, clock: Callable[[], float] = time.time
     ) -> None:
-        super().__init__(clock=clock)
+        super().__init__(ZaloCall, clock=clock)
         self.token = token
         self.events: dict[str, JsonDict] = {}  # message id -> the event as sent
         self.sent: list[SentMessage] = []
@@ -138,9 +138,6 @@ class FakeZaloApi(FakeHttpServer):
         for name, parts in request.files.items():
             params[name] = parts[-1].body
         return params
-
-    def new_call(self, method: str, params: JsonDict) -> Call:
-        return ZaloCall(method, params, self._clock())
 
     @property
     def base_url(self) -> str:
@@ -235,7 +232,7 @@ class FakeZaloApi(FakeHttpServer):
         """An error answer, other than getUpdates finding nothing (Zalo's 408)."""
         return call.refused and not (call.method == "getUpdates" and call.status == 408)
 
-    def refused(self) -> list[Call]:
+    def refused(self) -> list[ZaloCall]:
         """Calls answered with an error, other than getUpdates finding nothing (408)."""
         return self.refusals()
 
