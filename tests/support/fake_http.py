@@ -66,6 +66,7 @@ class Call:
     status: int | None = None
     result: Any = None
     description: str | None = None
+    declared: bool = False  # a refusal the fake was told to give (an injected fault)
 
     @property
     def ok(self) -> bool:
@@ -286,11 +287,13 @@ class FakeHttpServer(Generic[CallT]):
         return expectation
 
     def unexpected_refusals(self) -> list[CallT]:
-        """Return the refused calls no declared expectation covers."""
+        """Return the refused calls neither injected nor covered by an expectation."""
         return [
             call
             for index, call in enumerate(self.calls)
-            if self.is_refusal(call) and not any(e.covers(index, call) for e in self.expected)
+            if self.is_refusal(call)
+            and not call.declared
+            and not any(e.covers(index, call) for e in self.expected)
         ]
 
     # ----------------------------------------------------------------- waiting
