@@ -3,8 +3,9 @@
 Owns: listening on 127.0.0.1 (a free port unless one is given), start and stop (requests in
 flight are let finish, then every connection is closed), the record of the calls a bot made and
 how each was answered, the refusals among them and the ones a test declared it expects, the
-change notification that wakes ``wait_until`` and long polls, reading query/form/multipart/JSON
-parameters, ``ApiHandler`` for ``/bot<token>/<method>``, and ``free_port``.
+change notification that wakes ``wait_until`` and long polls, reading query, form and JSON
+parameters (uploads are left to each fake), ``ApiHandler`` for ``/bot<token>/<method>``, and
+``free_port``.
 
 A platform fake subclasses ``FakeHttpServer`` and gives three things: ``routes()``,
 ``parse_request()`` (usually ``read_params`` plus its own decoding) and ``dispatch()``, which
