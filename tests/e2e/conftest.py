@@ -2,14 +2,15 @@
 
 ``bot`` runs ``run_polling`` as a task (and can stop and start it again on the same database);
 ``village`` creates a commune's villages with households and a leader bound to a Telegram user.
-Only Telegram's HTTP and the clock are fake.
+Only Telegram's HTTP and the clock are fake. Every test fails if a fake Bot API it made refused a
+call the test did not declare with ``api.expect_refusal(method, status)``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 
 import pytest
@@ -22,6 +23,7 @@ from bot.config import Secret, Settings
 from bot.services.people import LEADER, grant
 from bot.services.units import add_village
 from bot.storage.models import Household, Identity, Person, Unit
+from tests.support.fake_http import watching
 from tests.support.fake_telegram import FakeBotApi, FakeUser
 
 # 10 November: before the deadline reminders of a commune reporting on 30 November (leaders hear
@@ -34,6 +36,30 @@ LEADER_ID = 5001
 
 def clock() -> dt.datetime:
     return NOW
+
+
+@pytest.fixture(autouse=True)
+def refusals_are_declared() -> Iterator[None]:
+    """Fail the test if a fake Bot API refused a call the test did not declare.
+
+    Telegram refusing a call is a bug the person meets (a message not sent, a spinner that
+    keeps turning) unless the test provokes it; it says so with
+    ``api.expect_refusal("sendMessage", 403)`` or ``with api.expect_refusal(...):``.
+    Checked after every other fixture is torn down, so a refusal at shutdown counts too.
+    """
+    with watching() as servers:
+        yield
+    unexpected = [
+        f"  {str(call)[:300]}"
+        for server in servers
+        if isinstance(server, FakeBotApi)
+        for call in server.unexpected_refusals()
+    ]
+    if unexpected:
+        pytest.fail(
+            "the fake Bot API refused calls the test did not expect:\n" + "\n".join(unexpected),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -206,6 +206,7 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_skipped_until_they_wri
 ) -> None:
     blocked = recipients[3]
     api.block(blocked)
+    api.expect_refusal("sendMessage", 403, "bot was blocked by the user")
     await one_round(deliverer(session_factory, telegram_bot))
     async with session_factory() as session:
         identity = await session.scalar(
@@ -243,6 +244,7 @@ async def test_429_answers_are_waited_out_and_nothing_is_lost(
     api: FakeBotApi, session_factory: Sessions, recipients: list[int], telegram_bot: Bot
 ) -> None:
     api.rate_limit(global_per_second=8, per_chat_per_second=None)
+    api.expect_refusal("sendMessage", 429)
     sender = deliverer(session_factory, telegram_bot, rate=1000.0)  # far too fast on purpose
     sent = 0
     for _round in range(5):

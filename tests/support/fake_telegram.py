@@ -1,38 +1,45 @@
-"""A local fake of the Telegram Bot API for end-to-end tests.
+"""A local fake of the Telegram Bot API for end-to-end tests, as strict as Telegram.
 
-Owns: an HTTP server on 127.0.0.1 answering the Bot API methods python-telegram-bot calls, the
-update queue with Telegram's offset and long-poll semantics, webhook pushes, recorded calls, the
-message state of every chat, and injectable faults (429, 403, 5xx). It also runs as a process of
-its own (``python -m tests.support.fake_telegram --port P --token T``) driven over ``/_control``.
-Must not import the bot, its services, the database or python-telegram-bot: it fakes Telegram.
+Owns: the Bot API methods python-telegram-bot calls, served on the base of ``fake_http``; the
+update queue with Telegram's offset and long-poll semantics; webhook pushes; the message state of
+every chat, stored as Telegram stores it (HTML parsed by tdlib's rules into plain text and
+entities, so ``text`` is what a person reads); what Telegram refuses, with its own words (HTML it
+cannot parse, lengths in UTF-16 code units after parsing, callback data over 64 bytes, edits that
+change nothing, callback queries answered twice or too late, flood limits, which are on by
+default); the bot_command entities a person's message gets; and injectable faults (429, 403, 5xx).
+Every refusal stays in ``calls``; a test declares the ones it provokes with ``expect_refusal``.
+It also runs as a process of its own (``python -m tests.support.fake_telegram --port P --token
+T``) driven over ``/_control``. Must not import the bot, its services, the database or
+python-telegram-bot: it fakes Telegram.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import copy
+import html
 import itertools
 import json
 import math
+import re
 import signal
-import socket
 import time
+import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from types import EllipsisType, TracebackType
-from typing import Any, Self, TypeVar
+from types import EllipsisType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import tornado.httputil
-import tornado.netutil
 import tornado.web
-from tornado.httpserver import HTTPServer
 
-JsonDict = dict[str, Any]
-_T = TypeVar("_T")
+from . import fake_http
+from .fake_http import ApiError, ApiHandler, FakeHttpServer, JsonDict, Route
+from .fake_http import free_port as free_port  # tests take it from here
 
 # Calls that put something in front of the person; a conversation step is answered by one of them.
 ANSWER_METHODS = frozenset(
@@ -80,23 +87,19 @@ CONFLICT_POLL = (
     "make sure that only one bot instance is running"
 )
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+# Telegram does not publish how long a callback query can be answered: the server just
+# answers QUERY_ID_INVALID once it expired; bots report an answer after 20 s refused and
+# about 15 s as the limit, so a query pressed longer ago than this is refused as too old.
+QUERY_TIMEOUT = 15.0
+# Flood limits (core.telegram.org/bots/faq): "about 30 messages per second" overall; per chat
+# "avoid more than one message per second. We may allow short bursts". The burst is a guess.
+GLOBAL_PER_SECOND, PER_CHAT_PER_SECOND, PER_CHAT_BURST = 30.0, 1.0, 20
+# Lengths in UTF-16 code units of the text after entity parsing; callback data in UTF-8 bytes.
+TEXT_LIMIT, CAPTION_LIMIT, ANSWER_LIMIT, CALLBACK_DATA_LIMIT = 4096, 1024, 200, 64
 
 
-class ApiError(Exception):
-    """An error answer of the Bot API: HTTP status, description and optional retry_after."""
-
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-
-    def payload(self) -> JsonDict:
-        """Return the JSON body Telegram sends for this error."""
-        body: JsonDict = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
+class _Injected(ApiError):
+    """An error answer a test asked for with ``fail_next``."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,11 @@ class UploadedFile:
 
 @dataclass
 class FakeMessage:
-    """The current state of one message in a chat; edits change it in place."""
+    """The current state of one message in a chat; edits change it in place.
+
+    ``text``/``caption`` and their entities are what Telegram stores after parsing (what a
+    person reads); ``source`` is the text or caption as the bot sent it.
+    """
 
     chat: JsonDict
     message_id: int
@@ -169,10 +176,12 @@ class FakeMessage:
     text: str | None = None
     entities: list[JsonDict] | None = None
     caption: str | None = None
+    caption_entities: list[JsonDict] | None = None
     reply_markup: JsonDict | None = None
     document: UploadedFile | None = None
     photo: UploadedFile | None = None
     parse_mode: str | None = None
+    source: str | None = None
     edit_date: int | None = None
     deleted: bool = False
     history: list[tuple[str | None, JsonDict | None]] = field(default_factory=list)
@@ -186,14 +195,34 @@ class FakeMessage:
         return bool(self.sender.get("is_bot"))
 
     @property
-    def content(self) -> str:
-        """Return the text, else the caption, else the attached file's name."""
+    def visible(self) -> str:
+        """Return what a person reads: the text, else the caption, else the file's name."""
         if self.text is not None:
             return self.text
         if self.caption is not None:
             return self.caption
         attached = self.document or self.photo
         return f"<file {attached.filename}>" if attached else ""
+
+    @property
+    def html(self) -> str:
+        """Return the text (or caption) with its formatting as canonical Telegram HTML."""
+        if self.text is not None:
+            return render_html(self.text, self.entities)
+        if self.caption is not None:
+            return render_html(self.caption, self.caption_entities)
+        return html.escape(self.visible, quote=False)
+
+    @property
+    def content(self) -> str:
+        """Return the message written in its own parse mode: ``html`` for a message sent with
+        parse_mode HTML (so ``<b>`` shows the bold and ``&lt;`` a "<" the person sees),
+        else ``visible``."""
+        if str(self.parse_mode or "").lower() == "html" and (
+            self.text is not None or self.caption is not None
+        ):
+            return self.html
+        return self.visible
 
     @property
     def buttons(self) -> list[list[tuple[str, str]]]:
@@ -212,7 +241,12 @@ class FakeMessage:
             "chat": self.chat,
             "from": self.sender,
         }
-        optional = {"text": self.text, "entities": self.entities, "caption": self.caption}
+        optional = {
+            "text": self.text,
+            "entities": self.entities,
+            "caption": self.caption,
+            "caption_entities": self.caption_entities,
+        }
         data.update({key: value for key, value in optional.items() if value is not None})
         if self.document is not None:
             data["document"] = self.document.document_dict()
@@ -226,23 +260,11 @@ class FakeMessage:
         return data
 
 
-@dataclass
-class Call:
+class Call(fake_http.Call):
     """One Bot API request the bot made. Unpacks as (method, params, at)."""
-
-    method: str
-    params: JsonDict
-    at: float
-    status: int | None = None
-    result: Any = None
-    description: str | None = None
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.method, self.params, self.at))
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
 
     @property
     def chat_id(self) -> int | None:
@@ -292,7 +314,7 @@ class _Pending:
 
 @dataclass
 class _Window:
-    """A sliding-window limit of `rate` accepted sends per second."""
+    """At most `rate` accepted sends in any one second (Telegram's overall limit)."""
 
     rate: float
     stamps: deque[float] = field(default_factory=deque)
@@ -306,12 +328,26 @@ class _Window:
             return 0
         return max(1, math.ceil(self.stamps[0] + window - now))
 
+    def take(self, now: float) -> None:
+        self.stamps.append(now)
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago (for servers we cannot ask)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
+@dataclass
+class _Bucket:
+    """A token bucket: `burst` sends at once, then `rate` a second (the per-chat limit)."""
+
+    rate: float
+    burst: float
+    tokens: float
+    at: float
+
+    def retry_after(self, now: float) -> int:
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
+        self.at = now
+        return 0 if self.tokens >= 1 else max(1, math.ceil((1 - self.tokens) / self.rate))
+
+    def take(self, now: float) -> None:
+        self.tokens -= 1
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -339,10 +375,547 @@ def _update_type(update: JsonDict) -> str:
 
 
 def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-class FakeBotApi:
+# ----------------------------------------------------------------- Telegram's text rules
+#
+# Ported from tdlib, which the Bot API server runs: td/telegram/MessageEntity.cpp parse_html()
+# and fix_formatted_text(), telegram-bot-api/Client.cpp get_formatted_text() and
+# fail_query_with_error() (which turns td's "Can't parse entities: …" into "Bad Request: can't
+# parse entities: …"). Byte offsets in errors count UTF-8 bytes of the text as sent; entity
+# offsets and lengths count UTF-16 code units of the text after parsing.
+
+_HTML_TAGS = frozenset(
+    {
+        "a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler",
+        "tg-emoji", "tg-time", "span", "pre", "code", "blockquote",
+    }
+)  # fmt: skip
+_SIMPLE_TAGS = {
+    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
+    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+}  # fmt: skip
+_NAMED_REFERENCES = {b"lt": "<", b"gt": ">", b"amp": "&", b"quot": '"'}
+_SPACES = frozenset(b" \t\r\n\x00\x0b")  # td's is_space: the end of the text counts as one
+# Entities sort by offset, then longest first, then by td's type priority.
+_PRIORITY = {
+    "blockquote": 0, "expandable_blockquote": 0, "pre": 11, "code": 20, "date_time": 30,
+    "text_link": 49, "text_mention": 49, "bold": 90, "italic": 91, "underline": 92,
+    "strikethrough": 93, "spoiler": 94, "custom_emoji": 99,
+}  # fmt: skip
+# Characters fix_formatted_text drops (vertical lines, line/paragraph separators, bidi marks).
+_DROPPED = frozenset({"\r", "\u0333", "\u033f", "\u030a", *map(chr, range(0x2028, 0x202F))})
+# What td's strip_empty_characters treats as nothing at all.
+_BLANK = frozenset(
+    " \n\u1680\u180e\u200a\u202e\u202f\u205f\u2800\u3000\ufffc"
+    + "".join(map(chr, range(0x2000, 0x200A)))
+)
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """Text as Telegram stores it: plain text plus Bot API ``MessageEntity`` dicts."""
+
+    text: str
+    entities: tuple[JsonDict, ...] = ()
+
+    def entity_list(self) -> list[JsonDict] | None:
+        return [dict(e) for e in self.entities] or None
+
+
+def _parse_error(detail: str) -> ApiError:
+    return ApiError(400, f"Bad Request: can't parse entities: {detail}")
+
+
+def _sort_key(entity: JsonDict) -> tuple[int, int, int]:
+    return (entity["offset"], -entity["length"], _PRIORITY.get(entity["type"], 50))
+
+
+def _is_alpha(c: int) -> bool:
+    return 0x61 <= (c | 0x20) <= 0x7A
+
+
+def _is_alnum(c: int) -> bool:
+    return _is_alpha(c) or 0x30 <= c <= 0x39
+
+
+def _lower(raw: bytes) -> str:
+    """ASCII letters lowered, the rest kept (td's to_lower)."""
+    return raw.lower().decode("utf-8", "replace")  # bytes.lower() touches only A-Z
+
+
+@dataclass
+class _OpenTag:
+    name: str
+    argument: str
+    date: int
+    offset: int  # UTF-16 offset of the entity in the parsed text
+    begin: int  # byte offset of the entity in the parsed text (for <a> without href)
+
+
+class _HtmlParser:
+    """One pass over the UTF-8 bytes, as td's parse_html makes it."""
+
+    def __init__(self, source: str) -> None:
+        self.data = source.encode("utf-8", "surrogatepass")
+        self.out = bytearray()
+        self.utf16 = 0
+        self.open: list[_OpenTag] = []
+        self.entities: list[JsonDict] = []
+        self.surrogates = False
+
+    def at(self, i: int) -> int:
+        return self.data[i] if i < len(self.data) else 0
+
+    def parse(self) -> Formatted:
+        i = 0
+        while i < len(self.data):
+            c = self.data[i]
+            if c == 0x26:  # '&'
+                code, end = self.reference(i)
+                if code:
+                    self.append_code(code)
+                    i = end
+                    continue
+            if c != 0x3C:  # '<'
+                if c & 0xC0 != 0x80:  # the first byte of a character
+                    self.utf16 += 2 if c >= 0xF0 else 1
+                self.out.append(c)
+                i += 1
+            elif self.at(i + 1) == 0x2F:  # '/'
+                i = self.end_tag(i)
+            else:
+                i = self.start_tag(i)
+        if self.open:
+            name = self.open[-1].name
+            raise _parse_error(f'Can\'t find end tag corresponding to start tag "{name}"')
+        if self.surrogates:
+            raise _parse_error(
+                "Text contains invalid Unicode characters after decoding HTML entities, check "
+                "for unmatched surrogate code units"
+            )
+        for entity in self.entities:  # a language survives only on a <pre>
+            if entity["type"] == "code":
+                entity.pop("language", None)
+        self.entities.sort(key=_sort_key)
+        return Formatted(self.out.decode("utf-8", "surrogatepass"), tuple(self.entities))
+
+    def append_code(self, code: int) -> None:
+        self.utf16 += 2 if code > 0xFFFF else 1
+        self.surrogates |= 0xD800 <= code <= 0xDFFF
+        self.out += chr(code).encode("utf-8", "surrogatepass")
+
+    def reference(self, pos: int) -> tuple[int, int]:
+        """Decode the character reference at `pos` ('&'): (code or 0, the position after)."""
+        end = pos + 1
+        code = 0
+        if self.at(end) == 0x23:  # '#': a numeric reference, decimal or (lower 'x') hex
+            end += 1
+            digits, base = b"0123456789", 10
+            if self.at(end) == 0x78:
+                end, digits, base = end + 1, b"0123456789abcdefABCDEF", 16
+            while self.at(end) and self.at(end) in digits:
+                code = code * base + int(chr(self.at(end)), 16)
+                end += 1
+            if code == 0 or code >= 0x10FFFF or end - pos >= 10:
+                return 0, pos
+        else:
+            while _is_alpha(self.at(end)):
+                end += 1
+            named = _NAMED_REFERENCES.get(self.data[pos + 1 : end])
+            if named is None:
+                return 0, pos  # any other name stays as typed, '&' included
+            code = ord(named)
+        return code, end + 1 if self.at(end) == 0x3B else end  # the ';' is optional
+
+    def start_tag(self, begin: int) -> int:
+        i = begin + 1
+        while self.at(i) not in _SPACES and self.at(i) != 0x3E:
+            i += 1
+        if self.at(i) == 0:
+            raise _parse_error(f"Unclosed start tag at byte offset {begin}")
+        name = _lower(self.data[begin + 1 : i])
+        if name not in _HTML_TAGS:
+            raise _parse_error(f'Unsupported start tag "{name}" at byte offset {begin}')
+        tag = _OpenTag(name, "", 0, self.utf16, len(self.out))
+        while self.at(i) != 0x3E:
+            i = self.attribute(tag, i, begin)
+        if name == "span" and tag.argument != "spoiler":
+            raise _parse_error(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}')
+        self.open.append(tag)
+        return i + 1
+
+    def attribute(self, tag: _OpenTag, i: int, begin: int) -> int:
+        """Read one attribute of `tag` from `i`; return where the next one may start."""
+        while self.at(i) and self.at(i) in _SPACES:
+            i += 1
+        if self.at(i) == 0x3E:
+            return i
+        start = i
+        while self.at(i) not in _SPACES and self.at(i) not in b"=>/\"'":
+            i += 1
+        attribute = self.data[start:i]
+        if not attribute:
+            raise _parse_error(
+                f'Empty attribute name in the tag "{tag.name}" at byte offset {begin}'
+            )
+        while self.at(i) and self.at(i) in _SPACES:
+            i += 1
+        unclosed = _parse_error(f'Unclosed start tag "{tag.name}" at byte offset {begin}')
+        if self.at(i) != 0x3D:  # no '=': a bare attribute
+            if self.at(i) == 0:
+                raise unclosed
+            if tag.name == "blockquote" and attribute == b"expandable":
+                tag.argument = "1"
+            return i
+        i += 1
+        while self.at(i) and self.at(i) in _SPACES:
+            i += 1
+        if self.at(i) == 0:
+            raise unclosed
+        value, i = self.attribute_value(i)
+        if self.at(i) == 0:
+            raise _parse_error(f"Unclosed start tag at byte offset {begin}")
+        _apply_attribute(tag, attribute, value)
+        return i
+
+    def attribute_value(self, i: int) -> tuple[str, int]:
+        if self.at(i) not in (0x22, 0x27):  # a name token: letters, digits, '.', '-'
+            start = i
+            while _is_alnum(self.at(i)) or self.at(i) in (0x2E, 0x2D):
+                i += 1
+            if self.at(i) not in _SPACES and self.at(i) != 0x3E:
+                raise _parse_error(f"Unexpected end of name token at byte offset {start}")
+            return _lower(self.data[start:i]), i
+        quote = self.at(i)
+        i += 1
+        value = bytearray()
+        while self.at(i) != quote and self.at(i) != 0:
+            if self.at(i) == 0x26:
+                code, end = self.reference(i)
+                if code:
+                    value += chr(code).encode("utf-8", "surrogatepass")
+                    i = end
+                    continue
+            value.append(self.at(i))
+            i += 1
+        if self.at(i) == quote:
+            i += 1
+        return value.decode("utf-8", "replace"), i
+
+    def end_tag(self, begin: int) -> int:
+        if not self.open:
+            raise _parse_error(f"Unexpected end tag at byte offset {begin}")
+        i = begin + 1
+        while self.at(i) not in _SPACES and self.at(i) != 0x3E:
+            i += 1
+        name = _lower(self.data[begin + 2 : i])
+        while self.at(i) and self.at(i) in _SPACES:
+            i += 1
+        if self.at(i) != 0x3E:
+            raise _parse_error(f"Unclosed end tag at byte offset {begin}")
+        tag = self.open[-1]
+        if name and name != tag.name:
+            raise _parse_error(
+                f'Unmatched end tag at byte offset {begin}, expected "</{tag.name}>", '
+                f'found "</{name}>"'
+            )
+        if self.utf16 > tag.offset:
+            self.close(tag, self.utf16 - tag.offset)
+        self.open.pop()
+        return i + 1
+
+    def close(self, tag: _OpenTag, length: int) -> None:
+        """Add the entity of a closed, non-empty tag."""
+        previous: JsonDict = self.entities[-1] if self.entities else {}
+        same_span = (previous.get("offset"), previous.get("length")) == (tag.offset, length)
+        kinds = (tag.name, previous.get("type"))
+        # <pre><code class="language-x"> (either way round) makes one pre with a language.
+        if same_span and kinds == ("pre", "code") and "language" in previous:
+            previous["type"] = "pre"
+            return
+        if same_span and kinds == ("code", "pre") and tag.argument:
+            previous["language"] = tag.argument
+            return
+        inner = self.out[tag.begin :].decode("utf-8", "surrogatepass")
+        entity = _entity(tag, length, inner)
+        if entity is not None:
+            self.entities.append(entity)
+
+
+def _entity(tag: _OpenTag, length: int, inner: str) -> JsonDict | None:
+    """The Bot API entity of a closed tag around `inner`, or None when Telegram keeps none."""
+    entity: JsonDict = {"offset": tag.offset, "length": length}
+    if tag.name in _SIMPLE_TAGS or tag.name == "span":
+        entity["type"] = _SIMPLE_TAGS.get(tag.name, "spoiler")
+    elif tag.name == "blockquote":
+        entity["type"] = "expandable_blockquote" if tag.argument else "blockquote"
+    elif tag.name == "tg-emoji":
+        if not tag.argument.lstrip("-").isdigit() or int(tag.argument) == 0:
+            raise _parse_error("Invalid custom emoji identifier specified")
+        entity.update(type="custom_emoji", custom_emoji_id=str(int(tag.argument)))
+    elif tag.name == "tg-time":
+        if tag.date <= 0:
+            return None
+        entity.update(type="date_time", unix_time=tag.date, date_time_format=tag.argument)
+    elif tag.name == "a":
+        url = _checked_link(tag.argument or inner)  # <a> without href links its own text
+        if url is None:
+            return None
+        entity.update(type="text_link", url=url)
+    else:  # pre, or code (its language is kept only while a <pre> may still take it)
+        entity["type"] = tag.name
+        if tag.name == "code" and tag.argument:
+            entity["language"] = tag.argument
+    return entity
+
+
+def _apply_attribute(tag: _OpenTag, attribute: bytes, value: str) -> None:
+    """Keep what td keeps of an attribute; every other attribute is ignored."""
+    name = tag.name
+    if name == "a" and attribute == b"href":
+        tag.argument = value
+    elif name == "code" and attribute == b"class" and value.startswith("language-"):
+        tag.argument = value.removeprefix("language-")
+    elif name == "span" and attribute == b"class" and value.startswith("tg-"):
+        tag.argument = value.removeprefix("tg-")
+    elif name == "tg-emoji" and attribute == b"emoji-id":
+        tag.argument = value
+    elif name == "blockquote" and attribute == b"expandable":
+        tag.argument = "1"
+    elif name == "tg-time" and attribute == b"unix":
+        digits = re.match(r"-?\d+", value)
+        tag.date = int(digits.group()) if digits else 0
+    elif name == "tg-time" and attribute == b"format":
+        if value not in ("r", "R") and not set(value) <= set("tTdDwW"):
+            raise _parse_error("Invalid date format used")
+        tag.argument = value
+
+
+def _checked_link(url: str) -> str | None:
+    """The link as Telegram keeps it, or None when it is not one (the text then stays plain)."""
+    if re.match(r"(?i)tg:(//)?[a-z0-9_-]+", url):
+        return "tg://" + re.sub(r"(?i)^tg:(//)?", "", url)
+    parts = urlsplit(url if re.match(r"(?i)https?://", url) else f"http://{url}")
+    if parts.scheme.lower() not in ("http", "https") or "." not in (parts.hostname or ""):
+        return None
+    return urlunsplit(parts._replace(path=parts.path or "/"))
+
+
+def _units(text: str) -> bytes:
+    return text.encode("utf-16-le", "surrogatepass")
+
+
+_COMMAND_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _clean(formatted: Formatted) -> Formatted:
+    """Control characters become spaces and a few invisible ones go, entities kept in place."""
+    kept: list[str] = []
+    shift = [0]  # shift[u]: code units dropped before UTF-16 position u
+    for char in formatted.text:
+        width = 2 if ord(char) > 0xFFFF else 1
+        dropped = char in _DROPPED
+        if not dropped:
+            kept.append(" " if ord(char) < 32 and char != "\n" else char)
+        shift.extend([shift[-1] + (width if dropped else 0)] * width)
+    entities = []
+    for entity in formatted.entities:
+        start, end = entity["offset"], entity["offset"] + entity["length"]
+        moved = {**entity, "offset": start - shift[start]}
+        moved["length"] = end - shift[end] - moved["offset"]
+        if moved["length"] > 0:
+            entities.append(moved)
+    return Formatted("".join(kept), tuple(entities))
+
+
+def _is_blank(text: str) -> bool:
+    return all(char in _BLANK or 0xE0000 <= ord(char) <= 0xE007F for char in text)
+
+
+def _trim(formatted: Formatted, allow_empty: bool) -> Formatted:
+    """Drop trailing spaces and newlines, and leading ones before the first entity; refuse
+    (or, for a caption, empty) a text with nothing visible left."""
+    if _is_blank(formatted.text):
+        if allow_empty:
+            return Formatted("")
+        raise ApiError(400, "Bad Request: text must be non-empty")
+    kept = formatted.text.rstrip(" \n")
+    end = _utf16_len(kept)
+    entities = [
+        {**e, "length": min(e["offset"] + e["length"], end) - e["offset"]}
+        for e in formatted.entities
+        if e["offset"] < end
+    ]
+    first = min((e["offset"] for e in entities), default=end)
+    lead = min(len(kept) - len(kept.lstrip(" \n")), first)  # one code unit each
+    moved = sorted(({**e, "offset": e["offset"] - lead} for e in entities), key=_sort_key)
+    return Formatted(kept[lead:], tuple(moved))
+
+
+def parse_text(
+    text: Any, parse_mode: Any, entities: Any = None, *, allow_empty: bool = False
+) -> Formatted:
+    """Return `text` as Telegram stores it for `parse_mode` (None or "HTML"; else the given
+    `entities`), or raise the 400 the Bot API answers: parse errors, and an empty text unless
+    `allow_empty` (captions may be empty)."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if len(text.encode("utf-8", "surrogatepass")) > 1 << 15:
+        raise ApiError(400, "Bad Request: text is too long")
+    mode = str(parse_mode or "").lower()
+    if not text or mode in ("", "none"):
+        given = [e for e in entities or () if isinstance(e, dict) and e.get("type") in _PRIORITY]
+        formatted = Formatted(text, tuple(sorted(given, key=_sort_key)))
+    elif mode == "html":
+        formatted = _HtmlParser(text).parse()
+    elif mode in ("markdown", "markdownv2"):
+        raise ApiError(400, "Bad Request: the fake parses only HTML; use parse_mode HTML")
+    else:
+        raise ApiError(400, "Bad Request: unsupported parse_mode")
+    return _trim(_clean(formatted), allow_empty)
+
+
+def _is_word(char: str) -> bool:
+    return char == "_" or unicodedata.category(char)[0] in "LN"
+
+
+def _command_at(text: str, pos: int) -> JsonDict | None:
+    """The bot_command entity starting at the '/' at `pos`, if Telegram sees one there."""
+    if pos and (_is_word(text[pos - 1]) or text[pos - 1] in "/<>"):
+        return None
+    end = pos + 1
+    while end < len(text) and text[end] in _COMMAND_CHARS:
+        end += 1
+    if not 1 <= end - pos - 1 <= 64:
+        return None
+    if end < len(text) and text[end] == "@":  # /command@botusername
+        stop = end + 1
+        while stop < len(text) and text[stop] in _COMMAND_CHARS:
+            stop += 1
+        if not 3 <= stop - end - 1 <= 32:
+            return None
+        end = stop
+    if end < len(text) and (_is_word(text[end]) or text[end] in "/<>"):
+        return None
+    offset, length = _utf16_len(text[:pos]), _utf16_len(text[pos:end])
+    return {"type": "bot_command", "offset": offset, "length": length}
+
+
+def bot_commands(text: str) -> list[JsonDict]:
+    """Return the bot_command entities Telegram finds in a person's message.
+
+    td's match_bot_commands implements the server's rule: ``/`` not after a word character or
+    ``/<>``, then 1–64 of ``[A-Za-z0-9_]``, optionally ``@`` and 3–32 more, then no word
+    character or ``/<>``. python-telegram-bot's ``filters.COMMAND`` reads the one at offset 0.
+    """
+    found = []
+    pos = text.find("/")
+    while pos != -1:
+        entity = _command_at(text, pos)
+        if entity is not None:
+            found.append(entity)
+        pos = text.find("/", pos + 1)
+    return found
+
+
+# ----------------------------------------------------------------- HTML as a person sees it
+
+_TAGS_OF = {
+    "bold": ("<b>", "</b>"), "italic": ("<i>", "</i>"), "underline": ("<u>", "</u>"),
+    "strikethrough": ("<s>", "</s>"), "code": ("<code>", "</code>"),
+    "spoiler": ('<span class="tg-spoiler">', "</span>"),
+    "blockquote": ("<blockquote>", "</blockquote>"),
+    "expandable_blockquote": ("<blockquote expandable>", "</blockquote>"),
+}  # fmt: skip
+
+
+def _tags(entity: JsonDict) -> tuple[str, str]:
+    """The HTML around one entity; ("", "") for those that are not formatting (commands)."""
+    kind = entity["type"]
+    if kind in _TAGS_OF:
+        return _TAGS_OF[kind]
+    if kind == "pre" and entity.get("language"):
+        return f'<pre><code class="language-{entity["language"]}">', "</code></pre>"
+    if kind == "pre":
+        return "<pre>", "</pre>"
+    if kind == "text_link":
+        return f'<a href="{html.escape(entity["url"])}">', "</a>"
+    if kind == "custom_emoji":
+        return f'<tg-emoji emoji-id="{entity["custom_emoji_id"]}">', "</tg-emoji>"
+    if kind == "date_time":
+        shown = entity.get("date_time_format")
+        style = f' format="{shown}"' if shown else ""
+        return f'<tg-time unix="{entity["unix_time"]}"{style}>', "</tg-time>"
+    return "", ""
+
+
+def render_html(text: str, entities: Iterable[JsonDict] | None) -> str:
+    """Return text and entities as canonical Telegram HTML (as PTB's ``text_html`` does):
+    tags for the formatting, ``&lt; &gt; &amp;`` for the characters a person sees."""
+    units = _units(text)
+    shown = [e for e in sorted(entities or (), key=_sort_key) if _tags(e) != ("", "")]
+    return _render(units, shown, 0, len(units) // 2)
+
+
+def _render(units: bytes, entities: list[JsonDict], start: int, end: int) -> str:
+    parts, pos, i = [], start, 0
+    while i < len(entities):
+        entity = entities[i]
+        stop = entity["offset"] + entity["length"]
+        inner = i + 1
+        while inner < len(entities) and entities[inner]["offset"] < stop:
+            inner += 1
+        opening, closing = _tags(entity)
+        inside = _render(units, entities[i + 1 : inner], entity["offset"], stop)
+        parts += [_escaped(units, pos, entity["offset"]), opening, inside, closing]
+        pos, i = stop, inner
+    parts.append(_escaped(units, pos, end))
+    return "".join(parts)
+
+
+def _escaped(units: bytes, start: int, end: int) -> str:
+    plain = units[2 * start : 2 * end].decode("utf-16-le", "surrogatepass")
+    return html.escape(plain, quote=False)
+
+
+_BUTTON_KINDS = frozenset(
+    {
+        "callback_game", "pay", "switch_inline_query", "switch_inline_query_chosen_chat",
+        "switch_inline_query_current_chat", "login_url", "web_app", "copy_text",
+    }
+)  # fmt: skip
+
+
+def _keyboard(markup: JsonDict | None) -> list[Any]:
+    """The inline keyboard Telegram keeps of a markup (an empty one is none)."""
+    return list((markup or {}).get("inline_keyboard") or [])
+
+
+def _check_button(button: Any) -> None:
+    """Refuse an inline button as the Bot API and Telegram do (texts from tdlib's
+    Client.cpp and ReplyMarkup.cpp; BUTTON_DATA_INVALID from the server)."""
+    prefix = "Bad Request: can't parse inline keyboard button: "
+    if not isinstance(button, dict):
+        raise ApiError(400, prefix + "InlineKeyboardButton must be an Object")
+    if "text" not in button:
+        raise ApiError(400, prefix + 'Can\'t find field "text"')
+    if not isinstance(button["text"], str):
+        raise ApiError(400, prefix + 'Field "text" must be of type String')
+    # url and callback_data count only when not empty; the other kinds by being there.
+    kinds = _BUTTON_KINDS.intersection(button)
+    if not (button.get("url") or button.get("callback_data") or kinds):
+        raise ApiError(400, prefix + "Text buttons are unallowed in the inline keyboard")
+    if not button["text"]:
+        raise ApiError(400, "Bad Request: inline keyboard button text must be non-empty")
+    data = button.get("callback_data")
+    if data and len(str(data).encode("utf-8")) > CALLBACK_DATA_LIMIT:
+        raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+class FakeBotApi(FakeHttpServer["Call"]):
     """A fake Telegram Bot API server on 127.0.0.1, run inside the test's event loop."""
 
     def __init__(
@@ -352,13 +925,18 @@ class FakeBotApi:
         port: int = 0,
         bot_username: str = "hoctap_test_bot",
         clock: Callable[[], float] = time.time,
+        query_timeout: float = QUERY_TIMEOUT,
+        global_per_second: float | None = GLOBAL_PER_SECOND,
+        per_chat_per_second: float | None = PER_CHAT_PER_SECOND,
+        per_chat_burst: int = PER_CHAT_BURST,
     ) -> None:
+        """A fake of the bot with `token`; `clock` dates messages and ages callback queries
+        and rate limits (``age_queries`` and a test clock move it without sleeping)."""
+        super().__init__(Call, port=port, clock=clock)
+        self.query_timeout = query_timeout
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
-        self.port = port
-        self._clock = clock
-        self.calls: list[Call] = []
         self.updates: dict[int, JsonDict] = {}
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
@@ -379,7 +957,7 @@ class FakeBotApi:
         self._acknowledged: dict[int, None] = {}
         self._delivered: list[int] = []
         self._dropped: list[int] = []
-        self._open_queries: dict[str, bool] = {}
+        self._open_queries: dict[str, float | None] = {}  # id -> pressed at; None: answered
         self._allowed_updates: frozenset[str] | None = None
         self._webhook_info: JsonDict = {}
         self._next_update_id = 1
@@ -392,12 +970,9 @@ class FakeBotApi:
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._global_limit: _Window | None = None
         self._chat_rate: float | None = None
-        self._chat_limits: dict[int, _Window] = {}
-        self._changed = asyncio.Event()
-        self._closing = False
-        self._active: set[asyncio.Task[Any]] = set()
-        self._server: HTTPServer | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._chat_burst = 1
+        self._chat_limits: dict[int, _Bucket] = {}
+        self.rate_limit(global_per_second, per_chat_per_second, per_chat_burst)
         # getUpdates is served by _get_updates (it waits); every other method answers at once.
         self._handlers: dict[str, Callable[[JsonDict], Any]] = {
             "getMe": self._get_me,
@@ -424,54 +999,15 @@ class FakeBotApi:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
+    def routes(self) -> list[Route]:
+        return [
+            (r"/bot([^/]*)/([^/]+)", ApiHandler, {"api": self}),
+            (r"/file/bot([^/]*)/(.+)", _FileHandler, {"api": self}),
+            (r"/_control/([a-z_]+)", _ControlHandler, {"api": self}),
+        ]
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        """Listen on 127.0.0.1 (a free port unless one was given)."""
-        self._closing = False
-        app = tornado.web.Application(
-            [
-                (r"/bot([^/]*)/([^/]+)", _ApiHandler, {"api": self}),
-                (r"/file/bot([^/]*)/(.+)", _FileHandler, {"api": self}),
-                (r"/_control/([a-z_]+)", _ControlHandler, {"api": self}),
-            ],
-            default_handler_class=_NotFoundHandler,
-            log_function=lambda handler: None,
-        )
-        sockets = tornado.netutil.bind_sockets(self.port, "127.0.0.1", family=socket.AF_INET)
-        self.port = int(sockets[0].getsockname()[1])
-        self._server = HTTPServer(app)
-        self._server.add_sockets(sockets)
-        # trust_env=False: a proxy from the environment must never see loopback test traffic.
-        self._http = httpx.AsyncClient(trust_env=False, timeout=10.0)
-
-    async def stop(self) -> None:
-        """Answer pending long polls, close every connection and the webhook client."""
-        self._closing = True
-        self._notify()
-        if self._server is not None:
-            self._server.stop()
-            if self._active:
-                await asyncio.wait(set(self._active), timeout=5)
-            await self._server.close_all_connections()
-            self._server = None
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def default_handler(self) -> type[tornado.web.RequestHandler]:
+        return _NotFoundHandler
 
     @property
     def base_url(self) -> str:
@@ -515,14 +1051,10 @@ class FakeBotApi:
             self._chats[user.id] = user.chat_dict()
 
     def send_text(self, user: FakeUser, text: str) -> int:
-        """Queue a text message from `user` (commands get their bot_command entity)."""
+        """Queue a text message from `user`, with the bot_command entities Telegram finds."""
         self._know(user)
-        message = self._new_message(user.id, user.to_dict(), text=text)
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            message.entities = [
-                {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
-            ]
+        entities = bot_commands(text) or None
+        message = self._new_message(user.id, user.to_dict(), text=text, entities=entities)
         return self.add_update({"message": message.to_dict()})
 
     def send_document(
@@ -543,7 +1075,6 @@ class FakeBotApi:
         """Queue a callback_query update: `user` pressed a button carrying `callback_data`."""
         target = message if isinstance(message, FakeMessage) else self.message(user.id, message)
         query_id = str(next(self._query_ids))
-        self._open_queries[query_id] = False
         query = {
             "id": query_id,
             "from": user.to_dict(),
@@ -575,10 +1106,12 @@ class FakeBotApi:
         self._notify()
 
     def _register(self, update: JsonDict) -> None:
-        """Learn chats, users and message ids from an injected update."""
+        """Learn chats, users, message ids and callback queries from an injected update."""
         body = update.get(_update_type(update))
         if not isinstance(body, dict):
             return
+        if _update_type(update) == "callback_query" and "id" in body:
+            self._open_queries.setdefault(str(body["id"]), self._clock())
         for message in (body, body.get("message")):  # a message, or the one a query is on
             if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
                 continue
@@ -604,12 +1137,23 @@ class FakeBotApi:
     # ----------------------------------------------------------------- faults and limits
 
     def rate_limit(
-        self, global_per_second: float | None = 30, per_chat_per_second: float | None = 1
+        self,
+        global_per_second: float | None = GLOBAL_PER_SECOND,
+        per_chat_per_second: float | None = PER_CHAT_PER_SECOND,
+        per_chat_burst: int = PER_CHAT_BURST,
     ) -> None:
-        """Answer sends beyond these rates with 429 and retry_after (None: no limit)."""
+        """Answer sends beyond these rates with 429 and retry_after (None: no limit): at most
+        `global_per_second` in any second, and per chat `per_chat_burst` at once, refilled at
+        `per_chat_per_second`."""
         self._global_limit = _Window(global_per_second) if global_per_second else None
-        self._chat_rate = per_chat_per_second
+        self._chat_rate, self._chat_burst = per_chat_per_second, per_chat_burst
         self._chat_limits.clear()
+
+    def age_queries(self, seconds: float) -> None:
+        """Make every unanswered callback query `seconds` older (to pass Telegram's timeout)."""
+        for query_id, pressed in self._open_queries.items():
+            if pressed is not None:
+                self._open_queries[query_id] = pressed - seconds
 
     def block(self, user_id: int) -> None:
         """Make every call to this chat answer 403 "bot was blocked by the user"."""
@@ -625,7 +1169,10 @@ class FakeBotApi:
     def fail_next(
         self, method: str, n: int = 1, *, status: int = 500, description: str = ""
     ) -> None:
-        """Answer the next `n` calls of `method` with an HTTP error (500 by default)."""
+        """Answer the next `n` calls of `method` with an HTTP error (500 by default).
+
+        These answers count as expected refusals: the test asked for them.
+        """
         text = description or ("Internal Server Error" if status == 500 else f"Error {status}")
         self._failures.setdefault(method.lower(), []).extend([(status, text)] * n)
 
@@ -633,24 +1180,24 @@ class FakeBotApi:
         failures = self._failures.get(method.lower())
         if failures:
             status, description = failures.pop(0)
-            raise ApiError(status, description)
-        chat_id = params.get("chat_id")
-        if chat_id in self._blocked:
+            raise _Injected(status, description)
+        if params.get("chat_id") in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if method in SEND_METHODS and isinstance(chat_id, int):
-            self._check_rate(chat_id)
 
     def _check_rate(self, chat_id: int) -> None:
+        """Refuse a send over the flood limits (after the send was found valid, as on
+        Telegram, where a refused send costs nothing)."""
         now = self._clock()
-        windows = [self._global_limit] if self._global_limit else []
+        limits: list[_Window | _Bucket] = [self._global_limit] if self._global_limit else []
         if self._chat_rate:
-            windows.append(self._chat_limits.setdefault(chat_id, _Window(self._chat_rate)))
-        wait = max((window.retry_after(now) for window in windows), default=0)
+            fresh = _Bucket(self._chat_rate, self._chat_burst, self._chat_burst, now)
+            limits.append(self._chat_limits.setdefault(chat_id, fresh))
+        wait = max((limit.retry_after(now) for limit in limits), default=0)
         if wait:
             self.count_429 += 1
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
-        for window in windows:
-            window.stamps.append(now)
+        for limit in limits:
+            limit.take(now)
 
     # ----------------------------------------------------------------- observing
 
@@ -689,36 +1236,6 @@ class FakeBotApi:
         """Return update ids discarded by drop_pending_updates or allowed_updates."""
         return list(self._dropped)
 
-    def calls_to(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == method]
-
-    async def wait_until(
-        self,
-        condition: Callable[[], _T],
-        timeout: float = 10.0,  # noqa: ASYNC109 (expiry becomes an AssertionError)
-        *,
-        describe: str = "",
-    ) -> _T:
-        """Wait until `condition()` is truthy and return its value.
-
-        The condition is re-checked whenever the fake's state changes (a call, an update, a
-        webhook answer), so it must depend on that state; wait on your own events otherwise.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = "\n".join(f"  {call}" for call in self.calls[-15:]) or "  (none)"
-                what = describe or getattr(condition, "__qualname__", "condition")
-                raise AssertionError(f"{what} not met within {timeout}s; last calls:\n{recent}")
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
-
     async def wait_for(
         self,
         predicate: Callable[[Call], bool],
@@ -735,11 +1252,6 @@ class FakeBotApi:
         found = await self.wait_until(match, timeout, describe="a matching Bot API call")
         assert found is not None
         return found
-
-    def _notify(self) -> None:
-        """Wake everything waiting for a change (long polls, wait_for, Chat)."""
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     # ----------------------------------------------------------------- webhook pushes
 
@@ -837,9 +1349,7 @@ class FakeBotApi:
     ) -> tuple[int, JsonDict]:
         """Answer one Bot API request; record it as a Call."""
         name = self._method_names.get(method.lower())
-        call = Call(name or method, params, self._clock())
-        self.calls.append(call)
-        self._notify()  # a call on its way is news too (a test may wait for one in flight)
+        call = self.record(name or method, params)
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -853,12 +1363,9 @@ class FakeBotApi:
             else:
                 result = self._handlers[name](params)
         except ApiError as exc:
-            call.status, call.description = exc.code, exc.description
-            self._notify()
-            return exc.code, exc.payload()
-        call.status, call.result = 200, result
-        self._notify()
-        return 200, {"ok": True, "result": result}
+            call.declared = isinstance(exc, _Injected)
+            return exc.code, self.answered(call, exc)
+        return 200, self.answered(call, None, result)
 
     async def _get_updates(self, params: JsonDict, is_closed: Callable[[], bool]) -> Any:
         if self.webhook_url:
@@ -875,17 +1382,15 @@ class FakeBotApi:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(float(params.get("timeout") or 0), 0.0)
         while True:
+            if is_closed() or self._closing or self.webhook_url:
+                return []  # first: a poll nobody waits for any more is not refused
             if generation != self._poll_generation:
                 raise ApiError(409, CONFLICT_POLL)
-            if is_closed() or self._closing or self.webhook_url:
-                return []
             batch = self._take_batch(limit)
             remaining = deadline - loop.time()
             if batch or remaining <= 0:
                 return batch
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await self.changed(remaining)
 
     # ----------------------------------------------------------------- methods
 
@@ -979,31 +1484,46 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
         for row in markup.get("inline_keyboard", []):
             for button in row:
-                if not button.get("text"):
-                    raise ApiError(
-                        400, "Bad Request: text buttons are unallowed in the inline keyboard"
-                    )
-                data = button.get("callback_data")
-                if data is not None and not 1 <= len(str(data).encode()) <= 64:
-                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                _check_button(button)
         return markup
 
     @staticmethod
-    def _check_text(text: Any, limit: int = 4096) -> str:
-        if not isinstance(text, str) or not text.strip():
+    def _message_text(params: JsonDict) -> Formatted:
+        """The text of a send or an edit as Telegram stores it, refused as Telegram refuses."""
+        if not params.get("text"):
             raise ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(text) > limit:
+        formatted = parse_text(params["text"], params.get("parse_mode"), params.get("entities"))
+        if _utf16_len(formatted.text) > TEXT_LIMIT:
             raise ApiError(400, "Bad Request: message is too long")
-        return text
+        return formatted
+
+    @staticmethod
+    def _caption(params: JsonDict) -> Formatted | None:
+        if params.get("caption") is None:
+            return None
+        formatted = parse_text(
+            params["caption"],
+            params.get("parse_mode"),
+            params.get("caption_entities"),
+            allow_empty=True,
+        )
+        if _utf16_len(formatted.text) > CAPTION_LIMIT:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        return formatted
 
     def _send_message(self, params: JsonDict) -> JsonDict:
-        chat = self._chat(params)
+        chat_id = int(self._chat(params)["id"])
+        formatted = self._message_text(params)
+        markup = self._check_markup(params.get("reply_markup"))
+        self._check_rate(chat_id)
         message = self._new_message(
-            int(chat["id"]),
+            chat_id,
             self.bot_user(),
-            text=self._check_text(params.get("text")),
-            reply_markup=self._check_markup(params.get("reply_markup")),
+            text=formatted.text,
+            entities=formatted.entity_list(),
+            reply_markup=markup,
             parse_mode=params.get("parse_mode"),
+            source=params["text"],
         )
         return message.to_dict()
 
@@ -1022,13 +1542,17 @@ class FakeBotApi:
         message = self._own_message(params, "message to edit not found")
         if message.text is None:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        text = self._check_text(params.get("text"))
+        formatted = self._message_text(params)
         # Telegram drops the inline keyboard when an edit does not repeat it.
         markup = self._check_markup(params.get("reply_markup"))
-        if text == message.text and markup == message.reply_markup:
+        # Telegram compares what it would store (text and entities) and the keyboard, not the
+        # source: "<b>a</b>" and "<strong>a</strong>" are the same message.
+        same_text = (formatted.text, formatted.entity_list()) == (message.text, message.entities)
+        if same_text and _keyboard(markup) == _keyboard(message.reply_markup):
             raise ApiError(400, NOT_MODIFIED)
         message.history.append((message.text, message.reply_markup))
-        message.text, message.reply_markup = text, markup
+        message.text, message.entities = formatted.text, formatted.entity_list()
+        message.reply_markup, message.source = markup, params["text"]
         message.parse_mode = params.get("parse_mode")
         message.edit_date = int(self._clock())
         return message.to_dict()
@@ -1036,7 +1560,7 @@ class FakeBotApi:
     def _edit_message_reply_markup(self, params: JsonDict) -> JsonDict:
         message = self._own_message(params, "message to edit not found")
         markup = self._check_markup(params.get("reply_markup"))
-        if markup == message.reply_markup:
+        if _keyboard(markup) == _keyboard(message.reply_markup):
             raise ApiError(400, NOT_MODIFIED)
         message.history.append((message.text, message.reply_markup))
         message.reply_markup = markup
@@ -1053,11 +1577,13 @@ class FakeBotApi:
 
     def _answer_callback_query(self, params: JsonDict) -> bool:
         query_id = str(params.get("callback_query_id", ""))
-        if self._open_queries.get(query_id, True):
+        asked = self._open_queries.get(query_id)
+        # Unknown, answered already or too old: Telegram says the same for all three.
+        if asked is None or self._clock() - asked > self.query_timeout:
             raise ApiError(400, QUERY_INVALID)
-        if len(str(params.get("text") or "")) > 200:
+        if _utf16_len(str(params.get("text") or "")) > ANSWER_LIMIT:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
-        self._open_queries[query_id] = True
+        self._open_queries[query_id] = None
         self.callback_answers[query_id] = params
         return True
 
@@ -1071,14 +1597,17 @@ class FakeBotApi:
             params[key] = value
         if not isinstance(value, UploadedFile):
             raise ApiError(400, f"Bad Request: there is no {key} in the request")
-        caption = params.get("caption")
-        if caption is not None and _utf16_len(str(caption)) > 1024:
-            raise ApiError(400, "Bad Request: message caption is too long")
+        caption = self._caption(params)
+        markup = self._check_markup(params.get("reply_markup"))
+        self._check_rate(int(chat["id"]))
         return self._new_message(
             int(chat["id"]),
             self.bot_user(),
-            caption=caption,
-            reply_markup=self._check_markup(params.get("reply_markup")),
+            caption=caption.text if caption else None,
+            caption_entities=caption.entity_list() if caption else None,
+            reply_markup=markup,
+            parse_mode=params.get("parse_mode"),
+            source=params.get("caption"),
             **{key: value},
         )
 
@@ -1133,20 +1662,7 @@ class FakeBotApi:
 
     def parse_request(self, request: tornado.httputil.HTTPServerRequest) -> JsonDict:
         """Read query, form, multipart or JSON parameters, decoding fields as Telegram does."""
-        raw: dict[str, Any] = {}
-        for key, values in itertools.chain(
-            request.query_arguments.items(), request.body_arguments.items()
-        ):
-            raw[key] = values[-1].decode("utf-8")
-        content_type = request.headers.get("Content-Type", "")
-        if content_type.startswith("application/json") and request.body:
-            try:
-                body = json.loads(request.body)
-            except ValueError as exc:
-                raise ApiError(400, "Bad Request: can't parse JSON body") from exc
-            if not isinstance(body, dict):
-                raise ApiError(400, "Bad Request: JSON body must be an object")
-            raw.update(body)
+        raw = fake_http.read_params(request)
         params = {key: _coerce(key, value) for key, value in raw.items()}
         for name, parts in request.files.items():
             part = parts[-1]
@@ -1158,44 +1674,6 @@ class FakeBotApi:
             if isinstance(value, str) and value.startswith("attach://"):
                 params[key] = params.get(value.removeprefix("attach://"), value)
         return params
-
-
-class _ApiHandler(tornado.web.RequestHandler):
-    """Serves ``/bot<token>/<method>`` for GET and POST."""
-
-    def initialize(self, api: FakeBotApi) -> None:
-        self.api = api
-        self.closed = False
-
-    def on_connection_close(self) -> None:
-        self.closed = True
-        self.api._notify()
-
-    async def get(self, token: str, method: str) -> None:
-        await self._serve(token, method)
-
-    async def post(self, token: str, method: str) -> None:
-        await self._serve(token, method)
-
-    async def _serve(self, token: str, method: str) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.api._active.add(task)
-        try:
-            try:
-                params = self.api.parse_request(self.request)
-            except ApiError as exc:
-                status, payload = exc.code, exc.payload()
-            else:
-                status, payload = await self.api.dispatch(
-                    token, method, params, lambda: self.closed
-                )
-            self.set_status(status)
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps(payload, ensure_ascii=False))
-        finally:
-            if task is not None:
-                self.api._active.discard(task)
 
 
 class _FileHandler(tornado.web.RequestHandler):

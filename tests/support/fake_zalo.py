@@ -1,12 +1,12 @@
-"""A local fake of the Zalo Bot API for end-to-end tests.
+"""A local fake of the Zalo Bot API for end-to-end tests, on the server base of ``fake_http``.
 
-Owns: an HTTP server on 127.0.0.1 answering ``/bot<token>/<method>`` for the methods the bot
-calls (getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage, sendPhoto,
-sendChatAction); Zalo's update model as its docs describe it: one event per getUpdates, no
-offset (an event handed out is gone), error 408 when none came in time, getUpdates refused
-while a webhook is set; webhook pushes of ``{"ok": true, "result": event}`` with the
-``X-Bot-Api-Secret-Token`` header, made by itself as events arrive, as Zalo does; recorded calls;
-every chat's messages; and injected faults: the monthly message quota, a blocked user.
+Owns: answering ``/bot<token>/<method>`` for the methods the bot calls (getMe, getUpdates,
+setWebhook, deleteWebhook, getWebhookInfo, sendMessage, sendPhoto, sendChatAction); Zalo's update
+model as its docs describe it: one event per getUpdates, no offset (an event handed out is gone),
+error 408 when none came in time, getUpdates refused while a webhook is set; webhook pushes of
+``{"ok": true, "result": event}`` with the ``X-Bot-Api-Secret-Token`` header, made by itself as
+events arrive, as Zalo does; every chat's messages; and injected faults: the monthly message
+quota, a blocked user. Listening, recorded calls and ``wait_until`` come from ``fake_http``.
 ``ZaloChat`` lets a test read as a person's session. Must not import the bot, its services or the
 database: it fakes Zalo.
 """
@@ -14,42 +14,35 @@ database: it fakes Zalo.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import itertools
 import json
 import secrets
-import socket
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import EllipsisType, TracebackType
-from typing import Any, Self, TypeVar
+from types import EllipsisType
+from typing import Any
 
 import httpx
 import tornado.httputil
-import tornado.netutil
-import tornado.web
-from tornado.httpserver import HTTPServer
 
-JsonDict = dict[str, Any]
-_T = TypeVar("_T")
+from .fake_http import (
+    ApiError,
+    ApiHandler,
+    Call,
+    FakeHttpServer,
+    JsonDict,
+    Route,
+    read_params,
+)
+from .fake_http import free_port as free_port  # tests take it from here
+
 TEXT_LIMIT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
 QUOTA_REFUSAL = "Quota exceeded: the bot has used its monthly message quota"
-
-
-class ApiError(Exception):
-    """An error answer: ``{"ok": false, "error_code": code, "description": …}``."""
-
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(description)
-        self.code, self.description = code, description
-
-    def payload(self) -> JsonDict:
-        return {"ok": False, "error_code": self.code, "description": self.description}
 
 
 @dataclass(frozen=True)
@@ -60,15 +53,8 @@ class ZaloUser:
     display_name: str = "Test"
 
 
-@dataclass
-class Call:
+class ZaloCall(Call):
     """One API request the bot made, with how it was answered."""
-
-    method: str
-    params: JsonDict
-    at: float
-    status: int | None = None
-    description: str | None = None
 
     @property
     def chat_id(self) -> str | None:
@@ -106,28 +92,21 @@ class WebhookDelivery:
     secret: str | None
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def units(text: str) -> int:
     """Length as JavaScript counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
 
 
-class FakeZaloApi:
+class FakeZaloApi(FakeHttpServer[ZaloCall]):
     """A fake Zalo Bot API server on 127.0.0.1, run inside the test's event loop."""
+
+    shown_calls = 12
 
     def __init__(
         self, token: str = "1234567890:fake-zalo-token", *, clock: Callable[[], float] = time.time
     ) -> None:
+        super().__init__(ZaloCall, clock=clock)
         self.token = token
-        self.port = 0
-        self._clock = clock
-        self.calls: list[Call] = []
         self.events: dict[str, JsonDict] = {}  # message id -> the event as sent
         self.sent: list[SentMessage] = []
         self.webhook_url: str | None = None
@@ -139,12 +118,7 @@ class FakeZaloApi:
         self._undelivered: list[str] = []  # webhook pushes not answered 200
         self._blocked: set[str] = set()
         self._ids = itertools.count(1)
-        self._changed = asyncio.Event()
         self._push_lock = asyncio.Lock()
-        self._active: set[asyncio.Task[Any]] = set()
-        self._closing = False
-        self._server: HTTPServer | None = None
-        self._http: httpx.AsyncClient | None = None
         self._handlers: dict[str, Callable[[JsonDict], Any]] = {
             "getMe": self._get_me,
             "setWebhook": self._set_webhook,
@@ -155,52 +129,20 @@ class FakeZaloApi:
             "sendChatAction": self._send_chat_action,
         }
 
-    # ----------------------------------------------------------------- lifecycle
+    def routes(self) -> list[Route]:
+        return [(r"/bot([^/]+)/([^/]+)", ApiHandler, {"api": self})]
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
-        self._closing = False
-        app = tornado.web.Application(
-            [(r"/bot([^/]+)/([^/]+)", _ApiHandler, {"api": self})],
-            log_function=lambda handler: None,
-        )
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1", family=socket.AF_INET)
-        self.port = int(sockets[0].getsockname()[1])
-        self._server = HTTPServer(app)
-        self._server.add_sockets(sockets)
-        # trust_env=False: a proxy from the environment must never see loopback test traffic.
-        self._http = httpx.AsyncClient(trust_env=False, timeout=10.0)
-
-    async def stop(self) -> None:
-        """Answer pending polls, finish pushes in flight, close every connection."""
-        self._closing = True
-        self._notify()
-        if self._active:
-            await asyncio.wait(set(self._active), timeout=5)
-        if self._server is not None:
-            self._server.stop()
-            await self._server.close_all_connections()
-            self._server = None
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+    def parse_request(self, request: tornado.httputil.HTTPServerRequest) -> JsonDict:
+        """Read query, form, multipart (files as bytes) or JSON parameters."""
+        params = read_params(request)
+        for name, parts in request.files.items():
+            params[name] = parts[-1].body
+        return params
 
     @property
     def base_url(self) -> str:
         """The value for ``HOCTAP_ZALO_BASE_URL`` (the token follows it)."""
-        return f"http://127.0.0.1:{self.port}/bot"
+        return f"{self.url}/bot"
 
     # ----------------------------------------------------------------- people write
 
@@ -237,9 +179,7 @@ class FakeZaloApi:
 
     def _deliver(self, message_id: str) -> None:
         if self.webhook_url is not None:
-            task = asyncio.ensure_future(self.push(message_id))
-            self._active.add(task)
-            task.add_done_callback(self._active.discard)
+            self.track(asyncio.ensure_future(self.push(message_id)))
         else:
             self._queue.append(message_id)
         self._notify()
@@ -288,17 +228,13 @@ class FakeZaloApi:
         chat_id = user.id if isinstance(user, ZaloUser) else user
         return [m for m in self.sent if m.chat_id == chat_id]
 
-    def calls_to(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == method]
+    def is_refusal(self, call: Call) -> bool:
+        """An error answer, other than getUpdates finding nothing (Zalo's 408)."""
+        return call.refused and not (call.method == "getUpdates" and call.status == 408)
 
-    def refused(self) -> list[Call]:
+    def refused(self) -> list[ZaloCall]:
         """Calls answered with an error, other than getUpdates finding nothing (408)."""
-        return [
-            call
-            for call in self.calls
-            if call.status not in (None, 200)
-            and not (call.method == "getUpdates" and call.status == 408)
-        ]
+        return self.refusals()
 
     def queued(self) -> list[str]:
         """Message ids no getUpdates has handed out yet."""
@@ -313,42 +249,13 @@ class FakeZaloApi:
         polls = self.calls_to("getUpdates")
         return not self._queue and bool(polls) and polls[-1].status is None
 
-    async def wait_until(
-        self,
-        condition: Callable[[], _T],
-        timeout: float = 10.0,  # noqa: ASYNC109 (expiry becomes an AssertionError)
-        *,
-        describe: str = "",
-    ) -> _T:
-        """Wait until `condition()` is truthy (re-checked whenever the fake's state changes)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = "\n".join(f"  {call}" for call in self.calls[-12:]) or "  (none)"
-                what = describe or getattr(condition, "__qualname__", "condition")
-                raise AssertionError(f"{what} not met within {timeout}s; last calls:\n{recent}")
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
     # ----------------------------------------------------------------- HTTP dispatch
 
     async def dispatch(
         self, token: str, method: str, params: JsonDict, is_closed: Callable[[], bool]
     ) -> tuple[int, JsonDict]:
         """Answer one request and record it."""
-        call = Call(method, params, self._clock())
-        self.calls.append(call)
-        self._notify()
+        call = self.record(method, params)
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized: invalid bot token")
@@ -359,12 +266,8 @@ class FakeZaloApi:
             else:  # method names are case-sensitive
                 raise ApiError(404, "Not Found: method not found")
         except ApiError as error:
-            call.status, call.description = error.code, error.description
-            self._notify()
-            return error.code, error.payload()
-        call.status = 200
-        self._notify()
-        return 200, {"ok": True, "result": result}
+            return error.code, self.answered(call, error)
+        return 200, self.answered(call, None, result)
 
     async def _get_updates(self, params: JsonDict, is_closed: Callable[[], bool]) -> JsonDict:
         if self.webhook_url is not None:
@@ -385,9 +288,7 @@ class FakeZaloApi:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise ApiError(408, "Request timeout")
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await self.changed(remaining)
 
     def _get_me(self, params: JsonDict) -> JsonDict:
         bot_id = self.token.split(":", 1)[0]
@@ -459,64 +360,6 @@ class FakeZaloApi:
     def _record(self, message: SentMessage) -> JsonDict:
         self.sent.append(message)
         return {"message_id": message.message_id, "date": int(self._clock() * 1000)}
-
-
-def parse_request(request: tornado.httputil.HTTPServerRequest) -> JsonDict:
-    """Read query, form, multipart (files as bytes) or JSON parameters."""
-    params: JsonDict = {}
-    for key, values in itertools.chain(
-        request.query_arguments.items(), request.body_arguments.items()
-    ):
-        params[key] = values[-1].decode("utf-8")
-    if request.headers.get("Content-Type", "").startswith("application/json") and request.body:
-        try:
-            body = json.loads(request.body)
-        except ValueError:
-            raise ApiError(400, "Bad Request: can't parse JSON body") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "Bad Request: JSON body must be an object")
-        params.update(body)
-    for name, parts in request.files.items():
-        params[name] = parts[-1].body
-    return params
-
-
-class _ApiHandler(tornado.web.RequestHandler):
-    """Serves ``/bot<token>/<method>`` for GET and POST."""
-
-    def initialize(self, api: FakeZaloApi) -> None:
-        self.api = api
-        self.closed = False
-
-    def on_connection_close(self) -> None:
-        self.closed = True
-        self.api._notify()
-
-    async def get(self, token: str, method: str) -> None:
-        await self._serve(token, method)
-
-    async def post(self, token: str, method: str) -> None:
-        await self._serve(token, method)
-
-    async def _serve(self, token: str, method: str) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.api._active.add(task)
-        try:
-            try:
-                params = parse_request(self.request)
-            except ApiError as error:
-                status, payload = error.code, error.payload()
-            else:
-                status, payload = await self.api.dispatch(
-                    token, method, params, lambda: self.closed
-                )
-            self.set_status(status)
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps(payload, ensure_ascii=False))
-        finally:
-            if task is not None:
-                self.api._active.discard(task)
 
 
 @dataclass

@@ -26,7 +26,8 @@ from telegram.ext import (
 )
 
 from .chat import AnyApplication, Chat, application_builder, polling, webhook
-from .fake_telegram import READY_PREFIX, FakeBotApi
+from .fake_http import watching
+from .fake_telegram import NOT_MODIFIED, QUERY_INVALID, QUERY_TIMEOUT, READY_PREFIX, FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYBOARD = InlineKeyboardMarkup(
@@ -230,7 +231,7 @@ async def test_rate_limit_answers_429_with_retry_after(monkeypatch: pytest.Monke
     async with FakeBotApi(clock=clock) as api, bare_bot(api) as bot:
         api.user(2001)
         api.user(2002)
-        api.rate_limit(global_per_second=30, per_chat_per_second=1)
+        api.rate_limit(global_per_second=30, per_chat_per_second=1, per_chat_burst=1)
         await bot.send_message(2001, "một")
         with pytest.raises(RetryAfter) as caught:
             await bot.send_message(2001, "hai")
@@ -240,6 +241,26 @@ async def test_rate_limit_answers_429_with_retry_after(monkeypatch: pytest.Monke
         await bot.send_message(2001, "sau một giây")
         assert api.count_429 == 1
         assert [c.status for c in api.calls_to("sendMessage")] == [200, 429, 200, 200]
+
+
+async def test_limits_are_on_by_default_a_burst_per_chat_then_one_a_second() -> None:
+    clock = FrozenClock()
+    async with FakeBotApi(clock=clock) as api:
+        for user_id in range(3001, 3041):
+            api.user(user_id)
+        burst = [await call(api, "sendMessage", chat_id=3001, text=str(n)) for n in range(21)]
+        assert [status for status, _ in burst] == [200] * 20 + [429]
+        assert burst[-1][1]["parameters"] == {"retry_after": 1}
+        assert burst[-1][1]["description"] == "Too Many Requests: retry after 1"
+        clock.now += 1  # one more a second, sustained
+        assert (await call(api, "sendMessage", chat_id=3001, text="sau"))[0] == 200
+        assert (await call(api, "sendMessage", chat_id=3001, text="nữa"))[0] == 429
+        clock.now += 1  # overall: 30 in any one second, whatever the chats
+        statuses = [
+            (await call(api, "sendMessage", chat_id=user_id, text="tin"))[0]
+            for user_id in range(3002, 3034)
+        ]
+        assert statuses == [200] * 30 + [429, 429]
 
 
 async def test_blocked_user_gets_403(api: FakeBotApi) -> None:
@@ -374,3 +395,202 @@ async def test_a_killed_bot_process_gets_what_was_sent_while_it_was_down(api: Fa
             process.kill()
             await process.wait()
     assert chat.replies() == ["trước", "trong lúc tắt"]
+
+
+# --------------------------------------------------------------------------- strict Telegram
+
+
+async def call(api: FakeBotApi, method: str, **params: Any) -> tuple[int, dict[str, Any]]:
+    """POST one Bot API call as JSON; return the HTTP status and the answer."""
+    async with httpx.AsyncClient(trust_env=False) as http:
+        response = await http.post(f"{api.base_url}{api.token}/{method}", json=params)
+    return response.status_code, response.json()
+
+
+async def send_html(api: FakeBotApi, text: str, chat_id: int = 4001) -> tuple[int, str]:
+    api.user(chat_id)
+    status, body = await call(api, "sendMessage", chat_id=chat_id, text=text, parse_mode="HTML")
+    return status, body.get("description", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("Xóm <Trại> & Co", 'Unsupported start tag "trại" at byte offset 5'),
+        ("/form <b>x", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b>a</b> 3 < 4", 'Unsupported start tag "" at byte offset 11'),
+        ("Điểm</b>", "Unexpected end tag at byte offset 7"),  # Đ and ể are 2 and 3 bytes
+        ("<b>đậm</i>", 'Unmatched end tag at byte offset 9, expected "</b>", found "</i>"'),
+        ("<span>bí mật</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
+        ("<a href='x.vn'>", 'Can\'t find end tag corresponding to start tag "a"'),
+        ("Ghi chú <b", "Unclosed start tag at byte offset 9"),
+        ('<tg-emoji emoji-id="x">👍</tg-emoji>', "Invalid custom emoji identifier specified"),
+    ],
+)
+async def test_html_telegram_cannot_parse_is_refused_with_its_words(
+    api: FakeBotApi, text: str, detail: str
+) -> None:
+    assert await send_html(api, text) == (400, f"Bad Request: can't parse entities: {detail}")
+    assert api.messages_to(4001) == []
+
+
+async def test_html_is_stored_as_the_text_a_person_reads_with_its_entities(
+    api: FakeBotApi,
+) -> None:
+    source = (
+        "  <b>Xóm &lt;Trại&gt; &amp; Co</b> &quot;A&quot; &#39;B&#x27; & <i>đi<u>ều</u></i>"
+        '\n<a href="hoctap.vn/x">link</a> <pre><code class="language-py">x</code></pre>\n\n'
+    )
+    assert (await send_html(api, source))[0] == 200
+    [message] = api.messages_to(4001)
+    assert message.text == "Xóm <Trại> & Co \"A\" 'B' & điều\nlink x"  # trimmed both ends
+    assert message.entities == [
+        {"type": "bold", "offset": 0, "length": 15},
+        {"type": "italic", "offset": 26, "length": 4},
+        {"type": "underline", "offset": 28, "length": 2},
+        {"type": "text_link", "offset": 31, "length": 4, "url": "http://hoctap.vn/x"},
+        {"type": "pre", "offset": 36, "length": 1, "language": "py"},
+    ]
+    assert message.visible == message.text
+    assert (
+        message.content
+        == message.html
+        == (
+            "<b>Xóm &lt;Trại&gt; &amp; Co</b> \"A\" 'B' &amp; <i>đi<u>ều</u></i>\n"
+            '<a href="http://hoctap.vn/x">link</a> <pre><code class="language-py">x</code></pre>'
+        )
+    )
+    assert message.source == source
+    assert message.to_dict()["entities"] == message.entities
+
+
+async def test_lengths_count_utf16_units_of_the_parsed_text(api: FakeBotApi) -> None:
+    emoji = "😀"  # two UTF-16 code units
+    assert await send_html(api, f"<b>{emoji * 2048}</b>") == (200, "")  # tags are not counted
+    assert await send_html(api, emoji * 2048 + "a") == (400, "Bad Request: message is too long")
+    assert await send_html(api, "") == (400, "Bad Request: message text is empty")
+    assert await send_html(api, "<b> </b>\n") == (400, "Bad Request: text must be non-empty")
+    api.user(4002)
+    photo = {"chat_id": 4002, "photo": "AgADfake", "parse_mode": "HTML"}
+    ok, _ = await call(api, "sendPhoto", **photo, caption=f"<i>{'ồ' * 1024}</i>")
+    too_long, refused = await call(api, "sendPhoto", **photo, caption=emoji * 512 + "a")
+    empty, _ = await call(api, "sendPhoto", **photo, caption="<b></b>")  # captions may be empty
+    assert (ok, too_long, empty) == (200, 400, 200)
+    assert refused["description"] == "Bad Request: message caption is too long"
+    assert [m.caption for m in api.messages_to(4002)] == ["ồ" * 1024, ""]
+
+
+async def test_buttons_callback_data_is_counted_in_utf8_bytes(api: FakeBotApi) -> None:
+    api.user(4003)
+
+    async def with_button(**button: str) -> str:
+        markup = {"inline_keyboard": [[button]]}
+        _, body = await call(api, "sendMessage", chat_id=4003, text="Chọn", reply_markup=markup)
+        return str(body.get("description", "ok"))
+
+    assert await with_button(text="Có", callback_data="a:" + "ồ" * 20 + "xy") == "ok"  # 64 B
+    assert await with_button(text="Có", callback_data="a:" + "ồ" * 21) == (  # 21 letters, 65 B
+        "Bad Request: BUTTON_DATA_INVALID"
+    )
+    assert await with_button(text="", callback_data="a:1") == (
+        "Bad Request: inline keyboard button text must be non-empty"
+    )
+    assert await with_button(text="Có", callback_data="") == (
+        "Bad Request: can't parse inline keyboard button: "
+        "Text buttons are unallowed in the inline keyboard"
+    )
+
+
+async def test_an_edit_that_changes_nothing_telegram_keeps_is_not_modified(
+    api: FakeBotApi,
+) -> None:
+    assert (await send_html(api, "<b>Câu 1</b>"))[0] == 200
+    edit = {"chat_id": 4001, "message_id": 1, "parse_mode": "HTML"}
+    same, body = await call(api, "editMessageText", **edit, text="<strong>Câu 1</strong>\n")
+    assert (same, body["description"]) == (400, NOT_MODIFIED)
+    assert (await call(api, "editMessageText", **edit, text="Câu 1"))[0] == 200  # not bold now
+    assert api.message(4001, 1).entities is None
+
+
+async def test_callback_queries_expire_and_are_answered_once() -> None:
+    clock = FrozenClock()
+    async with FakeBotApi(clock=clock) as api:
+        lan = api.user(4004)
+        api.send_text(lan, "xin chào")
+        first, second, third = (api.press(lan, 1, "pick:yes") for _ in range(3))
+        ids = [str(api.updates[u]["callback_query"]["id"]) for u in (first, second, third)]
+        clock.now += QUERY_TIMEOUT  # just in time
+        assert (await call(api, "answerCallbackQuery", callback_query_id=ids[0]))[0] == 200
+        again = await call(api, "answerCallbackQuery", callback_query_id=ids[0])
+        api.age_queries(0.5)  # a moment too late
+        late = await call(api, "answerCallbackQuery", callback_query_id=ids[1])
+        also_late = await call(api, "answerCallbackQuery", callback_query_id=ids[2])
+    assert [again[1]["description"], late[1]["description"]] == [QUERY_INVALID] * 2
+    assert also_late[1]["description"] == QUERY_INVALID
+
+
+async def test_answer_text_is_at_most_200_utf16_units(api: FakeBotApi) -> None:
+    lan = api.user(4005)
+    api.send_text(lan, "xin chào")
+    ids = [str(api.updates[api.press(lan, 1, "x")]["callback_query"]["id"]) for _ in range(2)]
+    ok = await call(api, "answerCallbackQuery", callback_query_id=ids[0], text="😀" * 100)
+    status, body = await call(
+        api, "answerCallbackQuery", callback_query_id=ids[1], text="😀" * 101
+    )
+    assert (ok[0], status, body["description"]) == (200, 400, "Bad Request: MESSAGE_TOO_LONG")
+
+
+@pytest.mark.parametrize(
+    ("text", "commands"),
+    [
+        ("/form <b>x", [(0, 5)]),
+        ("/start@hoctap_test_bot mã", [(0, 22)]),
+        ("/ ", []),
+        ("/é", []),
+        ("/forme2é", []),  # a letter right after: not a command
+        ("/a<b>", []),
+        ("xem /help nhé", [(4, 5)]),  # found anywhere; PTB's COMMAND filter looks at offset 0
+        ("😀/x", [(2, 2)]),
+        ("/" + "a" * 65, []),
+    ],
+)
+async def test_only_what_telegram_calls_a_command_gets_a_bot_command_entity(
+    api: FakeBotApi, text: str, commands: list[tuple[int, int]]
+) -> None:
+    api.send_text(api.user(4006), text)
+    entities = api.message(4006, 1).entities or []
+    assert [(e["offset"], e["length"]) for e in entities] == commands
+    assert {e["type"] for e in entities} <= {"bot_command"}
+
+
+async def test_a_slash_that_is_no_command_reaches_the_text_handler(api: FakeBotApi) -> None:
+    app = echo_app(api)
+    chat = Chat(api, api.user(4007), app=app)
+    async with polling(app):
+        await chat.send("/é")
+        assert chat.last_reply() == "/é"  # echoed: filters.COMMAND did not take it
+        await chat.send("/start@hoctap_test_bot")
+        assert chat.last_reply() == QUESTION
+
+
+async def test_refusals_are_recorded_and_only_undeclared_ones_are_unexpected(
+    api: FakeBotApi,
+) -> None:
+    api.user(4008)
+    api.block(4008)
+    api.fail_next("getMe", status=502)
+    with watching() as servers:
+        other = FakeBotApi()
+    assert servers == [other]
+    with api.expect_refusal("sendMessage", 403, "blocked"):
+        await call(api, "sendMessage", chat_id=4008, text="một")
+    await call(api, "getMe")  # injected: the test asked for it
+    await call(api, "sendMessage", chat_id=4008, text="hai")  # outside the block
+    assert [(c.method, c.status) for c in api.refusals()] == [
+        ("sendMessage", 403),
+        ("getMe", 502),
+        ("sendMessage", 403),
+    ]
+    assert [c.params["text"] for c in api.unexpected_refusals()] == ["hai"]
+    api.expect_refusal("sendmessage", 403)  # for the whole test, method names in any case
+    assert api.unexpected_refusals() == []
