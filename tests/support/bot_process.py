@@ -39,7 +39,9 @@ def bot_environment(
         HOCTAP_TELEGRAM_TOKEN=token,
         HOCTAP_TELEGRAM_BASE_URL=base_url,
         HOCTAP_TELEGRAM_BASE_FILE_URL=base_file_url,
-        HOCTAP_TELEGRAM_MAX_RATE="0",  # the fake has no flood limit; the throttle would cap tests
+        # No throttle: a test that wants Telegram's flood limits keeps the fake's on and passes
+        # HOCTAP_TELEGRAM_MAX_RATE itself; the others turn the fake's off.
+        HOCTAP_TELEGRAM_MAX_RATE="0",
         HOCTAP_LOG_LEVEL="WARNING",
     )
     env.update({f"HOCTAP_{key.upper()}": value for key, value in extra.items()})

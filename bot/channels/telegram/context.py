@@ -12,6 +12,7 @@ from bot.services.context import Services
 SERVICES_KEY = "hoctap.services"
 WAKE_KEY = "hoctap.wake_reminders"  # an asyncio.Event: set it to send reminders at once
 APPLIED_KEY = "hoctap.applied"
+STALE_KEY = "hoctap.stale"  # ids of taps too old to answer (the runner says which)
 
 
 class HoctapContext(CallbackContext[HoctapBot, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

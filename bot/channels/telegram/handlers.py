@@ -10,7 +10,7 @@ import logging
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from bot.channels.telegram.context import WAKE_KEY, HoctapApplication, HoctapContext
+from bot.channels.telegram.context import STALE_KEY, WAKE_KEY, HoctapApplication, HoctapContext
 from bot.channels.telegram.render import show
 from bot.i18n import _, set_locale
 from bot.services import router
@@ -74,7 +74,9 @@ async def _respond(update: Update, context: HoctapContext, inbound: Inbound) -> 
         out = Outbound([Reply(busy.text)])
     else:
         context.applied.add(update.update_id)  # router.handle returned: its inbox row is done
-    await show(context.bot, update, out)
+    stale: set[int] = context.bot_data.get(STALE_KEY, set())
+    await show(context.bot, update, out, answer_tap=update.update_id not in stale)
+    stale.discard(update.update_id)
     wake = context.bot_data.get(WAKE_KEY)
     if out.wake_reminders and wake is not None:
         wake.set()

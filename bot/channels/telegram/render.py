@@ -43,11 +43,14 @@ def split(text: Text, limit: int = TEXT_LIMIT) -> list[str]:
     return html.split(text.html(), limit)
 
 
-async def show(bot: HoctapBot, update: Update, out: Outbound) -> None:
-    """Answer the tap (if any), then edit or send each reply."""
+async def show(bot: HoctapBot, update: Update, out: Outbound, answer_tap: bool = True) -> None:
+    """Answer the tap (if any, and not too old to answer), then edit or send each reply; a
+    notice that matters (an alert) on a tap too old to answer goes as a message instead."""
     query = update.callback_query
-    if query is not None:
+    if query is not None and answer_tap:
         await _answer(query, out.notice, out.alert)
+    elif query is not None and out.alert and out.notice is not None:
+        out = Outbound([Reply(out.notice), *out.replies])
     chat = update.effective_chat
     if chat is None:
         return

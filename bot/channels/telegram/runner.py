@@ -48,6 +48,7 @@ from bot.channels.telegram.api import HoctapBot
 from bot.channels.telegram.context import (
     APPLIED_KEY,
     SERVICES_KEY,
+    STALE_KEY,
     WAKE_KEY,
     HoctapApplication,
     HoctapContext,
@@ -63,12 +64,16 @@ from bot.storage.db import DatabaseUnavailable
 log = logging.getLogger(__name__)
 CHANNEL = handlers.CHANNEL
 POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
+BATCH = 100  # updates a getUpdates call returns at most (Telegram's default limit)
 ALLOWED = ["message", "callback_query"]
 FAILED_KEY = "hoctap.failed"  # update id -> how often its handler raised, in this process
 ATTEMPTS = 3  # tries of one update before it is left for a later scan
 RETRY_SECONDS = 5.0  # pause before a stuck update or a failed store is tried again
 DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
 CHATS_AT_ONCE = 8  # chats applied side by side (each in its own order), see `Dispatcher`
+# Telegram refuses to answer a callback query older than about 15 seconds ("query is too old");
+# a tap applied later than this (a backlog, a replay after a restart) is not answered.
+QUERY_SECONDS = 10.0
 
 
 def build_application(settings: Settings, services: Services) -> HoctapApplication:
@@ -166,6 +171,7 @@ class Dispatcher:
         self._queued: set[int] = set()
         self._gate = asyncio.Semaphore(CHATS_AT_ONCE)
         self._held: dict[str, float] = {}  # chat -> loop time before which it is not retried
+        self._arrived: dict[int, float] = {}  # update id -> loop time it came in, this process
         self._scanning = False
         self._partial = False  # the last scan did not reach every pending row
         self.applied = 0
@@ -224,18 +230,24 @@ class Dispatcher:
         self._partial = len(rows) == inbox.PENDING_LIMIT
         return queued
 
-    def offer(self, rows: Sequence[inbox.Waiting], raw: Mapping[int, dict[str, Any]]) -> None:
+    def offer(
+        self,
+        rows: Sequence[inbox.Waiting],
+        raw: Mapping[int, dict[str, Any]],
+        backlog: bool = False,
+    ) -> None:
         """Queue updates the poller just stored, as a scan would find them, parsed from ``raw``;
         while older rows wait beyond the last scan, leave them to scans (they must not
-        overtake)."""
+        overtake). ``backlog``: they waited at Telegram while this process was not running, so
+        their taps may be too old to answer."""
         if self._partial:
             for row in rows:
-                self._parse(row.update_id, raw[row.update_id])
+                self._parse(row.update_id, raw[row.update_id], backlog)
             self.wake.set()
             return
         for row in rows:
             if self._queue(row):
-                self._parse(row.update_id, raw[row.update_id])
+                self._parse(row.update_id, raw[row.update_id], backlog)
 
     def _queue(self, row: inbox.Waiting) -> bool:
         """Queue one stored row behind its chat's earlier ones; False if it is not for now
@@ -273,6 +285,7 @@ class Dispatcher:
                     if row.update_id not in self.fresh:
                         await self._read_back(queue)
                     update = self.fresh.pop(row.update_id, None)
+                    self._mark_stale(row.update_id)
                     if update is not None and not await _apply_with_retries(
                         self.application, self.services, update
                     ):
@@ -295,6 +308,15 @@ class Dispatcher:
             if self._partial:
                 self.wake.set()  # room for rows the last scan did not reach
 
+    def _mark_stale(self, update_id: int) -> None:
+        """Tell the handlers a tap is too old to answer: replayed from the inbox, or applied
+        long after it came in (they still show its effect)."""
+        arrived = self._arrived.pop(update_id, None)
+        now = asyncio.get_running_loop().time()
+        stale: set[int] = self.application.bot_data.setdefault(STALE_KEY, set())
+        if arrived is None or now - arrived > QUERY_SECONDS:
+            stale.add(update_id)
+
     def _hold(self, key: str) -> None:
         """Leave this chat's pending updates for a scan ``RETRY_SECONDS`` from now."""
         self._held[key] = asyncio.get_running_loop().time() + RETRY_SECONDS
@@ -305,7 +327,9 @@ class Dispatcher:
         self._parse(update_id, raw)
         self.wake.set()
 
-    def _parse(self, update_id: int, raw: dict[str, Any]) -> None:
+    def _parse(self, update_id: int, raw: dict[str, Any], backlog: bool = False) -> None:
+        if not backlog:
+            self._arrived.setdefault(update_id, asyncio.get_running_loop().time())
         try:
             self.fresh[update_id] = Update.de_json(raw, self.application.bot)
         except Exception:  # read again from the inbox, where a broken one is closed
@@ -396,6 +420,7 @@ async def poll(
     batch is offered to the dispatcher, and the next batch is fetched while it applies this one."""
     offset: int | None = None
     failures = 0
+    behind = True
     while not stop.is_set():
         try:
             updates = await until_stopped(
@@ -419,7 +444,11 @@ async def poll(
             continue
         # Acknowledged by the next call, after the commit.
         offset = int(updates[-1]["update_id"]) + 1
-        dispatcher.offer(stored, {int(update["update_id"]): update for update in updates})
+        raw = {int(update["update_id"]): update for update in updates}
+        # Until a batch comes back short of Telegram's 100, what arrives waited at Telegram
+        # while no process was polling: its taps may be too old to answer.
+        dispatcher.offer(stored, raw, backlog=behind)
+        behind = behind and len(updates) >= BATCH
     if offset is not None:
         await _confirm(application, offset)
 
