@@ -97,6 +97,9 @@ class Outbound:
     # The notice matters (a refusal: not your village): it stays on screen until dismissed.
     alert: bool = False
     wake_reminders: bool = False  # reminders were planned to go now (a broadcast)
+    # The update was applied before (a redelivery, or another worker's): whoever applied it
+    # answered it, so nothing is shown, not even the tap's answer.
+    redelivered: bool = False
 
     def __post_init__(self) -> None:
         if self.notice is not None and not isinstance(self.notice, Text):

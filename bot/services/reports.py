@@ -26,7 +26,6 @@ from bot.services.review import ReviewError, find_unit
 from bot.services.turn import Turn
 from bot.storage import queries
 from bot.storage.models import Unit, utcnow
-from bot.storage.sqlite_driver import off_loop
 from conversations.text import vietnamese_key
 
 HOUSEHOLD_FORMS = (GDHT,)
@@ -64,8 +63,7 @@ async def build_report(
 ) -> Report:
     """The report of a unit (its code, id or row) for a year; ``ReviewError`` if unknown."""
     found = await find_unit(session, unit)
-    with off_loop():  # recounting what changed can read a province's rows
-        rows = await queries.child_counts(session, found, year, HOUSEHOLD_FORMS, PERSON_FORMS)
+    rows = await queries.child_counts(session, found, year, HOUSEHOLD_FORMS, PERSON_FORMS)
     paths = [found.path, *(row.path for row in rows)]
     titles = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN)
     goals = await targets.goals(session, paths, titles, year)
@@ -94,10 +92,11 @@ async def keep_totals_fresh(sessions: async_sessionmaker[AsyncSession], year: in
         async with sessions() as session:
             province = await session.get(Unit, province_id)
             assert province is not None
-            with off_loop():  # seconds, after an import: people are answered meanwhile
-                recounted += await queries.refresh_totals(
-                    session, province, year, HOUSEHOLD_FORMS, PERSON_FORMS
-                )
+            # Seconds, after an import; the driver's thread runs it, people are answered
+            # meanwhile (their writes wait for this transaction, on SQLite).
+            recounted += await queries.refresh_totals(
+                session, province, year, HOUSEHOLD_FORMS, PERSON_FORMS
+            )
             await session.commit()
     return recounted
 

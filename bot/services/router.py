@@ -127,7 +127,7 @@ async def _unit_of_work(services: Services, inbound: Inbound, attempt: int = 1) 
             if entered is None:  # a redelivery: its effect is already in place
                 if attempt > 1:  # done by another worker, or by the try whose COMMIT dropped
                     log.warning("update %s was applied meanwhile; no reply here", update_id)
-                return Outbound()
+                return Outbound(redelivered=True)
             person, stored = entered
         set_locale(person.locale)
         conversation = conversation_of(stored)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -32,7 +33,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.i18n import _
-from bot.storage import sqlite_driver
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,14 +62,9 @@ def create_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -
         # second connection of this process could only wait for the first, polling (its busy
         # handler sleeps up to 100 ms at a time). With one connection, concurrent units of work
         # queue in asyncio instead, first come first served, and start the moment it is free.
-        # The connection runs statements on the event loop's thread (see sqlite_driver): the
-        # thread hand-offs of aiosqlite were half the CPU time of an answer.
-        engine = create_async_engine(
-            parsed,
-            pool_size=1,
-            max_overflow=0,
-            connect_args={"async_creator_fn": sqlite_driver.connector(busy_timeout_ms)},
-        )
+        # aiosqlite runs every statement in its own thread, so a wait for another process's
+        # lock (the busy handler) or a long recount never holds the event loop.
+        engine = create_async_engine(parsed, pool_size=1, max_overflow=0)
         _configure_sqlite(engine, parsed, busy_timeout_ms)
     else:
         # No ping before each use: it was a round trip per unit of work, a sixth of the CPU of
@@ -225,15 +220,17 @@ def _configure_sqlite(engine: AsyncEngine, url: URL, busy_timeout_ms: int) -> No
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take transaction control from the driver so that every transaction (reads included)
-        # starts with BEGIN IMMEDIATE: writers wait for the lock there (see sqlite_driver)
+        # starts with BEGIN IMMEDIATE: writers wait for the lock there, up to the busy timeout,
         # instead of failing with "database is locked" when a read transaction later writes.
+        # (SQLAlchemy's recipe for pysqlite and aiosqlite: "Serializable isolation".)
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in (
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-        ):  # no busy_timeout: the connection waits for locks itself, off the loop's back
+            f"busy_timeout={int(busy_timeout_ms)}",
+        ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -244,11 +241,19 @@ def _configure_sqlite(engine: AsyncEngine, url: URL, busy_timeout_ms: int) -> No
     @event.listens_for(engine.sync_engine, "handle_error")
     def on_error(context: ExceptionContext) -> None:
         original = context.original_exception
-        if sqlite_driver.is_busy(original):
+        if _is_busy(original):
             reason = _("another process kept it locked for more than {ms} ms").format(
                 ms=busy_timeout_ms
             )
             raise _unavailable(url, reason) from original
+
+
+def _is_busy(error: BaseException) -> bool:
+    """True for SQLite's refusal of a lock another connection kept past the busy timeout."""
+    text = str(error)
+    return isinstance(error, sqlite3.OperationalError) and (
+        "database is locked" in text or "database is busy" in text
+    )
 
 
 def _translate_connect_errors(engine: AsyncEngine, url: URL) -> None:

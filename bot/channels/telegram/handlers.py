@@ -75,6 +75,9 @@ async def _respond(update: Update, context: HoctapContext, inbound: Inbound) -> 
     else:
         context.applied.add(update.update_id)  # router.handle returned: its inbox row is done
     stale: set[int] = context.bot_data.get(STALE_KEY, set())
+    if out.redelivered:
+        stale.discard(update.update_id)
+        return
     await show(context.bot, update, out, answer_tap=update.update_id not in stale)
     stale.discard(update.update_id)
     wake = context.bot_data.get(WAKE_KEY)

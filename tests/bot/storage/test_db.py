@@ -1,5 +1,6 @@
-"""The engine: SQLite pragmas and BEGIN IMMEDIATE really in force, unopenable URLs refused with one
-readable line, and the dialect-aware insert_ignore on whichever database the suite runs."""
+"""The engine: SQLite pragmas and BEGIN IMMEDIATE really in force, a wait for another process's
+lock that leaves the event loop free, unopenable URLs refused with one readable line, and the
+dialect-aware insert_ignore on whichever database the suite runs."""
 
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ from bot.storage.db import (
 from bot.storage.models import InboxUpdate, utcnow
 
 
-async def test_sqlite_connections_use_wal_normal_sync_foreign_keys_and_no_busy_handler(
+async def test_sqlite_connections_use_wal_normal_sync_foreign_keys_and_the_busy_timeout(
     sqlite_url: str,
 ) -> None:
-    engine = create_engine(sqlite_url)
+    engine = create_engine(sqlite_url, busy_timeout_ms=1234)
     try:
         async with engine.connect() as connection:
             pragmas = {
@@ -37,13 +38,12 @@ async def test_sqlite_connections_use_wal_normal_sync_foreign_keys_and_no_busy_h
             }
     finally:
         await engine.dispose()
-    # synchronous: 1 is NORMAL. SQLite's busy handler would sleep on the event loop's thread:
-    # the connection waits for locks itself (tests/bot/storage/test_sqlite_driver.py).
+    # synchronous: 1 is NORMAL. The busy handler sleeps in aiosqlite's thread, not the loop's.
     assert pragmas == {
         "journal_mode": "wal",
         "synchronous": 1,
         "foreign_keys": 1,
-        "busy_timeout": 0,
+        "busy_timeout": 1234,
     }
 
 
@@ -201,3 +201,36 @@ async def test_a_deadlock_between_two_transactions_is_a_conflict_to_run_again(
         [error] = [o for o in outcomes if isinstance(o, BaseException)]
         assert isinstance(error, DBAPIError)
         assert conflicted(error) and not dropped(error)
+
+
+async def test_waiting_for_another_writer_leaves_the_loop_free(sqlite_url: str) -> None:
+    holder, waiter = create_engine(sqlite_url), create_engine(sqlite_url, busy_timeout_ms=5000)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with holder.begin() as held:
+            await held.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: the write lock is taken
+
+            async def write() -> float:
+                async with waiter.begin() as connection:
+                    await connection.exec_driver_sql("SELECT 1")
+                return time.perf_counter()
+
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.3)
+            assert not writing.done()
+            released = time.perf_counter()
+        got_in = await writing
+    finally:
+        ticker.cancel()
+        await holder.dispose()
+        await waiter.dispose()
+    assert ticks >= 15  # a busy handler sleeping on this thread would have stopped the ticks
+    assert got_in - released < 0.2  # and the waiter went on soon after the lock was free
