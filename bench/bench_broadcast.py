@@ -185,10 +185,10 @@ async def run_sender(
     """The production sender on the scaled clock until SIGTERM (a clean stop)."""
     from telegram import Bot
 
-    from bot.channels.delivery import Deliverer, Outcome
     from bot.channels.telegram.sender import reminder_sender
+    from bot.chat.messages import Reply
+    from bot.runtime.reminders import Deliverer, Outcome
     from bot.services.context import Services
-    from bot.services.messages import Reply
     from conversations.loader import load_forms
 
     logging.basicConfig(level=logging.WARNING, format="sender: %(message)s")

@@ -35,9 +35,9 @@ from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bot.services.callbacks import ANSWER, CONSENT, pack  # noqa: E402
+from bot.chat.callbacks import ANSWER, CONSENT, pack  # noqa: E402
+from bot.chat.presenting import REVIEW_STEP, SUBMIT  # noqa: E402
 from bot.services.context import CDHT  # noqa: E402
-from bot.services.presenting import REVIEW_STEP, SUBMIT  # noqa: E402
 from bot.storage.db import create_engine, upgrade  # noqa: E402
 from bot.storage.models import (  # noqa: E402
     Answer,

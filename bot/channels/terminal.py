@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.text import numbered
+from bot.chat import router
+from bot.chat.messages import Actor, Attachment, Inbound, Outbound
 from bot.i18n import _
-from bot.services import router
 from bot.services.context import Services
-from bot.services.messages import Actor, Attachment, Inbound, Outbound
 
 QUIT_WORDS = {"q", "quit", "exit", "thoat", "thoát"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.messages import Reply
+from bot.chat.messages import Reply
 
 
 def numbered(reply: Reply) -> str:

@@ -6,10 +6,10 @@ import argparse
 
 from bot.app import open_services
 from bot.channels.terminal import converse, terminal_actor
+from bot.chat.messages import Inbound
 from bot.commands.common import fail
 from bot.config import Settings
 from bot.i18n import _
-from bot.services.messages import Inbound
 from bot.services.people import CONSENT_PURPOSE, ensure_person
 from bot.storage.db import DatabaseUnavailable
 from conversations.model import FormError

@@ -7,11 +7,11 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from bot.commands import demo_data
 from bot.commands.common import NotFound, database, fail, find_unit
 from bot.config import Settings
 from bot.i18n import TIMEZONE, _, format_number
 from bot.reports import text
-from bot.services import demo
 from bot.services.reports import build_report
 from bot.services.review import ReviewError
 from bot.services.units import UnitError
@@ -51,15 +51,17 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
                 commune = await find_unit(session, args.commune, COMMUNE)
                 try:
                     headline = _summary(
-                        await demo.fill(session, load_forms(), commune.code, year, args.seed, now)
+                        await demo_data.fill(
+                            session, load_forms(), commune.code, year, args.seed, now
+                        )
                     )
-                except demo.AlreadyFilled as filled:
+                except demo_data.AlreadyFilled as filled:
                     headline = str(filled)  # a second run shows the report, changing nothing
                 await session.commit()
             async with sessions() as session:
                 report = await build_report(session, commune.code, year, now)
                 await session.commit()  # keeps the totals it counted for the next report
-    except (demo.DemoError, UnitError, ReviewError, NotFound, DatabaseUnavailable) as error:
+    except (demo_data.DemoError, UnitError, ReviewError, NotFound, DatabaseUnavailable) as error:
         return fail(str(error))
     print(headline)
     print(text.render(report).plain())
@@ -67,12 +69,12 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         _(
             "Try it: hoctap chat --user {officer} (the commune officer) or --user {leader} "
             "(a village leader)."
-        ).format(officer=demo.OFFICER_LOGIN, leader=demo.LEADER_LOGIN.format(number=1))
+        ).format(officer=demo_data.OFFICER_LOGIN, leader=demo_data.LEADER_LOGIN.format(number=1))
     )
     return 0
 
 
-def _summary(summary: demo.DemoSummary) -> str:
+def _summary(summary: demo_data.DemoSummary) -> str:
     return _(
         "Example data added: {villages} villages, {households} households, {assessed} "
         "assessed, {recognised} recognised, {returned} returned, {citizens} citizens' "

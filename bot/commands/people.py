@@ -7,12 +7,12 @@ import argparse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat.messages import Actor
 from bot.commands.common import NotFound, database, fail, find_unit
 from bot.config import Settings
 from bot.i18n import _, format_datetime
 from bot.services import audit, invites, words
 from bot.services.context import utc_now
-from bot.services.messages import Actor
 from bot.services.people import ADMIN, ensure_person, grant
 from bot.services.scope import is_admin
 from bot.storage.db import DatabaseUnavailable

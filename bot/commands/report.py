@@ -10,12 +10,13 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
+from bot.chat.reports import file_name
 from bot.commands.common import NotFound, database, fail, find_unit
 from bot.config import Settings
 from bot.i18n import TIMEZONE, _
 from bot.reports import text
 from bot.reports.model import Report
-from bot.services.reports import build_report, file_name
+from bot.services.reports import build_report
 from bot.services.review import ReviewError
 from bot.services.targets import TITLES, set_target
 from bot.storage.db import DatabaseUnavailable

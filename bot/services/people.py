@@ -23,7 +23,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.i18n import normalise_locale
-from bot.services.messages import Actor
 from bot.storage import inbox
 from bot.storage.db import on_postgresql
 from bot.storage.models import ChatState, Identity, Person, RoleAssignment, Unit, update_of
@@ -63,6 +62,17 @@ _MOVE = update_of(
 )
 CONSENT_PURPOSE = "hoctap-assessments"
 TYPED_KEYS = "_keys"  # in the stored conversation: typed key -> choice of the last reply
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind an update, as the channel knows them."""
+
+    channel: str  # "telegram" | "zalo" | "terminal"
+    external_id: str
+    chat_id: str
+    name: str = ""
+    language: str | None = None
 
 
 @dataclass

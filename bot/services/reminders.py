@@ -3,15 +3,14 @@
 - ``plan(session, now)`` turns the campaigns (``campaigns.py``) into reminder rows. Each row has a
   ``key`` (kind, year, unit, person, or the draft and its last change), so planning again —
   every few minutes, after a restart, on two workers — adds nothing twice.
-- ``due(session, channel, now)`` closes what should no longer go (turned off, no longer true,
-  blocked, nobody to reach) and returns the rest with their text in each person's language;
-  ``record`` closes a row once the channel has sent it. The row is closed right after Telegram
-  (or Zalo) answers, in its own transaction; see ``bot/channels/delivery.py`` for the one
-  window where a crash can repeat a message.
-- ``show``/``on_button``: /reminders — a person's next reminders in plain words and a switch
-  per kind.
+- ``candidates(session, channel, now)`` closes what should no longer go (turned off, blocked,
+  nobody to reach) and returns the rest, which ``bot.chat.reminders`` words (or closes, when
+  no longer true); ``record`` closes a row once the channel has sent it. The row is closed
+  right after Telegram (or Zalo) answers, in its own transaction; see
+  ``bot/runtime/reminders.py`` for the one window where a crash can repeat a message.
+- ``upcoming``: a person's next reminders, for /reminders (``bot.chat.reminders``).
 
-Must not import any platform library.
+Must not import any platform library or the chat layer.
 """
 
 from __future__ import annotations
@@ -22,34 +21,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import _, format_datetime, format_number, ngettext, use_locale
-from bot.rich import Text, bold, lines, t
-from bot.services import campaigns, words
-from bot.services.callbacks import HOUSEHOLD, MENU, REMINDERS, Callback, pack
+from bot.services import campaigns
 from bot.services.campaigns import (
     BROADCAST,
     BROADCAST_REPORT,
     NOT_ASSESSED,
-    PERSONAL_KINDS,
     REPORT_DEADLINE,
     SEASON_OPEN,
     SELFCHECK_INVITE,
     STAFF_KINDS,
     STALE_DRAFT,
 )
-from bot.services.context import CDHT, GDHT
-from bot.services.messages import Button, Reply
 from bot.services.people import TYPED_KEYS, load_conversation, roles_of, save_conversation
-from bot.services.turn import Turn
-from bot.storage import queries
 from bot.storage.db import insert_ignore
 from bot.storage.models import (
     Assessment,
     Broadcast,
-    Household,
     Identity,
     Person,
     Reminder,
@@ -362,30 +352,30 @@ async def _broadcast_reports(session: AsyncSession, now: dt.datetime) -> list[Pl
 
 
 @dataclass(frozen=True)
-class Due:
-    """One reminder ready to go: where, and what it says."""
+class Candidate:
+    """A due reminder that may still go: its row, its person and the messenger identity."""
 
-    reminder_id: int
-    chat_id: str
-    reply: Reply
+    row: Reminder
+    person: Person
+    identity: Identity
 
 
-async def due(
+async def candidates(
     session: AsyncSession,
     channel: str,
     now: dt.datetime,
     limit: int = 100,
     exclude: set[int] | None = None,
-) -> list[Due]:
-    """The reminders to send on ``channel`` now, oldest first (none in quiet hours).
+) -> list[Candidate]:
+    """The reminders due on ``channel`` now, oldest first (none in quiet hours), for the
+    caller to word (``bot.chat.reminders.due``).
 
-    What should no longer go is closed here as skipped (turned off, no longer true, nobody to
-    reach) or blocked; the caller commits.
+    What should no longer go is closed here as skipped (turned off, nobody to reach) or
+    blocked; the caller commits. Returns an empty list only when nothing more is due.
     """
     if campaigns.is_quiet(now):
         return []
-    found: list[Due] = []
-    while not found:
+    while True:
         rows = (
             await session.scalars(
                 select(Reminder)
@@ -400,14 +390,15 @@ async def due(
             )
         ).all()
         if not rows:
+            return []
+        found = await _reachable(session, channel, rows, now)
+        if found:
             return found
-        found = await _prepare(session, channel, rows, now)
-    return found
 
 
-async def _prepare(
+async def _reachable(
     session: AsyncSession, channel: str, rows: Sequence[Reminder], now: dt.datetime
-) -> list[Due]:
+) -> list[Candidate]:
     people_ids = {row.person_id for row in rows}
     people = {
         p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(people_ids)))
@@ -421,28 +412,28 @@ async def _prepare(
     chosen = await choices_of(session, people_ids)
     staff = await _staff_among(session, people_ids)
     ready = []
-    cache: dict[object, Any] = {}  # rows shared by many reminders (a broadcast, its commune)
     for row in rows:
         person, identity = people.get(row.person_id), chats.get(row.person_id)
         default = default_on(row.kind, row.person_id in staff)
         wanted = chosen.get((row.person_id, row.kind), default)
         if identity is not None and identity.blocked_at is not None:
-            _close(row, BLOCKED, now)
-            continue
-        if person is None or person.erased_at is not None or identity is None or not wanted:
-            _close(row, SKIPPED, now)
-            continue
-        with use_locale(person.locale):
-            reply = await compose(session, row, person, now, cache)
-        if reply is None or identity.chat_id is None:
-            _close(row, SKIPPED, now)
-            continue
-        ready.append(Due(row.id, identity.chat_id, reply))
+            close(row, BLOCKED, now)
+        elif (
+            person is None
+            or person.erased_at is not None
+            or identity is None
+            or identity.chat_id is None
+            or not wanted
+        ):
+            close(row, SKIPPED, now)
+        else:
+            ready.append(Candidate(row, person, identity))
     await session.flush()
     return ready
 
 
-def _close(row: Reminder, outcome: str, now: dt.datetime) -> None:
+def close(row: Reminder, outcome: str, now: dt.datetime) -> None:
+    """Close a reminder that will not go, or went: ``outcome`` says how."""
     row.done_at, row.outcome = now, outcome
 
 
@@ -478,218 +469,10 @@ async def record(
             row.due_at = now + retry_in * row.attempts
             return
         outcome = FAILED
-    _close(row, outcome, now)
+    close(row, outcome, now)
 
 
-# ----------------------------------------------------------------------------- texts
-
-
-async def compose(
-    session: AsyncSession,
-    row: Reminder,
-    person: Person,
-    now: dt.datetime,
-    cache: dict[object, Any] | None = None,
-) -> Reply | None:
-    """The reminder's message as it stands now, or None when it is no longer true."""
-    data: dict[str, Any] = json.loads(row.payload or "{}")
-    if "until" in data and campaigns.local_today(now) > dt.date.fromisoformat(data["until"]):
-        return None  # held back too long (quiet hours, an outage): no longer worth sending
-    if row.kind == SEASON_OPEN:
-        village = await session.get(Unit, data["unit"])
-        if village is None or not village.active:
-            return None
-        return Reply(
-            "📅 "
-            + t(
-                _(
-                    "The {year} Learning family assessment has begun. Open the households of "
-                    "{village} to start; you can stop at any question and come back."
-                ),
-                year=data["year"],
-                village=village.name,
-            ),
-            ((Button("🏠 " + _("Households"), pack(MENU, "households")),),),
-        )
-    if row.kind == STALE_DRAFT:
-        return await _stale_text(session, data)
-    if row.kind == NOT_ASSESSED:
-        return await _not_assessed_text(session, data)
-    if row.kind == REPORT_DEADLINE:
-        return await _deadline_text(session, data)
-    if row.kind == SELFCHECK_INVITE:
-        done = await session.scalar(
-            select(Assessment.id).where(
-                Assessment.person_id == person.id,
-                Assessment.form_key == CDHT,
-                Assessment.year == data["year"],
-                Assessment.state != "draft",
-            )
-        )
-        if done is not None:
-            return None
-        return Reply(
-            "📝 "
-            + t(
-                _(
-                    "A new year: check yourself again against the Learning citizen criteria "
-                    "and see what to learn next."
-                )
-            ),
-            ((Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),),),
-        )
-    if row.kind == BROADCAST:
-        cache = {} if cache is None else cache
-        key = (BROADCAST, data["broadcast"])
-        if key not in cache:
-            broadcast = await session.get(Broadcast, data["broadcast"])
-            unit = await session.get(Unit, broadcast.unit_id) if broadcast else None
-            cache[key] = (
-                None if broadcast is None else bulletin(unit.name if unit else "", broadcast.text)
-            )
-        return None if cache[key] is None else Reply(cache[key])
-    if row.kind == BROADCAST_REPORT:
-        return await _broadcast_report_text(session, data)
-    return None
-
-
-def _report_day(data: dict[str, Any]) -> str:
-    """The commune's reporting date a deadline reminder was planned for (30/11)."""
-    if "deadline" in data:
-        day = dt.date.fromisoformat(data["deadline"])
-        return f"{day.day}/{day.month}"
-    return campaigns.day_text(campaigns.REPORT_DAY)
-
-
-def bulletin(commune: str, message: str) -> Text:
-    """A commune officer's message as its recipients see it: the commune's name, then the text."""
-    return lines("📣 " + bold(commune), message)
-
-
-async def _stale_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
-    assessment = await session.get(Assessment, data["assessment"])
-    if (
-        assessment is None
-        or assessment.state not in ("draft", "returned")
-        or int(assessment.updated_at.timestamp()) != data["stamp"]
-    ):
-        return None  # finished, or answered again since
-    household = await session.get(Household, data["household"])
-    if household is None or household.removed_at is not None:
-        return None
-    return Reply(
-        "⏰ "
-        + t(
-            _(
-                "The assessment of household {name} is not finished yet. Your answers are "
-                "kept: carry on where you stopped."
-            ),
-            name=household.head_name,
-        ),
-        ((Button("▶️ " + _("Carry on"), pack(HOUSEHOLD, "assess", household.id)),),),
-    )
-
-
-async def _not_assessed_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
-    village = await session.get(Unit, data["unit"])
-    if village is None or not village.active:
-        return None
-    rows = await queries.child_counts(session, village, data["year"], (GDHT,), (CDHT,))
-    counts = sum((row.counts for row in rows), queries.Counts())
-    left = counts.households - counts.assessed
-    if left == 0:
-        return None
-    return Reply(
-        "⏰ "
-        + t(
-            ngettext(
-                "{village}: {count} household is not assessed yet for {year}; the "
-                "{commune_word} reports by {day}.",
-                "{village}: {count} households are not assessed yet for {year}; the "
-                "{commune_word} reports by {day}.",
-                left,
-            ),
-            village=village.name,
-            count=format_number(left),
-            year=data["year"],
-            day=_report_day(data),
-            **(await words.words_for(session, village)).placeholders(),
-        ),
-        ((Button("🏠 " + _("Households"), pack(MENU, "households")),),),
-    )
-
-
-async def _deadline_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
-    commune = await session.get(Unit, data["unit"])
-    if commune is None:
-        return None
-    rows = await queries.child_counts(session, commune, data["year"], (GDHT,), (CDHT,))
-    total = sum((row.counts for row in rows), queries.Counts())
-    text = lines(
-        "📊 "
-        + t(
-            _(
-                "{commune}: the {year} report goes to the province by {day}. (The province "
-                "reports to the Ministry and the Association by {province_day}, CV "
-                "6782/BGDĐT-GDTX.)"
-            ),
-            commune=commune.name,
-            year=data["year"],
-            day=_report_day(data),
-            province_day=campaigns.province_deadline_text(),
-        ),
-        t(
-            _("Villages reporting: {done} of {total}"),
-            done=format_number(total.villages_reporting),
-            total=format_number(total.villages),
-        ),
-        t(
-            _("Households assessed: {done} of {total}"),
-            done=format_number(total.assessed),
-            total=format_number(total.households),
-        ),
-        t(_("Waiting for your review: {count}"), count=format_number(total.pending)),
-    )
-    return Reply(text, ((Button("📊 " + _("Report"), pack(MENU, "report")),),))
-
-
-async def _broadcast_report_text(session: AsyncSession, data: dict[str, Any]) -> Reply | None:
-    broadcast = await session.get(Broadcast, data["report"])
-    if broadcast is None:
-        return None
-    counts = dict(
-        (
-            await session.execute(
-                select(Reminder.outcome, func.count())
-                .where(Reminder.broadcast_id == broadcast.id)
-                .group_by(Reminder.outcome)
-            )
-        ).all()
-    )
-    blocked, skipped = counts.get(BLOCKED, 0), counts.get(SKIPPED, 0)
-    return Reply(
-        lines(
-            "📣 "
-            + t(
-                _("Your message of {date} has gone out."),
-                date=format_datetime(broadcast.created_at),
-            ),
-            t(_("Delivered: {count}"), count=format_number(counts.get(SENT, 0))),
-            t(
-                _("Not delivered: {count}"),
-                count=format_number(blocked + counts.get(FAILED, 0)),
-            ),
-            t(_("Of these, {count} blocked the bot."), count=format_number(blocked))
-            if blocked
-            else None,
-            t(_("Not sent (turned off or no messenger): {count}"), count=format_number(skipped))
-            if skipped
-            else None,
-        )
-    )
-
-
-# ----------------------------------------------------------------------------- /reminders
+# ----------------------------------------------------------------------------- what comes
 
 
 def kinds_for(roles: set[str]) -> list[str]:
@@ -763,56 +546,3 @@ async def _communes_of(session: AsyncSession, person: Person) -> list[int]:
         if commune is not None and commune not in found:
             found.append(commune)
     return found
-
-
-async def show(turn: Turn) -> None:
-    """/reminders: the next reminders in plain words and a switch for each kind."""
-    turn.out.add(await view(turn))
-
-
-async def view(turn: Turn) -> Reply:
-    session, person = turn.session, turn.person
-    roles = await roles_of(session, person.id)
-    staff = bool(roles & {"leader", "officer"})
-    chosen = await choices_of(session, [person.id])
-    parts = ["🔔 " + bold(t(_("Your reminders")))]
-    coming = await upcoming(session, person, turn.now, roles, chosen)
-    if coming:
-        parts.append(t(_("Coming up:")))
-        for when, kind in coming[:8]:
-            parts.append(
-                "• "
-                + t(_("{when}: {what}"), when=_when_text(when), what=campaigns.kind_name(kind))
-            )
-    else:
-        parts.append(t(_("Nothing planned for you at the moment.")))
-    parts.append(t(_("No reminder is sent between 21:00 and 7:00.")))
-    rows = []
-    for kind in kinds_for(roles):
-        on = chosen.get((person.id, kind), default_on(kind, staff))
-        label = ("🔔 " if on else "🔕 ") + campaigns.kind_name(kind)
-        action = "off" if on else "on"
-        rows.append((Button(label + (" ✓" if on else ""), pack(REMINDERS, action, kind)),))
-    parts.append(t(_("Tap a kind to turn it on or off (🔔 on, 🔕 off).")))
-    return Reply(lines(*parts), tuple(rows), edit=turn.tapped)
-
-
-def _when_text(moment: dt.datetime) -> str:
-    """ "1/12 at 8:00" in the person's language, in Vietnam's time."""
-    return _("{day} at {time}").format(
-        day=format_datetime(moment, "d/M"), time=format_datetime(moment, "H:mm")
-    )
-
-
-async def on_button(turn: Turn, callback: Callback) -> None:
-    """``n:on|off:<kind>``: turn one kind of reminder on or off, then show the view again."""
-    action, kind = callback.fields
-    if kind not in PERSONAL_KINDS or action not in ("on", "off"):
-        turn.out.notice = t(_("This button is no longer valid."))
-        return
-    await choose(turn.session, turn.person.id, kind, action == "on", turn.now)
-    turn.out.notice = t(
-        _("Turned on: {kind}") if action == "on" else _("Turned off: {kind}"),
-        kind=campaigns.kind_name(kind),
-    )
-    turn.out.add(await view(turn))

@@ -1,10 +1,10 @@
-"""Reports: build a unit's totals for a year, and send them in chat as text, spreadsheet and chart.
+"""Reports: a unit's totals for a year, and the units a person may see reports of.
 
 ``build_report`` turns the aggregate queries (stored totals, recounted where they changed) and
 the targets into a ``Report`` the renderers take; it writes the recounted totals, so callers
-commit. ``on_report`` (/report) answers with the person's own scope: the
-villages they lead, the communes they are an officer of, the provinces they view; ``/report
-CODE`` picks one unit inside that scope. Must not import any platform library.
+commit. ``units_in_view``: the villages a person leads, the communes they are an officer of, the
+provinces they view. Sending them in chat is ``bot/chat/reports.py``; keeping the totals fresh
+before anyone asks is ``bot/services/housekeeping.py``. Must not import any platform library.
 """
 
 from __future__ import annotations
@@ -12,18 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import _
-from bot.reports import text
 from bot.reports.model import Goal, Line, Report
-from bot.rich import t
 from bot.services import scope, targets, words
 from bot.services.context import CDHT, GDHT
-from bot.services.messages import Attachment, Reply
-from bot.services.review import ReviewError, find_unit
-from bot.services.turn import Turn
+from bot.services.review import find_unit
 from bot.storage import queries
 from bot.storage.models import Unit, utcnow
 from conversations.text import vietnamese_key
@@ -33,7 +27,7 @@ PERSON_FORMS = (CDHT,)
 VIEWERS = ("leader", "officer", "province")
 MAX_UNITS = 5  # reports sent for one /report; more would flood the chat
 
-__all__ = ["Report", "build_report", "on_report"]
+__all__ = ["VIEWERS", "Report", "build_report", "units_in_view"]
 
 
 def _sort_key(line: Line) -> tuple[object, ...]:
@@ -81,50 +75,6 @@ async def build_report(
     )
 
 
-async def keep_totals_fresh(sessions: async_sessionmaker[AsyncSession], year: int) -> int:
-    """Recount, before anyone asks, the units whose rows changed since their totals were stored,
-    one province per transaction (short, so SQLite's write lock is never held for long); then a
-    report, even a province's, only adds up stored rows. Return how many units were recounted."""
-    async with sessions() as session:
-        provinces = list(await session.scalars(select(Unit.id).where(Unit.level == 1)))
-    recounted = 0
-    for province_id in provinces:
-        async with sessions() as session:
-            province = await session.get(Unit, province_id)
-            assert province is not None
-            # Seconds, after an import; the driver's thread runs it, people are answered
-            # meanwhile (their writes wait for this transaction, on SQLite).
-            recounted += await queries.refresh_totals(
-                session, province, year, HOUSEHOLD_FORMS, PERSON_FORMS
-            )
-            await session.commit()
-    return recounted
-
-
-def file_name(report: Report, extension: str) -> str:
-    """A download name that names the unit and year: bao-cao-00640-2025.xlsx."""
-    return f"bao-cao-{report.unit_code}-{report.year}.{extension}"
-
-
-def report_replies(report: Report) -> list[Reply]:
-    """The text, the spreadsheet as a document and, for several rows, the chart as a photo."""
-    # Late imports: matplotlib and openpyxl take about half of the bot's start-up, and a bot
-    # restarted after a crash should be answering again as soon as it can.
-    from bot.reports import chart, xlsx
-
-    replies = [Reply(text.render(report))]
-    caption = t(_("{unit}, year {year}"), unit=report.unit_name, year=report.year)
-    replies.append(
-        Reply(caption, attachment=Attachment(file_name(report, "xlsx"), xlsx.render(report)))
-    )
-    if len(report.lines) > 1:
-        png = chart.render(report)
-        replies.append(
-            Reply(caption, attachment=Attachment(file_name(report, "png"), png, "photo"))
-        )
-    return replies
-
-
 async def units_in_view(session: AsyncSession, person_id: int) -> list[Unit]:
     """The units a person may see reports of: their own, widest first, without repeats."""
     held = await scope.units_of(session, person_id, VIEWERS)
@@ -133,32 +83,3 @@ async def units_in_view(session: AsyncSession, person_id: int) -> list[Unit]:
         if not any(scope.contains(outer, unit) for outer in kept):
             kept.append(unit)
     return kept
-
-
-async def _chosen(turn: Turn, code: str) -> list[Unit]:
-    try:
-        unit = await find_unit(turn.session, code)
-    except ReviewError as error:
-        turn.out.add(Reply(error.text))
-        return []
-    if not await scope.may(turn.session, turn.person.id, unit, VIEWERS):
-        turn.out.add(Reply(t(_("You can only see reports of units in your own area."))))
-        return []
-    return [unit]
-
-
-async def on_report(turn: Turn) -> None:
-    """/report [CODE]: this year's report of each unit in the person's view."""
-    code = turn.inbound.argument.strip()
-    units = (
-        await _chosen(turn, code) if code else await units_in_view(turn.session, turn.person.id)
-    )
-    if not units and not code:
-        turn.out.add(
-            Reply(t(_("Reports are for village leaders, commune officers and province staff.")))
-        )
-        return
-    for unit in units[:MAX_UNITS]:
-        report = await build_report(turn.session, unit, turn.services.year(), turn.now)
-        for reply in report_replies(report):
-            turn.out.add(reply)

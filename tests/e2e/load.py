@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.callbacks import ANSWER, CONSENT, pack
+from bot.chat.callbacks import ANSWER, CONSENT, pack
+from bot.chat.presenting import REVIEW_STEP, SUBMIT
 from bot.services.context import CDHT
-from bot.services.presenting import REVIEW_STEP, SUBMIT
 from bot.storage.models import Answer, Assessment, ChatState, Identity, InboxUpdate, Person
 from conversations.engine import evaluate
 from conversations.loader import load_forms

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
-from bot.channels.delivery import Deliverer
 from bot.channels.telegram.sender import reminder_sender
+from bot.runtime.reminders import Deliverer
 from bot.services import campaigns, reminders
 from bot.services.context import Services
 from bot.storage.models import Broadcast, Identity, Person, Reminder, Unit

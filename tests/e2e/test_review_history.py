@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.callbacks import ANSWER, pack
+from bot.chat.callbacks import ANSWER, pack
 from bot.storage.models import AnswerRevision
 from tests.support.chat import Chat
 from tests.support.fake_telegram import FakeBotApi

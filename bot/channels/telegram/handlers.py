@@ -12,9 +12,9 @@ from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.channels.telegram.context import STALE_KEY, WAKE_KEY, HoctapApplication, HoctapContext
 from bot.channels.telegram.render import show
+from bot.chat import router
+from bot.chat.messages import Actor, Inbound, Outbound, Reply
 from bot.i18n import _, set_locale
-from bot.services import router
-from bot.services.messages import Actor, Inbound, Outbound, Reply
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

@@ -16,8 +16,8 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.channels.telegram import html
 from bot.channels.telegram.api import HoctapBot
+from bot.chat.messages import Outbound, Reply
 from bot.rich import Text
-from bot.services.messages import Outbound, Reply
 
 CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1024 visible units
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096

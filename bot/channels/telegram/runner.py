@@ -42,7 +42,6 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
-from bot.channels import delivery
 from bot.channels.telegram import handlers
 from bot.channels.telegram.api import HoctapBot
 from bot.channels.telegram.context import (
@@ -55,8 +54,9 @@ from bot.channels.telegram.context import (
 )
 from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.sender import reminder_sender
-from bot.channels.waiting import pause, run_until_stopped, until_stopped
 from bot.config import Settings
+from bot.runtime import reminders as delivery
+from bot.runtime.waiting import pause, run_until_stopped, until_stopped
 from bot.services.context import Services
 from bot.storage import inbox
 from bot.storage.db import DatabaseUnavailable

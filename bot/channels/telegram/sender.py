@@ -1,4 +1,4 @@
-"""Send one reminder on Telegram and say what Telegram answered, for ``bot.channels.delivery``."""
+"""Send one reminder on Telegram and say what Telegram answered, for ``bot.runtime.reminders``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.channels.delivery import SENT, Outcome, Send
 from bot.channels.telegram.render import keyboard, split
-from bot.services.messages import Reply
+from bot.chat.messages import Reply
+from bot.runtime.reminders import SENT, Outcome, Send
 
 log = logging.getLogger(__name__)
 

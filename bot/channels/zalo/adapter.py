@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.text import numbered
-from bot.services.messages import Actor, Inbound, Outbound
+from bot.chat.messages import Actor, Inbound, Outbound
 
 CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"

@@ -34,17 +34,17 @@ from urllib.parse import urlsplit
 import tornado.web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.channels import delivery
-from bot.channels.waiting import pause, run_until_stopped, until_stopped
 from bot.channels.zalo import adapter
 from bot.channels.zalo.client import POLL_TIMEOUT, Unauthorized, ZaloClient, ZaloError
 from bot.channels.zalo.sender import Sender, reminder_sender
+from bot.chat import router
+from bot.chat.messages import Outbound, Reply
 from bot.config import Settings, SettingsError
 from bot.i18n import _
 from bot.rich import t
-from bot.services import router
+from bot.runtime import reminders as delivery
+from bot.runtime.waiting import pause, run_until_stopped, until_stopped
 from bot.services.context import Services
-from bot.services.messages import Outbound, Reply
 from bot.storage import inbox
 from bot.storage.db import DatabaseUnavailable
 

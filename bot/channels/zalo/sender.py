@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.channels.delivery import SENT, Outcome, Send
-from bot.channels.waiting import pause
 from bot.channels.zalo import adapter
 from bot.channels.zalo.client import (
     Blocked,
@@ -22,7 +20,9 @@ from bot.channels.zalo.client import (
     ZaloClient,
     ZaloError,
 )
-from bot.services.messages import Outbound, Reply
+from bot.chat.messages import Outbound, Reply
+from bot.runtime.reminders import SENT, Outcome, Send
+from bot.runtime.waiting import pause
 
 log = logging.getLogger(__name__)
 SEND_ATTEMPTS = 3  # tries of one message refused for the rate or the network

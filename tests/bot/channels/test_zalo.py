@@ -8,7 +8,7 @@ import pytest
 from bot.channels.text import numbered
 from bot.channels.zalo import adapter
 from bot.channels.zalo.client import Blocked, QuotaExceeded, Unauthorized, ZaloClient
-from bot.services.messages import Attachment, Button, Outbound, Reply
+from bot.chat.messages import Attachment, Button, Outbound, Reply
 from tests.support.fake_zalo import FakeZaloApi
 
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import router
+from bot.chat import router
+from bot.chat.messages import Actor, Inbound, Outbound
+from bot.chat.review_callbacks import CITIZENS, CONFIRM, DECLINE
+from bot.chat.review_callbacks import pack as review_pack
 from bot.services.context import Services
-from bot.services.messages import Actor, Inbound, Outbound
 from bot.services.people import LEADER, grant
 from bot.services.reports import build_report
-from bot.services.review_callbacks import CITIZENS, CONFIRM, DECLINE
-from bot.services.review_callbacks import pack as review_pack
 from bot.services.units import add_village
 from bot.storage.models import Assessment, FormSetting, Household, Identity, Person, Unit
 from conversations.loader import load_forms

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat.messages import Actor
 from bot.i18n import use_locale
 from bot.services import invites, scope
-from bot.services.messages import Actor
 from bot.services.people import ensure_person, grant, roles_of, villages_led
 from bot.services.units import add_village, merge_villages
 from bot.storage.models import AuditEntry, Person, Unit

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat.messages import Actor
 from bot.services import assessing, privacy
 from bot.services.context import CDHT, GDHT
-from bot.services.messages import Actor
 from bot.services.people import ensure_person
 from bot.services.units import add_village
 from bot.storage.models import Answer, Assessment, Household, Identity, Person

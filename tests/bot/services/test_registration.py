@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat.callbacks import HOUSEHOLD, pack
 from bot.i18n import use_locale
 from bot.rich import Refusal
 from bot.services import registration
-from bot.services.callbacks import HOUSEHOLD, pack
 from bot.services.units import add_village
 from bot.storage.models import Assessment, Household, Registration, Unit
 from tests.bot.services.test_citizen_titles import Person_, _leader

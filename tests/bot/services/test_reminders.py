@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat import reminders as chat_reminders
+from bot.chat.messages import Actor
 from bot.i18n import TIMEZONE, use_locale
 from bot.services import campaigns, reminders
-from bot.services.messages import Actor
 from bot.services.people import ensure_person, grant
 from bot.services.privacy import erase_person
 from bot.services.units import add_village
@@ -99,9 +100,9 @@ async def test_nothing_is_due_in_quiet_hours_and_it_goes_at_7(
     async with session_factory() as session:
         await reminders.plan(session, vn(2026, 10, 1, 9))
         await session.commit()
-        assert await reminders.due(session, "telegram", vn(2026, 10, 1, 21, 0)) == []
-        assert await reminders.due(session, "telegram", vn(2026, 10, 2, 6, 59)) == []
-        due = await reminders.due(session, "telegram", vn(2026, 10, 2, 7, 0))
+        assert await chat_reminders.due(session, "telegram", vn(2026, 10, 1, 21, 0)) == []
+        assert await chat_reminders.due(session, "telegram", vn(2026, 10, 2, 6, 59)) == []
+        due = await chat_reminders.due(session, "telegram", vn(2026, 10, 2, 7, 0))
         assert len(due) == 2
         assert "assessment has begun" in due[0].reply.text.html()
     assert campaigns.send_time(vn(2026, 10, 1, 22), vn(2026, 10, 1, 22)) == vn(2026, 10, 2, 7)
@@ -118,7 +119,7 @@ async def test_a_kind_turned_off_is_not_planned_and_not_sent(
         await reminders.choose(
             session, people["east"], campaigns.SEASON_OPEN, False, vn(2026, 10, 1, 9)
         )
-        due = await reminders.due(session, "telegram", vn(2026, 10, 1, 9, 1))
+        due = await chat_reminders.due(session, "telegram", vn(2026, 10, 1, 9, 1))
         await session.commit()
         assert len(due) == 1
         east = await session.scalar(select(Reminder).where(Reminder.person_id == people["east"]))
@@ -175,14 +176,14 @@ async def test_the_report_deadline_tells_officers_how_complete_the_commune_is(
         # The commune reports on 30/11 (its own date, the default): leaders hear 14 days
         # before it, on 16/11; officers 7 days before it, on 23/11.
         await reminders.plan(session, vn(2026, 11, 17, 9))
-        due = await reminders.due(session, "telegram", vn(2026, 11, 17, 9))
+        due = await chat_reminders.due(session, "telegram", vn(2026, 11, 17, 9))
         # "Not assessed" went to East only: West has no household to assess.
         assert [d.reply.text.html() for d in due] == [
             "⏰ Thôn Đông: 1 household is not assessed yet for 2026; the ward reports by 30/11."
         ]
         await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 17, 9))
         await reminders.plan(session, vn(2026, 11, 24, 9))
-        due = await reminders.due(session, "telegram", vn(2026, 11, 24, 9))
+        due = await chat_reminders.due(session, "telegram", vn(2026, 11, 24, 9))
         await session.commit()
         assert len(due) == 1
         text = due[0].reply.text.html()
@@ -206,7 +207,7 @@ async def test_the_communes_own_reporting_date_moves_both_deadline_reminders(
         assert own[campaigns.NOT_ASSESSED].date_in(2026) == dt.date(2026, 11, 6)
         assert own[campaigns.REPORT_DEADLINE].date_in(2026) == dt.date(2026, 11, 13)
         await reminders.plan(session, vn(2026, 11, 14, 9))
-        due = await reminders.due(session, "telegram", vn(2026, 11, 14, 9))
+        due = await chat_reminders.due(session, "telegram", vn(2026, 11, 14, 9))
         texts = [d.reply.text.plain() for d in due]
         assert any("the ward reports by 20/11" in text for text in texts)  # 00070 is a ward
         assert any("goes to the province by 20/11" in text for text in texts)
@@ -241,7 +242,7 @@ async def test_a_draft_left_for_3_days_reminds_its_leader_with_a_button_that_res
         await session.commit()
         assert await reminders.plan(session, vn(2026, 11, 3, 9)) == 0
         assert await reminders.plan(session, vn(2026, 11, 4, 9)) == 1
-        due = await reminders.due(session, "telegram", vn(2026, 11, 4, 9))
+        due = await chat_reminders.due(session, "telegram", vn(2026, 11, 4, 9))
         assert len(due) == 1
         assert "household Lan is not finished" in due[0].reply.text.html()
         assert due[0].reply.choices()[0].data == f"h:assess:{household.id}"
@@ -253,7 +254,7 @@ async def test_a_draft_left_for_3_days_reminds_its_leader_with_a_button_that_res
         row = await session.scalar(select(Assessment))
         assert row is not None
         row.updated_at = vn(2026, 11, 4, 8)
-        assert await reminders.due(session, "telegram", vn(2026, 11, 4, 9)) == []
+        assert await chat_reminders.due(session, "telegram", vn(2026, 11, 4, 9)) == []
         await session.commit()
         assert (await session.scalar(select(Reminder.outcome))) == reminders.SKIPPED
 
@@ -263,7 +264,7 @@ async def test_sending_records_the_outcome_once_and_marks_who_blocked_the_bot(
 ) -> None:
     async with session_factory() as session:
         await reminders.plan(session, vn(2026, 10, 1, 9))
-        due = await reminders.due(session, "telegram", vn(2026, 10, 1, 9))
+        due = await chat_reminders.due(session, "telegram", vn(2026, 10, 1, 9))
         first, second = due
         await reminders.record(session, first.reminder_id, reminders.SENT, vn(2026, 10, 1, 9))
         await reminders.record(session, first.reminder_id, reminders.FAILED, vn(2026, 10, 1, 9))
@@ -282,7 +283,7 @@ async def test_a_network_failure_is_tried_again_later_then_given_up(
 ) -> None:
     async with session_factory() as session:
         await reminders.plan(session, vn(2026, 10, 1, 9))
-        row = (await reminders.due(session, "telegram", vn(2026, 10, 1, 9)))[0]
+        row = (await chat_reminders.due(session, "telegram", vn(2026, 10, 1, 9)))[0]
         for attempt in range(1, reminders.MAX_ATTEMPTS + 1):
             await reminders.record(
                 session, row.reminder_id, "retry", vn(2026, 10, 1, 9), dt.timedelta(minutes=2)
@@ -355,13 +356,13 @@ async def test_a_finished_broadcast_is_reported_to_its_author_once(
         broadcast.recipients = await reminders.add(session, items, vn(2026, 11, 2, 9))
         assert broadcast.recipients == 2
         assert await reminders.plan(session, vn(2026, 11, 2, 9)) == 0  # not finished yet
-        due = await reminders.due(session, "telegram", vn(2026, 11, 2, 9))
+        due = await chat_reminders.due(session, "telegram", vn(2026, 11, 2, 9))
         assert [d.reply.text.html().split("\n")[1] for d in due] == ["Họp chi hội tối thứ Bảy"] * 2
         await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 2, 9))
         await reminders.record(session, due[1].reminder_id, reminders.BLOCKED, vn(2026, 11, 2, 9))
         assert await reminders.plan(session, vn(2026, 11, 2, 9, 1)) == 1
         assert await reminders.plan(session, vn(2026, 11, 2, 9, 2)) == 0
-        report = await reminders.due(session, "telegram", vn(2026, 11, 2, 9, 2))
+        report = await chat_reminders.due(session, "telegram", vn(2026, 11, 2, 9, 2))
         assert len(report) == 1
         assert "Delivered: 1" in report[0].reply.text.html()
         assert "Not delivered: 1" in report[0].reply.text.html()

@@ -10,16 +10,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat import review
+from bot.chat.callbacks import Callback
+from bot.chat.messages import Actor, Inbound, Outbound
+from bot.chat.reports import on_report
+from bot.chat.review_callbacks import ALL, OPEN, RECOGNISE, RETURN, pack, unpack
+from bot.chat.turn import Turn
 from bot.i18n import use_locale
 from bot.reports.model import Goal
-from bot.services import review_chat
-from bot.services.callbacks import Callback
 from bot.services.context import GDHT, Services
-from bot.services.messages import Actor, Inbound, Outbound
 from bot.services.people import Conversation
-from bot.services.reports import build_report, on_report
-from bot.services.review_callbacks import ALL, OPEN, RECOGNISE, RETURN, pack, unpack
-from bot.services.turn import Turn
+from bot.services.reports import build_report
 from bot.services.units import add_village
 from bot.storage.models import Assessment, Household, Person, RoleAssignment, Unit
 from conversations.loader import load_forms
@@ -98,13 +99,13 @@ class Desk:
 
     async def tap(self, person: Person, data: str) -> Turn:
         turn = self.turn(person, choice=data)
-        await review_chat.on_review_button(turn, unpack(data))
+        await review.on_review_button(turn, unpack(data))
         self.conversation = turn.conversation
         return turn
 
     async def type(self, person: Person, text: str) -> Turn:
         turn = self.turn(person, text=text)
-        await review_chat.on_review_text(turn, text)
+        await review.on_review_text(turn, text)
         self.conversation = turn.conversation
         return turn
 
@@ -169,10 +170,10 @@ async def test_an_officer_recognises_one_household_by_typing_the_decision(desk: 
         card = await desk.tap(desk.officer, pack(OPEN, first.id))
         assert "Score: 92.5 of 100, meets the criteria" in _texts(card)[0]
         asked = await desk.tap(desk.officer, pack(RECOGNISE, first.id))
-        assert asked.conversation.flow == review_chat.FLOW
+        assert asked.conversation.flow == review.FLOW
         again = await desk.type(desk.officer, "số mười hai")
         assert "I could not read that." in _texts(again)[0]
-        assert again.conversation.flow == review_chat.FLOW  # still waiting for the number
+        assert again.conversation.flow == review.FLOW  # still waiting for the number
         done = await desk.type(desk.officer, "12/QĐ-UBND 15/11/2025")
     assert "Recognised under decision 12/QĐ-UBND of 15/11/2025." in _texts(done)[0]
     assert done.conversation.flow == ""
@@ -217,7 +218,7 @@ async def test_an_officer_of_another_commune_is_refused(desk: Desk) -> None:
             )
             assert turn.conversation.flow == ""
         leader = desk.turn(desk.leader, command="review")
-        await review_chat.show_pending(leader)
+        await review.show_pending(leader)
     assert _texts(leader) == ["Only commune officers review households."]
     assert target.state == "submitted"
 
@@ -241,4 +242,4 @@ def test_review_buttons_round_trip_and_stay_small() -> None:
 def test_decisions_are_read_with_or_without_a_date(
     typed: str, expected: tuple[str, dt.date] | None
 ) -> None:
-    assert review_chat.parse_decision(typed, dt.date(2025, 12, 1)) == expected
+    assert review.parse_decision(typed, dt.date(2025, 12, 1)) == expected

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat.callbacks import OFFICER, pack
 from bot.i18n import use_locale
 from bot.reports import text
-from bot.services.callbacks import OFFICER, pack
 from bot.services.people import grant
 from bot.services.reports import build_report
 from bot.services.units import add_village

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from bot.services import router
+from bot.chat import router
+from bot.chat.messages import Actor, Inbound, Outbound
 from bot.services.context import Services
-from bot.services.messages import Actor, Inbound, Outbound
 from bot.services.reports import build_report
 from bot.services.units import add_village
 from bot.storage import inbox

@@ -12,14 +12,15 @@ from collections.abc import Collection
 
 from sqlalchemy import select
 
+from bot.chat.callbacks import BULLETIN, MENU, Callback, pack
+from bot.chat.messages import Button, Reply
+from bot.chat.reminders import bulletin
+from bot.chat.turn import Turn
 from bot.i18n import _, format_number, ngettext
 from bot.rich import Text, bold, lines, t
 from bot.services import audit, campaigns, reminders, scope, words
-from bot.services.callbacks import BULLETIN, MENU, Callback, pack
 from bot.services.campaigns import BROADCAST, CAMPAIGNS
-from bot.services.messages import Button, Reply
 from bot.services.people import Conversation
-from bot.services.turn import Turn
 from bot.storage.models import Broadcast, RoleAssignment, Unit
 
 FLOW = "broadcast"
@@ -193,7 +194,7 @@ async def on_text(turn: Turn, text: str) -> None:
             lines(
                 bold(t(_("Preview"))),
                 "",
-                reminders.bulletin(commune.name, message),
+                bulletin(commune.name, message),
                 "",
                 _reach_text(count),
                 night,

@@ -10,19 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.rich import Text, data
+from bot.services.people import Actor
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The person behind an update, as the channel knows them."""
-
-    channel: str  # "telegram" | "zalo" | "terminal"
-    external_id: str
-    chat_id: str
-    name: str = ""
-    language: str | None = None
+__all__ = ["Actor", "Attachment", "Button", "Inbound", "Outbound", "Reply"]
 
 
 @dataclass(frozen=True)

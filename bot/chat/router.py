@@ -16,9 +16,7 @@ from dataclasses import replace
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from bot.i18n import LOCALES, _, set_locale
-from bot.rich import Text, t
-from bot.services import (
+from bot.chat import (
     account,
     answering,
     broadcasts,
@@ -28,10 +26,10 @@ from bot.services import (
     officer,
     reminders,
     reports,
-    review_chat,
+    review,
     self_check,
 )
-from bot.services.callbacks import (
+from bot.chat.callbacks import (
     ACCOUNT,
     ANSWER,
     BULLETIN,
@@ -46,8 +44,11 @@ from bot.services.callbacks import (
     CallbackError,
     unpack,
 )
+from bot.chat.messages import Inbound, Outbound, Reply
+from bot.chat.turn import Turn
+from bot.i18n import LOCALES, _, set_locale
+from bot.rich import Text, t
 from bot.services.context import Services
-from bot.services.messages import Inbound, Outbound, Reply
 from bot.services.people import (
     TYPED_KEYS,
     Conversation,
@@ -57,7 +58,6 @@ from bot.services.people import (
     is_transient,
     save_conversation,
 )
-from bot.services.turn import Turn
 from bot.storage.db import DatabaseUnavailable, conflicted, dropped
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ COMMANDS: dict[str, Action] = {
     "village": account.on_village,
     "link": linking.on_link,
     "report": reports.on_report,
-    "review": review_chat.show_pending,
+    "review": review.show_pending,
     "menu": lambda turn: _menu(turn),
     "help": lambda turn: _add(turn, menus.help_reply(turn)),
     "cancel": menus.on_cancel,
@@ -272,7 +272,7 @@ async def _choice(turn: Turn, data: str) -> None:
     elif callback.prefix == OFFICER:
         await officer.on_button(turn, callback)
     elif callback.prefix == REVIEW:
-        await review_chat.on_review_button(turn, callback)
+        await review.on_review_button(turn, callback)
     elif callback.prefix == REMINDERS:
         await reminders.on_button(turn, callback)
     elif callback.prefix == BULLETIN:
@@ -287,7 +287,7 @@ MENU_ACTIONS: dict[str, Action] = {
     "self": self_check.start_self_check,
     "history": self_check.show_history,
     "village": households.show_summary,
-    "review": review_chat.show_pending,
+    "review": review.show_pending,
     "report": reports.on_report,
     "households": households.show_households,
     "reminders": reminders.show,
@@ -317,8 +317,8 @@ async def _text(turn: Turn, text: str) -> None:
         await households.on_add_text(turn, text)
     elif flow == officer.FLOW:
         await officer.on_text(turn, text)
-    elif flow == review_chat.FLOW:
-        await review_chat.on_review_text(turn, text)
+    elif flow == review.FLOW:
+        await review.on_review_text(turn, text)
     elif flow in (broadcasts.FLOW, broadcasts.CAMPAIGN_FLOW):
         await broadcasts.on_text(turn, text)
     elif flow == account.HOME_FLOW:

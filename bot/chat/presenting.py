@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.chat.callbacks import ANSWER, pack
+from bot.chat.messages import Button, Reply
 from bot.i18n import _, format_number
 from bot.rich import Text, bold, italic, lines, t
-from bot.services.callbacks import ANSWER, pack
-from bot.services.messages import Button, Reply
 from conversations.engine import Problem, Prompt, Result, Review
 
 BACK, SKIP, REVIEW, SUBMIT, EDIT = "<", ">", "r", "!", "e."

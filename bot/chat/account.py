@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from bot.chat.callbacks import ACCOUNT, HOME, MENU, Callback, pack
+from bot.chat.menus import menu_reply
+from bot.chat.messages import Button, Reply
+from bot.chat.turn import Turn
 from bot.i18n import _, format_date, format_number
 from bot.rich import bold, lines, t
 from bot.services import audit, invites, privacy
-from bot.services.callbacks import ACCOUNT, HOME, MENU, Callback, pack
-from bot.services.menus import menu_reply
-from bot.services.messages import Button, Reply
 from bot.services.people import Conversation, is_transient
-from bot.services.turn import Turn
 from bot.services.words import role_name, words_of
 from bot.storage.models import Assessment, Unit
 from conversations.text import fold, vietnamese_key

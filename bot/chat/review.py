@@ -13,13 +13,9 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from bot.i18n import _, format_date, format_number, local_time, ngettext
-from bot.rich import Text, bold, lines, t
-from bot.services import review, scope, titles
-from bot.services.callbacks import Callback
-from bot.services.messages import Button, Reply
-from bot.services.people import Conversation
-from bot.services.review_callbacks import (
+from bot.chat.callbacks import Callback
+from bot.chat.messages import Button, Reply
+from bot.chat.review_callbacks import (
     ALL,
     CITIZEN,
     CITIZENS,
@@ -32,7 +28,11 @@ from bot.services.review_callbacks import (
     RETURN,
     pack,
 )
-from bot.services.turn import Turn
+from bot.chat.turn import Turn
+from bot.i18n import _, format_date, format_number, local_time, ngettext
+from bot.rich import Text, bold, lines, t
+from bot.services import review, scope, titles
+from bot.services.people import Conversation
 from bot.storage.models import Unit
 from conversations.answers import display
 from conversations.model import Question

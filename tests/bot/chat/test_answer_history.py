@@ -11,15 +11,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat import answering
+from bot.chat import review as review_chat
+from bot.chat.callbacks import ANSWER, pack, unpack
+from bot.chat.messages import Actor, Inbound, Outbound
+from bot.chat.review_callbacks import OPEN
+from bot.chat.review_callbacks import pack as review_pack
+from bot.chat.turn import Turn
 from bot.i18n import use_locale
-from bot.services import answering, assessing, privacy, review, review_chat
-from bot.services.callbacks import ANSWER, pack, unpack
+from bot.services import assessing, privacy, review
 from bot.services.context import GDHT, Services
-from bot.services.messages import Actor, Inbound, Outbound
 from bot.services.people import Conversation
-from bot.services.review_callbacks import OPEN
-from bot.services.review_callbacks import pack as review_pack
-from bot.services.turn import Turn
 from bot.services.units import add_village
 from bot.storage.models import (
     Answer,

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 
+from bot.chat import officer, review
+from bot.chat.callbacks import CONSENT, LANGUAGE, MENU, pack
+from bot.chat.messages import Button, Reply
+from bot.chat.review_callbacks import CITIZENS
+from bot.chat.review_callbacks import pack as review_pack
+from bot.chat.turn import Turn
 from bot.i18n import _, current_locale, format_date, format_number, set_locale
 from bot.rich import Text, bold, lines, t
-from bot.services import officer, review_chat, words
-from bot.services.callbacks import CONSENT, LANGUAGE, MENU, pack
-from bot.services.messages import Button, Reply
+from bot.services import words
 from bot.services.people import Conversation, consent, villages_led
-from bot.services.review_callbacks import CITIZENS
-from bot.services.review_callbacks import pack as review_pack
-from bot.services.turn import Turn
 
 
 def privacy_notice() -> Text:
@@ -103,7 +104,7 @@ async def menu_reply(turn: Turn) -> Reply:
     for commune in await officer.communes_of(turn):
         rows.extend(officer.menu_rows(commune))
     for area in [*villages, *await officer.communes_of(turn)]:
-        waiting = await review_chat.citizens_waiting(turn, area)
+        waiting = await review.citizens_waiting(turn, area)
         if waiting:
             label = _("{unit}: {count} waiting for confirmation").format(
                 unit=area.name, count=format_number(waiting)

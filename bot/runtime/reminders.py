@@ -18,7 +18,8 @@ due reminders in batches:
   opposite (closing first, and losing the message if the process dies before sending),
   because a reminder repeated once is a smaller harm than a deadline never heard of.
 
-Holds no SQL and no texts: both live in ``bot/services/reminders.py``.
+Holds no SQL and no texts: the rows are ``bot/services/reminders.py``'s, the words
+``bot/chat/reminders.py``'s.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.channels.waiting import pause, run_until_stopped
+from bot.chat import reminders as wording
+from bot.chat.messages import Reply
 from bot.config import Settings
 from bot.i18n import TIMEZONE
-from bot.services import reminders, reports
+from bot.runtime.waiting import pause, run_until_stopped
+from bot.services import housekeeping, reminders
 from bot.services.context import Services
-from bot.services.messages import Reply
-from bot.storage import inbox, leases
+from bot.storage import leases
 from bot.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -210,15 +212,15 @@ class Deliverer:
         await asyncio.gather(*flying)
 
     async def _next_batch(
-        self, plan_all: bool, after: list[reminders.Due] | None = None
-    ) -> list[reminders.Due]:
+        self, plan_all: bool, after: list[wording.Due] | None = None
+    ) -> list[wording.Due]:
         """Renew the lease (nothing, if another process has it), plan, fetch what is due."""
         if not await self._renew(plan_all):
             return []
         busy = {item.reminder_id for item in after or []}
         busy |= {ident for ident, task in self._flying.items() if not task.done()}
         async with self.services.sessions() as session:
-            due = await reminders.due(
+            due = await wording.due(
                 session, self.channel, self.services.clock(), self.batch, exclude=busy
             )
             await session.commit()
@@ -250,18 +252,18 @@ class Deliverer:
         """With the campaigns, every ``plan_every`` seconds: keep the report totals fresh, and
         delete handled raw updates past their retention."""
         year = now.astimezone(TIMEZONE).year
-        recounted = await reports.keep_totals_fresh(self.services.sessions, year)
+        recounted = await housekeeping.keep_totals_fresh(self.services.sessions, year)
         if recounted:
             log.info("reports: %d units recounted", recounted)
         if self.inbox_retention is not None:
-            async with self.services.sessions() as session:  # prune commits batch by batch
-                gone = await inbox.prune(session, self.channel, now - self.inbox_retention)
+            older_than = now - self.inbox_retention
+            gone = await housekeeping.prune_inbox(self.services.sessions, self.channel, older_than)
             if gone:
                 log.info(
                     "inbox: %d handled updates older than %s deleted", gone, self.inbox_retention
                 )
 
-    async def _deliver(self, item: reminders.Due) -> bool:
+    async def _deliver(self, item: wording.Due) -> bool:
         try:
             outcome = await self.send(item.chat_id, item.reply)
         except Exception:  # a bug in rendering must not stop the other reminders
@@ -296,7 +298,7 @@ class Deliverer:
             return True
         return False
 
-    def _keys(self, item: reminders.Due) -> dict[str, str] | None:
+    def _keys(self, item: wording.Due) -> dict[str, str] | None:
         """Where there are no buttons: what typing 1, 2, … after this reminder means."""
         if not self.keyed or not item.reply.buttons:
             return None

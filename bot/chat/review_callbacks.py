@@ -2,12 +2,12 @@
 
 Built and read with the same rules as ``bot.services.callbacks`` (prefix, field count, 64 bytes):
 once ``REVIEW`` is in its ``ARITY`` table, ``callbacks.unpack`` reads these too and the router
-hands them to ``review_chat.on_review_button``. Must not import platform libraries.
+hands them to ``review.on_review_button``. Must not import platform libraries.
 """
 
 from __future__ import annotations
 
-from bot.services.callbacks import MAX_BYTES, SEPARATOR, Callback, CallbackError
+from bot.chat.callbacks import MAX_BYTES, SEPARATOR, Callback, CallbackError
 
 REVIEW = "r"  # r:<action>:<id>
 ARITY = 2

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat import answering
+from bot.chat.callbacks import HOUSEHOLD, MENU, Callback, pack
+from bot.chat.menus import menu_reply
+from bot.chat.messages import Button, Reply
+from bot.chat.turn import Turn
 from bot.i18n import _, format_number, format_percent
 from bot.rich import lines, t
-from bot.services import answering, assessing, audit, privacy, registration, units
-from bot.services.callbacks import HOUSEHOLD, MENU, Callback, pack
+from bot.services import assessing, audit, privacy, registration, units
 from bot.services.context import GDHT
-from bot.services.menus import menu_reply
-from bot.services.messages import Button, Reply
 from bot.services.people import Conversation, villages_led
-from bot.services.turn import Turn
 from bot.storage.models import Answer, Assessment, Household, Registration, Unit
 
 PAGE = 8

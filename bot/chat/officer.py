@@ -9,24 +9,15 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.chat import activity, broadcasts
+from bot.chat.callbacks import MENU, OFFICER, Callback, pack
+from bot.chat.messages import Button, Reply
+from bot.chat.turn import Turn
 from bot.i18n import _, format_datetime, format_number, format_percent
 from bot.reports import text as report_text
 from bot.rich import Text, bold, code, lines, t
-from bot.services import (
-    activity,
-    audit,
-    broadcasts,
-    invites,
-    review,
-    scope,
-    targets,
-    units,
-    words,
-)
-from bot.services.callbacks import MENU, OFFICER, Callback, pack
-from bot.services.messages import Button, Reply
+from bot.services import audit, invites, review, scope, targets, units, words
 from bot.services.people import Conversation
-from bot.services.turn import Turn
 from bot.storage.models import Household, Person, RoleAssignment, Unit
 from bot.storage.queries import TITLE_CITIZEN, TITLE_FAMILY
 from conversations.text import vietnamese_key

@@ -13,13 +13,13 @@ import datetime as dt
 
 from sqlalchemy import func, select, update
 
+from bot.chat.menus import menu_reply
+from bot.chat.messages import Reply
+from bot.chat.turn import Turn
 from bot.i18n import _, set_locale
 from bot.rich import t
 from bot.services import audit, invites
-from bot.services.menus import menu_reply
-from bot.services.messages import Reply
 from bot.services.people import Conversation, is_transient
-from bot.services.turn import Turn
 from bot.storage.models import Assessment, Identity, LinkCode, Person, RoleAssignment
 
 VALID_FOR = dt.timedelta(minutes=15)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat.messages import Inbound, Outbound
 from bot.services.context import Services
-from bot.services.messages import Inbound, Outbound
 from bot.services.people import Conversation
 from bot.storage.models import Person
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.chat import answering, presenting
+from bot.chat.messages import Reply
+from bot.chat.turn import Turn
 from bot.i18n import _, format_date, format_number
 from bot.rich import bold, lines, t
-from bot.services import answering, assessing, presenting
+from bot.services import assessing
 from bot.services.context import CDHT
-from bot.services.messages import Reply
-from bot.services.turn import Turn
 from bot.storage.models import Assessment
 
 

@@ -8,9 +8,9 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import router
+from bot.chat import router
+from bot.chat.messages import Actor, Inbound
 from bot.services.context import Services
-from bot.services.messages import Actor, Inbound
 from bot.storage.models import Answer, Identity
 from conversations.loader import load_forms
 

@@ -11,15 +11,16 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat import account, presenting
+from bot.chat.callbacks import HOUSEHOLD, Callback, pack
+from bot.chat.menus import menu_reply
+from bot.chat.messages import Button, Reply
+from bot.chat.turn import Turn
 from bot.i18n import _
 from bot.rich import Text, lines, t
-from bot.services import account, assessing, audit, presenting
-from bot.services.callbacks import HOUSEHOLD, Callback, pack
+from bot.services import assessing, audit
 from bot.services.context import CDHT
-from bot.services.menus import menu_reply
-from bot.services.messages import Button, Reply
 from bot.services.people import Conversation, villages_led
-from bot.services.turn import Turn
 from bot.storage.models import Assessment, Household
 from conversations.engine import Input, Outcome, Prompt, Result, Review
 from conversations.text import fold
