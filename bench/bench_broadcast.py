@@ -1,21 +1,22 @@
-"""Benchmark a broadcast to 10,000 people against a local fake Bot API enforcing Telegram's limits.
+"""Benchmark a broadcast to 10,000 people against a local fake Bot API enforcing Telegram's
+limits.
 
 Issue 7's goal: total time within 10 % of the 334 s minimum (10,000 / 30 per second, so at most
 367 s), no message lost, no 429 answer after the first second, and each recipient messaged
 exactly once, also when the sender is restarted halfway.
 
-How: a fresh SQLite file (migrated, then filled directly: one commune, ``--recipients`` citizens
-who agreed to the commune's messages, each with a Telegram chat, one Broadcast and its reminder
-rows through ``reminders.add``). The fake Bot API runs in a process of its own and enforces 30
-sends per second overall and 1 per second per chat on a clock running ``--scale`` times faster
-than the real one; the sender (``Deliverer`` with ``reminder_sender`` over a python-telegram-bot
-``Bot``, the production code) runs in another process at 28 × scale per second and one send per
-1 / scale s per chat. Its service clock starts at 2026-11-20 10:00 in Vietnam (outside quiet
-hours) and runs scale times faster too, so leases and retries lapse at the scaled pace. Once
-half of the rows are closed the sender is stopped cleanly (SIGTERM: it finishes the sends in
-flight and gives its lease back), or with ``--kill`` by SIGKILL (the new sender then waits for
-the old lease to lapse, 30 s of scaled time, and resends what was in flight unclosed); a new
-sender process continues on the same file.
+How: a fresh SQLite file (migrated, then filled directly: one commune, ``--recipients``
+citizens who agreed to the commune's messages, each with a Telegram chat, one Broadcast and its
+reminder rows through ``reminders.add``). The fake Bot API runs in a process of its own and
+enforces 30 sends per second overall and 1 per second per chat on a clock running ``--scale``
+times faster than the real one; the sender (``Deliverer`` with the Telegram channel's
+``remind`` over a python-telegram-bot ``Bot``, the production code) runs in another process at
+28 × scale per second and one send per 1 / scale s per chat. Its service clock starts at
+2026-11-20 10:00 in Vietnam (outside quiet hours) and runs scale times faster too, so leases
+and retries lapse at the scaled pace. Once half of the rows are closed the sender is stopped
+cleanly (SIGTERM: it finishes the sends in flight and gives its lease back), or with ``--kill``
+by SIGKILL (the new sender then waits for the old lease to lapse, 30 s of scaled time, and
+resends what was in flight unclosed); a new sender process continues on the same file.
 
 Prints, from the fake's record of calls: recipients, messages delivered, duplicates (recipients
 messaged more than once), lost (never messaged), 429 answers in all and after the first
@@ -23,8 +24,8 @@ messaged more than once), lost (never messaged), 429 answers in all and after th
 equivalent (the restart gap counted at its real length, the sending at the scaled pace), the
 rate achieved while sending, the time lost in pauses between sends, and CPU per message of the
 sender and of the fake. A ``retry_after`` (scaled seconds) is divided by the scale before the
-sender holds. Asserts nothing. The sender costs several ms of CPU per message (a transaction per
-row), so beyond a scale of about 2 on two cores it runs short of CPU and the times show it.
+sender holds. Asserts nothing. The sender costs several ms of CPU per message (a transaction
+per row), so beyond a scale of about 2 on two cores it runs short of CPU and the times show it.
 Run: ``python bench/bench_broadcast.py [--recipients 10000] [--scale 2] [--kill]``.
 """
 
@@ -185,9 +186,10 @@ async def run_sender(
     """The production sender on the scaled clock until SIGTERM (a clean stop)."""
     from telegram import Bot
 
-    from bot.channels.telegram.sender import reminder_sender
+    from bot.channels.telegram.render import remind
     from bot.chat.messages import Reply
-    from bot.runtime.reminders import Deliverer, Outcome
+    from bot.runtime.channel import Outcome
+    from bot.runtime.reminders import Deliverer
     from bot.services.context import Services
     from conversations.loader import load_forms
 
@@ -204,7 +206,9 @@ async def run_sender(
     services = Services(make_sessionmaker(engine), load_forms(), clock)
     try:
         async with Bot(TOKEN, base_url=base_url) as bot:
-            send = reminder_sender(bot)
+
+            async def send(chat_id: str, reply: Reply) -> Outcome:
+                return await remind(bot, chat_id, reply)
 
             async def scaled_send(chat_id: str, reply: Reply) -> Outcome:
                 # retry_after is in the fake's (scaled) seconds: pause that long, scaled.

@@ -36,18 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     os.environ.setdefault("PTB_TIMEDELTA", "1")  # durations as timedeltas, no deprecation noise
+    problem: SettingsError | None = None
     try:
         settings = load_settings()
-    except SettingsError as error:
-        print(error, file=sys.stderr)
-        return 2
+    except SettingsError as error:  # said after the arguments: --help works regardless
+        problem, settings = error, Settings()
     set_locale(settings.locale)
+    args = build_parser().parse_args(argv)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
     handler: Command = args.handler
     try:
         return asyncio.run(handler(args, settings))

@@ -10,7 +10,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "HOCTAP_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hoctap.db"
@@ -44,7 +43,6 @@ class Settings:
     # the system is busy (the update stays stored and is applied once the database frees up).
     database_busy_ms: int = 5000
     locale: str = "vi"
-    timezone: str = "Asia/Ho_Chi_Minh"
     telegram_token: Secret | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
@@ -59,15 +57,10 @@ class Settings:
     webhook_secret: Secret | None = None
     zalo_token: Secret | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com/bot"
-    admin_chat_id: str | None = None
     log_level: str = "INFO"
     # Days a done inbox row (a raw update: personal data) is kept. At least 1: Telegram resends
     # an unacknowledged update for up to a day, and the kept row is what makes the copy harmless.
     inbox_retention_days: int = 7
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -123,10 +116,6 @@ def _convert(name: str, value: str) -> object:
 def _check(settings: Settings) -> None:
     if settings.locale not in SUPPORTED_LOCALES:
         raise SettingsError(f"{PREFIX}LOCALE: expected one of {', '.join(SUPPORTED_LOCALES)}")
-    try:
-        _ = settings.tz
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"{PREFIX}TIMEZONE: unknown time zone {settings.timezone!r}") from None
     if settings.reminder_rate < 1:
         raise SettingsError(f"{PREFIX}REMINDER_RATE: expected at least 1 message per second")
     if "://" not in settings.database_url:

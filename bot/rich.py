@@ -53,6 +53,20 @@ class Text:
     def __str__(self) -> str:
         return self.plain()
 
+    def to_data(self) -> dict[str, object]:
+        """The text as JSON-ready data (kept with an update's reply, see ``from_data``)."""
+        return {
+            "t": self.template,
+            "v": [[name, _to_data(value)] for name, value in self.values],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, object]) -> Text:
+        """The text ``to_data`` gave."""
+        values = data.get("v", [])
+        assert isinstance(values, list)
+        return cls(str(data["t"]), tuple((str(n), _from_data(v)) for n, v in values))
+
 
 def t(template: str, /, **values: Value) -> Text:
     """A text from a trusted template (a translated message) and the data that fills it."""
@@ -87,6 +101,17 @@ def italic(value: Value) -> Text:
 
 def code(value: Value) -> Text:
     return t("<code>{v}</code>", v=value)
+
+
+def _to_data(value: Value) -> object:
+    return value.to_data() if isinstance(value, Text) else value
+
+
+def _from_data(value: object) -> Value:
+    if isinstance(value, dict):
+        return Text.from_data(value)
+    assert isinstance(value, str | int | float)
+    return value
 
 
 def _html(value: Value) -> str:

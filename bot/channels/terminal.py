@@ -19,6 +19,7 @@ from bot.channels.text import numbered
 from bot.chat import router
 from bot.chat.messages import Actor, Attachment, Inbound, Outbound
 from bot.i18n import _
+from bot.runtime.files import rendered
 from bot.services.context import Services
 
 QUIT_WORDS = {"q", "quit", "exit", "thoat", "thoát"}
@@ -110,6 +111,7 @@ async def _send(services: Services, inbound: Inbound, stdout: TextIO) -> dict[st
     except router.Busy as busy:
         stdout.write(f"{busy.text.plain()}\n")
         return None
+    out = await rendered(out)  # a report's files, drawn after the commit
     if out.notice:
         stdout.write(f"({out.notice.plain()})\n")
     for reply in out.replies:

@@ -2,18 +2,28 @@
 
 An adapter turns a platform update into an ``Inbound`` and renders each ``Reply``: inline keyboards
 and in-place edits on Telegram, numbered options on Zalo and in the terminal. Services never learn
-which platform a message came from. Must not import any platform library or the database.
+which platform a message came from.
+
+An ``Outbound`` is kept with the update it answers, in the transaction of the update's effect,
+as JSON (``encode``/``decode``), so that a crash before it is sent does not lose it. A file
+that takes long to render (a report's spreadsheet or chart) is kept as the report it is made
+from (``Attachment.report``) and rendered after the commit (``bot/runtime/files.py``). Must not
+import any platform library.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+from bot.reports.model import Report
 from bot.rich import Text, data
 from bot.services.people import Actor
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-__all__ = ["Actor", "Attachment", "Button", "Inbound", "Outbound", "Reply"]
+__all__ = ["Actor", "Attachment", "Button", "Inbound", "Outbound", "Reply", "decode", "encode"]
 
 
 @dataclass(frozen=True)
@@ -42,11 +52,25 @@ class Button:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file sent with a reply: a spreadsheet (document) or a chart (photo)."""
+    """A file sent with a reply: a spreadsheet (document) or a chart (photo).
+
+    ``report``: the file is that report's spreadsheet or chart (by the file name's extension),
+    rendered in ``locale`` once the unit of work has committed; ``content`` is empty until
+    then."""
 
     filename: str
-    content: bytes
+    content: bytes = b""
     kind: str = "document"  # "document" | "photo"
+    report: Report | None = None
+    locale: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """True when the file's bytes are here (nothing left to render)."""
+        return self.report is None or bool(self.content)
+
+    def rendered(self, content: bytes) -> Attachment:
+        return replace(self, content=content, report=None)
 
 
 @dataclass(frozen=True)
@@ -99,3 +123,74 @@ class Outbound:
     def add(self, reply: Reply) -> Outbound:
         self.replies.append(reply)
         return self
+
+
+def encode(out: Outbound) -> str:
+    """The answer as JSON, to keep with its update (see ``decode``)."""
+    return json.dumps(
+        {
+            "replies": [_reply_data(reply) for reply in out.replies],
+            "notice": out.notice.to_data() if out.notice is not None else None,
+            "alert": out.alert,
+            "wake": out.wake_reminders,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def decode(text: str) -> Outbound:
+    """The answer ``encode`` kept."""
+    found = json.loads(text)
+    notice = found.get("notice")
+    return Outbound(
+        [_reply_of(reply) for reply in found["replies"]],
+        Text.from_data(notice) if notice is not None else None,
+        alert=bool(found.get("alert")),
+        wake_reminders=bool(found.get("wake")),
+    )
+
+
+def _reply_data(reply: Reply) -> dict[str, Any]:
+    found: dict[str, Any] = {"text": reply.text.to_data()}
+    if reply.buttons:
+        found["buttons"] = [[[b.label, b.data] for b in row] for row in reply.buttons]
+    if reply.edit:
+        found["edit"] = True
+    if reply.expects_text:
+        found["expects_text"] = True
+    attachment = reply.attachment
+    if attachment is not None:
+        found["attachment"] = {
+            "filename": attachment.filename,
+            "kind": attachment.kind,
+            "locale": attachment.locale,
+            # a report is kept, not its file: rendering waits for the commit
+            "report": attachment.report.to_data() if attachment.report is not None else None,
+            "content": None
+            if attachment.report is not None
+            else base64.b64encode(attachment.content).decode("ascii"),
+        }
+    return found
+
+
+def _reply_of(found: dict[str, Any]) -> Reply:
+    attachment = None
+    if (kept := found.get("attachment")) is not None:
+        report = kept.get("report")
+        attachment = Attachment(
+            kept["filename"],
+            base64.b64decode(kept["content"]) if kept.get("content") else b"",
+            kept.get("kind", "document"),
+            Report.from_data(report) if report is not None else None,
+            kept.get("locale", ""),
+        )
+    return Reply(
+        Text.from_data(found["text"]),
+        tuple(
+            tuple(Button(label, data) for label, data in row) for row in found.get("buttons", [])
+        ),
+        edit=bool(found.get("edit")),
+        attachment=attachment,
+        expects_text=bool(found.get("expects_text")),
+    )

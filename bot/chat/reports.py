@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.chat.messages import Attachment, Reply
 from bot.chat.turn import Turn
-from bot.i18n import _
+from bot.i18n import _, current_locale
 from bot.reports import text
 from bot.reports.model import Report
 from bot.rich import t
@@ -29,21 +29,16 @@ def file_name(report: Report, extension: str) -> str:
 
 
 def report_replies(report: Report) -> list[Reply]:
-    """The text, the spreadsheet as a document and, for several rows, the chart as a photo."""
-    # Late imports: matplotlib and openpyxl take about half of the bot's start-up, and a bot
-    # restarted after a crash should be answering again as soon as it can.
-    from bot.reports import chart, xlsx
-
+    """The text, the spreadsheet as a document and, for several rows, the chart as a photo
+    (both rendered after the commit, in the language of now)."""
+    locale = current_locale()
     replies = [Reply(text.render(report))]
     caption = t(_("{unit}, year {year}"), unit=report.unit_name, year=report.year)
-    replies.append(
-        Reply(caption, attachment=Attachment(file_name(report, "xlsx"), xlsx.render(report)))
-    )
+    spreadsheet = Attachment(file_name(report, "xlsx"), report=report, locale=locale)
+    replies.append(Reply(caption, attachment=spreadsheet))
     if len(report.lines) > 1:
-        png = chart.render(report)
-        replies.append(
-            Reply(caption, attachment=Attachment(file_name(report, "png"), png, "photo"))
-        )
+        chart = Attachment(file_name(report, "png"), kind="photo", report=report, locale=locale)
+        replies.append(Reply(caption, attachment=chart))
     return replies
 
 

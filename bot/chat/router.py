@@ -1,9 +1,10 @@
 """The one entry point for everything a person sends: one unit of work per inbound message.
 
 It opens the session, marks the update done (or skips it, applied already), finds the person,
-sets their language, routes the message to its flow, stores where the person now stands, and
-commits once — only then does the channel send the reply. A locked database is retried; if it
-stays locked the person is told to try again and the update stays pending, so nothing is lost.
+sets their language, routes the message to its flow, stores where the person now stands and
+the reply they must see, and commits once: only then does the runner send the reply (see the
+walk of one tap in ``bot/runtime/runner.py``). A locked database is retried; if it stays
+locked the person is told to try again and the update stays pending, so nothing is lost.
 Must not import any platform library.
 """
 
@@ -44,7 +45,7 @@ from bot.chat.callbacks import (
     CallbackError,
     unpack,
 )
-from bot.chat.messages import Inbound, Outbound, Reply
+from bot.chat.messages import Inbound, Outbound, Reply, encode
 from bot.chat.turn import Turn
 from bot.i18n import LOCALES, _, set_locale
 from bot.rich import Text, t
@@ -58,6 +59,7 @@ from bot.services.people import (
     is_transient,
     save_conversation,
 )
+from bot.storage import inbox
 from bot.storage.db import DatabaseUnavailable, conflicted, dropped
 
 log = logging.getLogger(__name__)
@@ -138,13 +140,14 @@ async def _unit_of_work(services: Services, inbound: Inbound, attempt: int = 1) 
             await route(turn)
             _remember_tap(turn, tap)
         # else: a second tap of a button whose first tap replaced its message; nothing to do.
-        if is_transient(turn.person):  # nothing is stored before consent
-            await session.commit()
-            return turn.out
-        if inbound.keyed:
-            _remember_keys(turn)
-        # turn.person, not person: linking a messenger carries on as the linked person.
-        await save_conversation(session, turn.person.id, turn.conversation, now, stored)
+        if not is_transient(turn.person):  # nothing is stored about a person before consent
+            if inbound.keyed:
+                _remember_keys(turn)
+            # turn.person, not person: linking a messenger carries on as the linked person.
+            await save_conversation(session, turn.person.id, turn.conversation, now, stored)
+        if update_id is not None and (turn.out.replies or turn.out.notice is not None):
+            # Committed with the effect: a crash before the reply is sent cannot lose it.
+            await inbox.keep_reply(session, inbound.actor.channel, update_id, encode(turn.out))
         await session.commit()
         return turn.out
 

@@ -10,6 +10,8 @@ from bot.app import open_services
 from bot.commands.common import fail
 from bot.config import Settings, SettingsError
 from bot.i18n import _
+from bot.runtime import runner
+from bot.runtime.channel import Channel
 from bot.storage.db import DatabaseUnavailable
 from conversations.model import FormError
 
@@ -31,20 +33,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.set_defaults(handler=run_bot)
 
 
+def channel_for(name: str, settings: Settings) -> Channel:
+    """The adapter of the messenger ``name`` ("telegram" or "zalo")."""
+    if name == "zalo":
+        from bot.channels.zalo.channel import ZaloChannel
+
+        return ZaloChannel(settings)
+    from bot.channels.telegram.channel import TelegramChannel
+
+    return TelegramChannel(settings)
+
+
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until interrupted (Ctrl-C or SIGTERM), then stop cleanly."""
     from bot.channels.zalo.client import ZaloError
 
-    if args.channel == "zalo":
-        from bot.channels.zalo.runner import run_polling, run_webhook
-
-        if settings.zalo_token is None:
-            return fail(_("Set HOCTAP_ZALO_TOKEN (the token Zalo sent you) to run the bot."))
-    else:
-        from bot.channels.telegram.runner import run_polling, run_webhook  # type: ignore[assignment]
-
-        if settings.telegram_token is None:
-            return fail(_("Set HOCTAP_TELEGRAM_TOKEN (the token from @BotFather) to run the bot."))
+    if args.channel == "zalo" and settings.zalo_token is None:
+        return fail(_("Set HOCTAP_ZALO_TOKEN (the token Zalo sent you) to run the bot."))
+    if args.channel == "telegram" and settings.telegram_token is None:
+        return fail(_("Set HOCTAP_TELEGRAM_TOKEN (the token from @BotFather) to run the bot."))
     if args.webhook and settings.webhook_secret is None:
         return fail(_("Set HOCTAP_WEBHOOK_SECRET to run with a webhook."))
     stop = asyncio.Event()
@@ -52,11 +59,9 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
+        channel = channel_for(args.channel, settings)
         async with open_services(settings) as services:
-            if args.webhook:
-                await run_webhook(settings, services, stop, args.webhook)
-            else:
-                await run_polling(settings, services, stop)
+            await runner.run(settings, services, channel, stop, args.webhook)
     except (FormError, DatabaseUnavailable, SettingsError, ZaloError) as error:
         return fail(str(error))
     return 0

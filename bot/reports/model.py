@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from bot.i18n import Words
 
@@ -133,3 +134,33 @@ class Report:
     def by_village(self) -> bool:
         """True when the lines are villages (a commune's or a village's report)."""
         return self.unit_level >= 2
+
+    def to_data(self) -> dict[str, Any]:
+        """The report as JSON-ready data: a reply kept with its update names the report its
+        files are rendered from after the commit (see ``from_data``)."""
+        data = asdict(self)
+        data["generated_at"] = self.generated_at.isoformat()
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Report:
+        """The report ``to_data`` gave."""
+        return cls(
+            unit_code=data["unit_code"],
+            unit_name=data["unit_name"],
+            unit_level=data["unit_level"],
+            year=data["year"],
+            lines=tuple(_line_of(line) for line in data["lines"]),
+            total=_line_of(data["total"]),
+            generated_at=dt.datetime.fromisoformat(data["generated_at"]),
+            words=Words(**data["words"]),
+        )
+
+
+def _line_of(data: dict[str, Any]) -> Line:
+    known = {f.name for f in fields(Line)}
+    values = {name: value for name, value in data.items() if name in known}
+    for goal in ("family_target", "citizen_target"):
+        if values.get(goal) is not None:
+            values[goal] = Goal(**values[goal])
+    return Line(**values)

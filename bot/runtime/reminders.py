@@ -32,7 +32,6 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,6 +39,7 @@ from bot.chat import reminders as wording
 from bot.chat.messages import Reply
 from bot.config import Settings
 from bot.i18n import TIMEZONE
+from bot.runtime.channel import Outcome
 from bot.runtime.waiting import pause, run_until_stopped
 from bot.services import housekeeping, reminders
 from bot.services.context import Services
@@ -53,15 +53,6 @@ RETRY_IN = dt.timedelta(minutes=2)  # times the attempt number, after a network 
 RECORD_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What the messenger said to one send."""
-
-    result: str  # "sent" | "blocked" | "failed" | "retry" | "wait"
-    wait: float = 0.0  # for "wait": seconds the whole channel pauses before sending again
-
-
-SENT = Outcome("sent")
 Send = Callable[[str, Reply], Awaitable[Outcome]]
 
 

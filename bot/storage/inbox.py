@@ -1,5 +1,6 @@
 """The durable inbox: every update is stored raw before it is acknowledged, and marked done in
-the same transaction as its effect. Unfinished rows are replayed at start-up, in order per chat.
+the same transaction as its effect, with the reply that effect must show. Unfinished rows are
+replayed at start-up, in order per chat; replies a crash kept from their people are sent then.
 
 Repositories never commit: the caller owns the transaction. ``store`` (storing comes before
 everything, in a transaction of its own) and ``prune`` (housekeeping with no effect to join, in
@@ -203,6 +204,76 @@ async def mark_done(session: AsyncSession, channel: str, update_id: int, now: dt
         )
         .values(done_at=now)
     )
+
+
+_KEEP_REPLY = (
+    update(_inbox)
+    .where(
+        _inbox.c.channel == bindparam("of_channel"),
+        _inbox.c.update_id == bindparam("of_update"),
+    )
+    .values(reply=bindparam("reply"))
+)
+
+
+async def keep_reply(session: AsyncSession, channel: str, update_id: int, reply: str) -> None:
+    """Keep what applying the update must show; call in the transaction that applies it, so
+    the reply commits with the effect (and a crash before it is sent cannot lose it)."""
+    await session.execute(
+        _KEEP_REPLY, {"of_channel": channel, "of_update": update_id, "reply": reply}
+    )
+
+
+async def mark_replied(
+    session: AsyncSession, channel: str, update_ids: Sequence[int], now: dt.datetime
+) -> None:
+    """Record that the channel took these updates' replies (sent, or given up)."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.channel == channel, InboxUpdate.update_id.in_(update_ids))
+        .values(replied_at=now)
+    )
+
+
+@dataclass(frozen=True)
+class Unsent:
+    """A reply kept with its update and not yet taken by the channel."""
+
+    update_id: int
+    chat_key: str
+    payload: str  # the raw update: where the reply goes (the chat, the tapped message)
+    reply: str
+    done_at: dt.datetime | None
+
+
+async def unsent(
+    session: AsyncSession,
+    channel: str,
+    done_before: dt.datetime | None = None,
+    limit: int = PENDING_LIMIT,
+) -> list[Unsent]:
+    """Replies not yet sent, oldest first; with ``done_before``, only those of updates applied
+    before then (a live worker sends its own within milliseconds)."""
+    query = (
+        select(
+            InboxUpdate.update_id,
+            InboxUpdate.chat_key,
+            InboxUpdate.payload,
+            InboxUpdate.reply,
+            InboxUpdate.done_at,
+        )
+        .where(
+            InboxUpdate.channel == channel,
+            InboxUpdate.reply.is_not(None),
+            InboxUpdate.replied_at.is_(None),
+        )
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+    )
+    if done_before is not None:
+        query = query.where(InboxUpdate.done_at < done_before)
+    rows = await session.execute(query)
+    return [Unsent(u, c, p, r or "", d) for u, c, p, r, d in rows]
 
 
 async def prune(

@@ -47,7 +47,6 @@ NAMING_CONVENTION = {
 
 UNIT_LEVELS = {"province": 1, "commune": 2, "village": 3}
 ROLES = ("citizen", "leader", "officer", "province", "admin")
-CHANNELS = ("telegram", "zalo", "terminal")
 SUBJECTS = ("household", "person")
 ASSESSMENT_STATES = ("draft", "submitted", "returned", "recognised", "not_recognised")
 
@@ -208,13 +207,11 @@ class ChatState(Base):
 
 
 class Identity(Base):
-    """A person's account on one channel (Telegram user id, Zalo id, terminal name)."""
+    """A person's account on one channel (Telegram user id, Zalo id, terminal name). The channel
+    is the adapter's name, the same as its inbox rows': a new channel needs no new schema."""
 
     __tablename__ = "identities"
-    __table_args__ = (
-        UniqueConstraint("channel", "external_id"),
-        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
-    )
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
@@ -501,12 +498,23 @@ class Lease(Base):
     until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+_UNSENT = text("reply IS NOT NULL AND replied_at IS NULL")
+
+
 class InboxUpdate(Base):
-    """A raw update committed before it is acknowledged; `done_at` commits with its effect."""
+    """A raw update committed before it is acknowledged; `done_at` commits with its effect, and
+    with them `reply`, what the effect must show; `replied_at` once the channel took it."""
 
     __tablename__ = "inbox"
     __table_args__ = (
         Index("ix_inbox_done_at_channel_received_at", "done_at", "channel", "received_at"),
+        Index(
+            "ix_inbox_unsent",
+            "channel",
+            "update_id",
+            sqlite_where=_UNSENT,
+            postgresql_where=_UNSENT,
+        ),
     )
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -515,6 +523,8 @@ class InboxUpdate(Base):
     payload: Mapped[str] = mapped_column(Text)  # the raw JSON as received
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reply: Mapped[str | None] = mapped_column(Text)  # the Outbound as JSON (bot.chat.messages)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEntry(Base):

@@ -36,6 +36,17 @@ def hoctap(
     )
 
 
+def test_help_works_when_a_setting_is_invalid_and_commands_then_say_which(
+    tmp_path: Path,
+) -> None:
+    shown = hoctap(tmp_path, "--help", HOCTAP_REMINDER_RATE="fast")
+    assert shown.returncode == 0, shown.stderr
+    assert "run" in shown.stdout
+    refused = hoctap(tmp_path, "init", HOCTAP_REMINDER_RATE="fast")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "HOCTAP_REMINDER_RATE: expected a whole number"
+
+
 def test_init_twice_loads_the_geography_once(tmp_path: Path) -> None:
     first = hoctap(tmp_path, "init")
     assert first.returncode == 0, first.stderr

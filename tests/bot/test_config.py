@@ -1,11 +1,15 @@
 """Settings as read from the environment: the inbox retention, the SQLite busy wait, and their
-lower bounds."""
+lower bounds; the example file documents exactly the settings there are."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.config import SettingsError, load_settings
+from bot.config import PREFIX, Settings, SettingsError, load_settings, read_env_file
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_inbox_retention_defaults_to_a_week_and_reads_whole_days() -> None:
@@ -25,3 +29,10 @@ def test_the_busy_wait_defaults_to_five_seconds_and_must_be_positive() -> None:
     assert load_settings({"HOCTAP_DATABASE_BUSY_MS": "200"}, env_file=None).database_busy_ms == 200
     with pytest.raises(SettingsError, match="HOCTAP_DATABASE_BUSY_MS"):
         load_settings({"HOCTAP_DATABASE_BUSY_MS": "0"}, env_file=None)
+
+
+def test_every_key_of_the_example_file_is_a_setting_and_every_setting_is_in_it() -> None:
+    example = read_env_file(ROOT / ".env.example")
+    fields = {f"{PREFIX}{name.upper()}" for name in Settings.__dataclass_fields__}
+    assert set(example) == fields
+    assert load_settings(example, env_file=None) == Settings()  # its values are the defaults

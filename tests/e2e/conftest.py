@@ -1,6 +1,6 @@
 """End-to-end fixtures: the real Telegram runner against a local fake Bot API, on a test database.
 
-``bot`` runs ``run_polling`` as a task (and can stop and start it again on the same database);
+``bot`` runs the runner, polling, as a task (and can stop and start it again on the same database);
 ``village`` creates a commune's villages with households and a leader bound to a Telegram user.
 Only Telegram's HTTP and the clock are fake. Every test fails if a fake Bot API it made refused a
 call the test did not declare with ``api.expect_refusal(method, status)``.
@@ -18,8 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import open_services
-from bot.channels.telegram.runner import Dispatcher, run_polling
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Secret, Settings
+from bot.runtime import runner
+from bot.runtime.dispatcher import Dispatcher
 from bot.services.people import LEADER, grant
 from bot.services.units import add_village
 from bot.storage.models import Household, Identity, Person, Unit
@@ -70,7 +72,7 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 
 class RunningBot:
-    """``run_polling`` as a task: ``stop()`` ends it as SIGTERM would, ``start()`` runs anew."""
+    """The runner polling, as a task: ``stop()`` ends it as SIGTERM would, ``start()`` again."""
 
     def __init__(self, api: FakeBotApi, settings: Settings) -> None:
         self.api = api
@@ -96,12 +98,17 @@ class RunningBot:
 
     async def _run(self, stopping: asyncio.Event) -> None:
         async with open_services(self.settings) as services:
-            await run_polling(
-                self.settings, replace(services, clock=clock), stopping, self._observe
+            await runner.run(
+                self.settings,
+                replace(services, clock=clock),
+                TelegramChannel(self.settings),
+                stopping,
+                observe=self._observe,
             )
 
     def _observe(self, dispatcher: Dispatcher) -> None:
         self.api.bot_busy = dispatcher.busy
+        dispatcher.listeners.append(self.api.notify)
 
     async def stop(self) -> None:
         """Ask the runner to stop and wait until the Application and the engine are closed."""
@@ -112,7 +119,7 @@ class RunningBot:
         await task
         self.api.bot_busy = None
 
-    async def idle(self) -> None:
+    async def idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 (an AssertionError)
         """Wait until every queued update was handled and the bot polls again for news."""
 
         def waiting() -> bool:
@@ -121,7 +128,9 @@ class RunningBot:
             outstanding = bool(polls) and polls[-1].status is None
             return outstanding and not self.api.pending_ids() and not busy
 
-        await self.api.wait_until(waiting, describe="the bot idle, polling for news")
+        await self.api.wait_until(
+            waiting, timeout=timeout, describe="the bot idle, polling for news"
+        )
 
 
 @pytest.fixture

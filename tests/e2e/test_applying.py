@@ -11,7 +11,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram.runner import chat_key
+from bot.channels.telegram.updates import chat_key_of
 from bot.config import Settings
 from bot.storage import inbox
 from bot.storage.db import create_engine
@@ -103,7 +103,7 @@ async def test_a_backlog_larger_than_one_read_is_applied_in_order_in_every_chat(
     # Stored but not applied, as a crash leaves them (Telegram sends them again as well).
     raw = [api.updates[update_id] for update_id in sent]
     async with session_factory() as session:
-        received = [inbox.Received(r["update_id"], chat_key(r), json.dumps(r)) for r in raw]
+        received = [inbox.Received(r["update_id"], chat_key_of(r), json.dumps(r)) for r in raw]
         await inbox.record(session, "telegram", received, NOW)
         await session.commit()
     # About 650 replies: at Telegram's 30 a second that is 22 s, so both the bot's throttle and
@@ -112,7 +112,7 @@ async def test_a_backlog_larger_than_one_read_is_applied_in_order_in_every_chat(
     bot = RunningBot(api, replace(settings, telegram_max_rate=0))
     await bot.start()
     try:
-        await bot.idle()
+        await bot.idle(timeout=60)
     finally:
         await bot.stop()
     for person in people:

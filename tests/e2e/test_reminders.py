@@ -9,13 +9,14 @@ import asyncio
 import datetime as dt
 from collections import Counter
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
-from bot.channels.telegram.sender import reminder_sender
+from bot.channels.telegram.render import remind
 from bot.runtime.reminders import Deliverer
 from bot.services import campaigns, reminders
 from bot.services.context import Services
@@ -146,7 +147,7 @@ def deliverer(
     session_factory: Sessions, bot: Bot, clock: dt.datetime = NOW, rate: float = 200.0
 ) -> Deliverer:
     services = Services(session_factory, load_forms(), clock=lambda: clock)
-    return Deliverer(services, "telegram", reminder_sender(bot), rate=rate, chat_interval=0.05)
+    return Deliverer(services, "telegram", partial(remind, bot), rate=rate, chat_interval=0.05)
 
 
 async def one_round(sender: Deliverer) -> int:

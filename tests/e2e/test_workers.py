@@ -19,8 +19,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import open_services
-from bot.channels.telegram.runner import run_webhook
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Secret, Settings
+from bot.runtime import runner
 from bot.services.context import Services
 from bot.storage.db import create_engine, make_sessionmaker, upgrade
 from bot.storage.models import InboxUpdate
@@ -60,7 +61,8 @@ async def test_webhook_refuses_a_wrong_secret_and_answers_only_after_the_commit(
         stop = asyncio.Event()
         async with open_services(settings) as services:
             url = f"http://127.0.0.1:{port}/hoctap/telegram"
-            worker = asyncio.create_task(run_webhook(settings, services, stop, url))
+            channel = TelegramChannel(settings)
+            worker = asyncio.create_task(runner.run(settings, services, channel, stop, url))
             try:
                 await api.wait_until(lambda: api.webhook_url == url or worker.done())
                 assert not worker.done(), worker

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import open_services
-from bot.channels.zalo.runner import run_polling, run_webhook
+from bot.channels.zalo.channel import ZaloChannel
 from bot.config import Secret, Settings
+from bot.runtime.runner import run
 from bot.services.people import LEADER, grant
 from bot.services.units import add_village
 from bot.storage.models import Answer, Assessment, Household, Identity, InboxUpdate, Person
@@ -102,10 +103,9 @@ class ZaloRunner:
     async def _run(self, stopping: asyncio.Event) -> None:
         async with open_services(self.settings) as services:
             services = replace(services, clock=clock)
-            if self.mode == "polling":
-                await run_polling(self.settings, services, stopping)
-            else:
-                await run_webhook(self.settings, services, stopping, self.url)
+            url = None if self.mode == "polling" else self.url
+            channel = ZaloChannel(self.settings)
+            await run(self.settings, services, channel, stopping, url)
 
     async def stop(self) -> None:
         """Ask it to stop and wait until the API client and the engine are closed."""

@@ -331,6 +331,10 @@ class FakeHttpServer(Generic[CallT]):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), timeout)
 
+    def notify(self) -> None:
+        """Wake whatever waits for a change: the bot under test says its own state changed."""
+        self._notify()
+
     def _notify(self) -> None:
         """Wake everything waiting for a change (long polls, ``wait_until``, chat clients)."""
         self._changed.set()

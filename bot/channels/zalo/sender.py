@@ -3,7 +3,8 @@
 A free bot may send 3,000 messages a month (``docs/zalo.md``). When Zalo refuses a send for the
 quota, that is logged once (and again only after sends worked in between); the rest of that
 answer is dropped and never retried, since every try would be refused the same way. Inbound
-messages are the runner's business and go on regardless. Must not import the database.
+messages are the runner's business and go on regardless: nothing a person typed is lost, and
+they see the right question once the quota resets. Must not import the database.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.channels.zalo.client import (
     ZaloError,
 )
 from bot.chat.messages import Outbound, Reply
-from bot.runtime.reminders import SENT, Outcome, Send
+from bot.runtime.channel import AGAIN, SHOWN, UNDELIVERABLE, Outcome
 from bot.runtime.waiting import pause
 
 log = logging.getLogger(__name__)
@@ -37,22 +38,25 @@ class Sender:
         self.client, self.stop = client, stop
         self.quota_reached = False
 
-    async def send(self, chat_id: str, out: Outbound) -> None:
-        """Send every message of one answer, in order; give up the rest after a refusal."""
+    async def send(self, chat_id: str, out: Outbound) -> str:
+        """Send every message of one answer, in order; give up the rest after a refusal.
+        Return the runner's outcome (``AGAIN`` when the network or the rate kept failing)."""
         for message in adapter.render(out):
-            if not await self._deliver(chat_id, message):
-                return
+            outcome = await self._deliver(chat_id, message)
+            if outcome != SHOWN:
+                return outcome
+        return SHOWN
 
-    async def _deliver(self, chat_id: str, message: adapter.Outgoing) -> bool:
+    async def _deliver(self, chat_id: str, message: adapter.Outgoing) -> str:
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 await self._post(chat_id, message)
             except QuotaExceeded:
                 self._quota_refused()
-                return False
+                return UNDELIVERABLE
             except Blocked:
                 log.info("a Zalo chat cannot receive the bot's messages (blocked)")
-                return False
+                return UNDELIVERABLE
             except (RateLimited, NetworkError) as error:
                 wait = getattr(error, "retry_after", None) or float(attempt)
                 log.warning("Zalo send refused (%s); again in %.0f s", error.code, wait)
@@ -60,13 +64,13 @@ class Sender:
                 continue
             except ZaloError as error:
                 log.warning("Zalo refused a message: %s %s", error.code, error.description)
-                return False
+                return UNDELIVERABLE
             if self.quota_reached:
                 log.warning("Zalo accepts the bot's messages again")
                 self.quota_reached = False
-            return True
+            return SHOWN
         log.warning("gave up a Zalo message after %d attempts", SEND_ATTEMPTS)
-        return False
+        return AGAIN
 
     async def _post(self, chat_id: str, message: adapter.Outgoing) -> None:
         if isinstance(message, adapter.Text):
@@ -92,27 +96,23 @@ class Sender:
         self.quota_reached = True
 
 
-def reminder_sender(client: ZaloClient) -> Send:
-    """A ``Send`` for reminders. Unlike answers, a reminder refused for the quota is kept and
-    queued: the channel waits an hour and tries again, until the quota resets."""
-
-    async def send(chat_id: str, reply: Reply) -> Outcome:
-        try:
-            for message in adapter.render(Outbound([reply])):
-                if isinstance(message, adapter.Text):
-                    await client.send_message(chat_id, message.text)
-        except QuotaExceeded:
-            log.error("Zalo message quota reached: reminders wait and are tried again hourly")
-            return Outcome("wait", QUOTA_WAIT)
-        except Blocked:
-            return Outcome("blocked")
-        except RateLimited as error:
-            return Outcome("wait", error.retry_after or 1.0)
-        except NetworkError:
-            return Outcome("retry")
-        except ZaloError as error:
-            log.warning("Zalo refused a reminder: %s %s", error.code, error.description)
-            return Outcome("failed")
-        return SENT
-
-    return send
+async def remind(client: ZaloClient, chat_id: str, reply: Reply) -> Outcome:
+    """Send one reminder. Unlike answers, a reminder refused for the quota is kept and queued:
+    the channel waits an hour and tries again, until the quota resets."""
+    try:
+        for message in adapter.render(Outbound([reply])):
+            if isinstance(message, adapter.Text):
+                await client.send_message(chat_id, message.text)
+    except QuotaExceeded:
+        log.error("Zalo message quota reached: reminders wait and are tried again hourly")
+        return Outcome("wait", QUOTA_WAIT)
+    except Blocked:
+        return Outcome("blocked")
+    except RateLimited as error:
+        return Outcome("wait", error.retry_after or 1.0)
+    except NetworkError:
+        return Outcome("retry")
+    except ZaloError as error:
+        log.warning("Zalo refused a reminder: %s %s", error.code, error.description)
+        return Outcome("failed")
+    return Outcome("sent")

@@ -18,6 +18,7 @@ from bot.chat.review_callbacks import ALL, OPEN, RECOGNISE, RETURN, pack, unpack
 from bot.chat.turn import Turn
 from bot.i18n import use_locale
 from bot.reports.model import Goal
+from bot.runtime.files import rendered
 from bot.services.context import GDHT, Services
 from bot.services.people import Conversation
 from bot.services.reports import build_report
@@ -123,7 +124,7 @@ async def test_a_leader_gets_the_village_report_and_spreadsheet(desk: Desk) -> N
     turn = desk.turn(desk.leader, command="report")
     with use_locale("en"):
         await on_report(turn)
-    text, spreadsheet = turn.out.replies  # one village: no chart
+    text, spreadsheet = (await rendered(turn.out)).replies  # one village: no chart
     assert "Thôn Đông, year 2025" in text.text.html()
     assert spreadsheet.attachment is not None
     assert spreadsheet.attachment.filename == f"bao-cao-{desk.village.code}-2025.xlsx"

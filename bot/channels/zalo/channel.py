@@ -1,0 +1,110 @@
+"""The Zalo Bot Platform adapter the runner drives: long polling or a webhook, numbered text.
+
+What Zalo allows shapes two things the runner does the same for every channel:
+
+- polling: Zalo's getUpdates has no offset and no acknowledgement (see ``client``): an event it
+  hands out is gone. The runner commits it before the next fetch; while the database refuses
+  it, it is kept in hand and stored again before anything more is fetched. Only a process
+  killed between receiving an event and committing it loses it: Zalo's own docs recommend the
+  webhook for production for that reason.
+- the inbox key: Zalo sends no update id, so it is derived from the message (``adapter``); a
+  redelivered event has the same key and is stored once.
+
+What the person can type next ("2" for the second choice) is kept with the conversation in the
+transaction of the effect, by the router (the channel is ``keyed``). Must not import the
+database or the chat flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import Mapping
+
+from bot.channels.zalo import adapter
+from bot.channels.zalo.client import POLL_TIMEOUT, Unauthorized, ZaloClient, ZaloError
+from bot.channels.zalo.sender import Sender, remind
+from bot.chat.messages import Outbound, Reply
+from bot.config import Settings, SettingsError
+from bot.rich import Text
+from bot.runtime.channel import Incoming, Json, Outcome, Refused, Unreachable
+
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+MAX_WAIT = 30.0  # longest pause asked for by a rate limit that is honoured
+
+
+class ZaloChannel:
+    """The Zalo Bot Platform, by long polling or webhook."""
+
+    name = adapter.CHANNEL
+    keyed = True
+    batch = 1  # getUpdates hands out one event per call
+
+    def __init__(self, settings: Settings) -> None:
+        self.webhook_answer: Json = {"message": "Success"}
+        if settings.zalo_token is None:
+            raise SettingsError("HOCTAP_ZALO_TOKEN: set the token from Zalo Bot Creator")
+        self.client = ZaloClient(settings.zalo_token.value, settings.zalo_base_url)
+        self._closing = asyncio.Event()
+        self.sender = Sender(self.client, self._closing)
+        self._secret = ""
+
+    async def open(self, webhook_url: str | None, secret: str | None) -> None:
+        await self.client.get_me()  # checks the token
+        if webhook_url is None:
+            await self.client.delete_webhook()  # getUpdates does not work while a webhook is set
+            return
+        if not 8 <= len(secret or "") <= 256:
+            raise SettingsError("HOCTAP_WEBHOOK_SECRET: Zalo needs 8 to 256 characters")
+        self._secret = secret or ""
+        await self.client.set_webhook(webhook_url, self._secret)
+
+    async def close(self) -> None:
+        self._closing.set()
+        await self.client.aclose()
+
+    def read(self, raw: Json) -> Incoming | None:
+        event = adapter.event_of(raw)
+        if event is None:
+            return None
+        update_id = adapter.update_id_of(event)
+        inbound = adapter.inbound_of(event, update_id)
+        return Incoming(
+            update_id, adapter.chat_key_of(event), inbound, event.get("event_name", "")
+        )
+
+    async def fetch(self) -> list[Json]:
+        try:
+            body = await self.client.get_update(POLL_TIMEOUT)
+        except Unauthorized:
+            raise
+        except ZaloError as error:
+            wait = getattr(error, "retry_after", None)
+            raise Unreachable(str(error.code), min(wait, MAX_WAIT) if wait else None) from error
+        event = adapter.event_of(body)
+        return [] if event is None else [event]
+
+    def fetched(self, raws: list[Json]) -> None:
+        """Nothing to acknowledge: Zalo hands each event out once."""
+
+    def webhook_updates(self, headers: Mapping[str, str], body: bytes) -> list[Json]:
+        given = headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret.encode()):
+            raise Refused(403, "wrong secret")
+        try:
+            found = json.loads(body)
+        except ValueError:
+            raise Refused(400, "not JSON") from None
+        event = adapter.event_of(found)
+        # Not a message to answer (another kind of event): acknowledged and left.
+        return [] if event is None else [event]
+
+    async def show(self, incoming: Incoming, out: Outbound, fresh: bool) -> str:
+        return await self.sender.send(incoming.chat_key, out)
+
+    async def tell(self, incoming: Incoming, text: Text) -> None:
+        await self.sender.send(incoming.chat_key, Outbound([Reply(text)]))
+
+    async def remind(self, chat_id: str, reply: Reply) -> Outcome:
+        return await remind(self.client, chat_id, reply)
