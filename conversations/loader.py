@@ -47,6 +47,10 @@ def load_form(path: str | Path) -> Form:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise FormError(f"form {path}: invalid TOML: {error}") from None
+    except UnicodeDecodeError as error:  # a binary file, or text saved in another encoding
+        raise FormError(
+            f"form {path}: not UTF-8 text (byte {error.start}); save it as UTF-8 TOML"
+        ) from None
     return build_form(raw, origin=str(path))
 
 

@@ -107,6 +107,11 @@ def test_a_broken_form_file_is_refused_with_its_place(tmp_path: Path) -> None:
     result = hoctap(tmp_path, "forms", "check", str(broken))
     assert result.returncode != 0
     assert "cong-dan-hoc-tap" in result.stderr
+    binary = tmp_path / "anh.toml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    result = hoctap(tmp_path, "forms", "check", str(binary))
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and "not UTF-8" in result.stderr  # no traceback
     shipped = ROOT / "conversations/forms/gia-dinh-hoc-tap.toml"
     ok = hoctap(tmp_path, "forms", "check", str(shipped))
     assert ok.returncode == 0, ok.stderr

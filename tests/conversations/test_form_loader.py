@@ -314,6 +314,21 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         load_form(path)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",  # a picture saved as .toml
+        'key = "gia-đình"\n'.encode("cp1258", errors="replace") + b"\xfe",  # not UTF-8
+        b'key = "x"\x00\n',  # a NUL inside
+    ],
+)
+def test_a_binary_or_non_utf8_file_is_one_form_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "hong.toml"
+    path.write_bytes(content)
+    with pytest.raises(FormError, match=r"^form .*hong\.toml: (invalid TOML|not UTF-8 text)"):
+        load_form(path)
+
+
 def test_missing_file_raises_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_form(tmp_path / "none.toml")
