@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +24,9 @@ from bot.rich import Text, data
 from bot.services.people import Actor
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# Control characters but tab and line breaks: PostgreSQL refuses NUL in text, and none of them
+# means anything in a name or an answer.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 __all__ = ["Actor", "Attachment", "Button", "Inbound", "Outbound", "Reply", "decode", "encode"]
 
 
@@ -40,6 +44,21 @@ class Inbound:
     # second choice of the last reply, which the router remembers with the conversation.
     keyed: bool = False
     message_id: str | None = None  # for a tapped choice: the message its button is on
+    media: str = ""  # a message that is no text: "photo", "sticker", "voice", …
+
+    def __post_init__(self) -> None:
+        """What a person sent is kept without control characters, whatever the channel and
+        the database (SQLite would keep a NUL that PostgreSQL refuses)."""
+        if self.text is not None:
+            object.__setattr__(self, "text", printable(self.text))
+        object.__setattr__(self, "argument", printable(self.argument))
+        if _CONTROL.search(self.actor.name):
+            object.__setattr__(self, "actor", replace(self.actor, name=printable(self.actor.name)))
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (tab and line breaks stay)."""
+    return _CONTROL.sub("", text)
 
 
 @dataclass(frozen=True)

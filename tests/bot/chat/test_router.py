@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -192,3 +192,18 @@ async def _drop_connections(engine: AsyncEngine) -> None:
     finally:
         await admin.dispose()
     assert ended  # the pooled connection was there to drop
+
+
+async def test_control_characters_in_a_name_or_a_text_are_dropped_on_every_database(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """PostgreSQL refuses a NUL in text that SQLite keeps: neither ever sees one."""
+    odd = Actor("zalo", "z9", "z9", "Lan\x00 \x1b[31mHà\x7f", None)
+    start = Inbound(odd, command="start", keyed=True)
+    assert start.actor.name == "Lan [31mHà"
+    await router.handle(services(session_factory), start)
+    agreed = await router.handle(services(session_factory), Inbound(odd, text="1\x00", keyed=True))
+    assert "đồng ý" in "\n".join(reply.text.html() for reply in agreed.replies)
+    async with session_factory() as session:
+        names = list(await session.scalars(select(Person.display_name)))
+    assert names == ["Lan [31mHà"]
