@@ -8,6 +8,7 @@ village. Must not import any platform library.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,7 @@ from bot.services import assessing, audit
 from bot.services.context import CDHT
 from bot.services.people import Conversation, villages_led
 from bot.storage.models import Assessment, Household
-from conversations.engine import Input, Outcome, Prompt, Result, Review
+from conversations.engine import Input, Outcome, Problem, Prompt, Result, Review
 from conversations.text import fold
 
 FLOW = "assess"
@@ -59,6 +60,18 @@ async def on_text(turn: Turn, text: str) -> None:
         return
     inp = Input("answer", value=text)
     await _step(turn, locked.assessment, inp, typed=True, answers=locked.answers)
+
+
+async def again(turn: Turn, problem: str) -> bool:
+    """Show the open question again with ``problem`` above its choices ("not_text": a photo,
+    sticker or voice message; "unknown_command"); False when no assessment is open."""
+    locked = await _allowed(turn, int(turn.conversation.data.get("id", 0)))
+    if locked is None or locked.assessment.state not in assessing.OPEN_STATES:
+        return False
+    await _step(
+        turn, locked.assessment, Input("start"), answers=locked.answers, problem=Problem(problem)
+    )
+    return True
 
 
 def _by_prefix(reply: Prompt | Review | Result, typed: str) -> Input | None:
@@ -103,6 +116,7 @@ async def _step(
     inp: Input,
     typed: bool = False,
     answers: Mapping[str, str] | None = None,
+    problem: Problem | None = None,
 ) -> None:
     form = await assessing.form_of(turn.session, turn.services.forms, assessment)
     outcome = await assessing.apply(
@@ -113,6 +127,8 @@ async def _step(
         outcome = await assessing.apply(
             turn.session, assessment, form, retry, turn.lang, turn.now, by=turn.person.id
         )
+    if problem is not None and isinstance(outcome.reply, Prompt | Review):
+        outcome = replace(outcome, reply=replace(outcome.reply, problem=problem))
     reply = outcome.reply
     turn.conversation = Conversation(FLOW, {"id": assessment.id})
     if isinstance(reply, Prompt | Review) and reply.problem and reply.problem.code == "stale":

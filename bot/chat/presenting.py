@@ -34,6 +34,13 @@ def problem_text(problem: Problem) -> Text:
             "That number is outside the range: type a number from {minimum} to {maximum}."
         ),
         "empty": _("You did not type anything. Please answer the question below."),
+        "not_text": _(
+            "I can read only typed text and taps, not photos, stickers or voice messages. "
+            "Please answer the question below."
+        ),
+        "unknown_command": _(
+            "I do not know that command. Your answers are saved; here is your question again."
+        ),
         "too_long": _("That answer is too long: at most {maximum} characters."),
         # TRANSLATORS: a short note for a button of a question answered before (a double tap).
         "stale": _("That question is already answered. Please answer the latest question."),

@@ -200,6 +200,8 @@ async def route(turn: Turn) -> None:
         await _choice(turn, inbound.choice)
     elif inbound.text is not None:
         await _text(turn, inbound.text)
+    elif inbound.media:
+        await _media(turn)
 
 
 async def _start(turn: Turn) -> None:
@@ -239,6 +241,9 @@ OPEN_COMMANDS = {"start", "help", "language", "cancel", "mydata", "link"}
 
 async def _command(turn: Turn, name: str) -> None:
     action = COMMANDS.get(name)
+    in_assessment = turn.conversation.flow == answering.FLOW
+    if action is None and in_assessment and await answering.again(turn, "unknown_command"):
+        return  # one line, and the question kept on screen
     if action is None:
         turn.out.add(
             Reply(
@@ -328,6 +333,19 @@ async def _text(turn: Turn, text: str) -> None:
         await account.on_home_text(turn, text)
     else:
         turn.out.add(Reply(t(_("Please choose from the menu."))))
+        await _menu(turn)
+
+
+async def _media(turn: Turn) -> None:
+    """A photo, sticker, voice message…: say what is expected, where the person is."""
+    if not await _consented(turn):
+        return
+    if turn.conversation.flow == answering.FLOW and await answering.again(turn, "not_text"):
+        return
+    turn.out.add(
+        Reply(t(_("I can read only typed text and taps, not photos, stickers or voice messages.")))
+    )
+    if not turn.conversation.flow:
         await _menu(turn)
 
 

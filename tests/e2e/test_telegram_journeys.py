@@ -514,14 +514,15 @@ async def test_bad_input_gets_a_clear_answer_and_forged_buttons_are_refused(
     await chat.click("Tôi đồng ý", replies=1)  # then what was asked for goes ahead
     assert "Câu 1/10" in chat.last_reply()
 
-    await chat.send("/foo", replies=2)
-    unknown, help_text = chat.replies()[-2:]
-    assert unknown == "Không có lệnh /foo. Bạn có thể dùng các lệnh sau:"
-    assert help_text.startswith("<b>Cách dùng hoctap</b>\n/start: menu chính")
-    assert "/households" not in help_text  # not a leader
+    # An unknown command in the middle of the self-check: one line, and the question again.
+    question = chat.last_reply()
+    await chat.send("/foo", replies=1)
+    assert chat.last_reply() == (
+        question + "\n⚠️ Tôi không hiểu lệnh đó. Câu trả lời của bạn vẫn được giữ; "
+        "đây là câu hỏi đang dở."
+    )
 
-    # A sticker in the middle of the self-check: the question is asked again, unchanged.
-    question = next(r for r in reversed(chat.replies()) if "Câu 1/10" in r)
+    # A sticker in the middle of the self-check: what is expected, and the question again.
     sticker = {
         "file_id": "CAACAgIAAxkBAAI",
         "file_unique_id": "AgADbQ",
@@ -545,7 +546,19 @@ async def test_bad_input_gets_a_clear_answer_and_forged_buttons_are_refused(
     )
     await bot.idle()
     assert answering_calls(api, tuan.id, mark) == ["sendMessage"]
-    assert chat.last_reply() == question + "\n⚠️ Bạn chưa gõ gì. Bạn hãy trả lời câu hỏi dưới đây."
+    assert chat.last_reply() == (
+        question + "\n⚠️ Tôi chỉ đọc được chữ gõ và các nút bấm, không đọc được ảnh, nhãn dán "
+        "hay tin nhắn thoại. Mời bạn trả lời câu hỏi bên dưới."
+    )
+    # Outside a flow, an unknown command lists the commands this person can use.
+    await chat.send("/cancel")
+    await chat.send("/foo", replies=2)
+    unknown, help_text = chat.replies()[-2:]
+    assert unknown == "Không có lệnh /foo. Bạn có thể dùng các lệnh sau:"
+    assert help_text.startswith("<b>Cách dùng hoctap</b>\n/start: menu chính")
+    assert "/households" not in help_text  # not a leader
+    await chat.send("/selfcheck")  # the self-check resumes where it was
+    assert chat.last_reply().startswith(question.split("\n")[0])
 
     # Leader-only buttons, forged by a citizen, and a leader's reach into another village.
     east, other = village.households[0], village.other_household

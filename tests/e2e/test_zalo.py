@@ -262,6 +262,12 @@ async def test_a_citizen_consents_and_checks_herself_to_her_result(
     [again] = await chat.send("để tôi nghĩ đã")
     assert "Câu 3/10" in again
     assert NOT_UNDERSTOOD in again
+    [sticker] = await chat.send_sticker()  # what is expected, and the same question again
+    assert "Câu 3/10" in sticker
+    assert "Tôi chỉ đọc được chữ gõ và các nút bấm" in sticker
+    [unknown] = await chat.send("/khong-co")
+    assert "Câu 3/10" in unknown
+    assert "Tôi không hiểu lệnh đó." in unknown
     for _number in range(3, 11):
         [asked] = await chat.send("1")
     assert "Xem lại câu trả lời trước khi gửi" in asked

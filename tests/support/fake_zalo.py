@@ -377,9 +377,17 @@ class ZaloChat:
     async def send(self, text: str, messages: int = 1) -> list[str]:
         mark = len(self.api.messages_to(self.user))
         self.sent_ids.append(self.api.send_text(self.user, text))
+        return await self._answers(mark, messages, repr(text))
+
+    async def send_sticker(self, messages: int = 1) -> list[str]:
+        mark = len(self.api.messages_to(self.user))
+        self.sent_ids.append(self.api.send_sticker(self.user))
+        return await self._answers(mark, messages, "a sticker")
+
+    async def _answers(self, mark: int, messages: int, what: str) -> list[str]:
         await self.api.wait_until(
             lambda: len(self.api.messages_to(self.user)) >= mark + messages,
-            describe=f"{messages} answer(s) to {text!r}",
+            describe=f"{messages} answer(s) to {what}",
         )
         return [m.content for m in self.api.messages_to(self.user)[mark:]]
 

@@ -20,6 +20,11 @@ from bot.runtime.channel import Incoming, Json
 CHANNEL = "telegram"
 # The kinds of update the bot asks Telegram for (getUpdates and setWebhook).
 ALLOWED = ["message", "callback_query"]
+# What a message may hold instead of text, by Telegram's field names (the first found names it).
+MEDIA = (
+    "photo", "sticker", "voice", "video", "video_note", "audio", "animation", "document",
+    "location", "contact", "poll", "dice",
+)  # fmt: skip
 
 
 def read(raw: Json, bot: Bot) -> Incoming | None:
@@ -77,7 +82,10 @@ def _inbound(update: Update) -> tuple[Inbound | None, str]:
         return Inbound(
             actor, command=name, argument=argument, update_id=update.update_id
         ), "command"
-    return Inbound(actor, text=message.text or "", update_id=update.update_id), "message"
+    if message.text is None:  # a photo, sticker, voice message…: what is expected is said
+        kind = next((k for k in MEDIA if getattr(message, k, None)), "other")
+        return Inbound(actor, media=kind, update_id=update.update_id), kind
+    return Inbound(actor, text=message.text, update_id=update.update_id), "message"
 
 
 def _actor(update: Update) -> Actor | None:

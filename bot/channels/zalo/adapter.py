@@ -106,11 +106,16 @@ def actor_of(event: JsonDict) -> Actor:
 def inbound_of(event: JsonDict, update_id: int) -> Inbound:
     """The event as one ``Inbound``: a command, the choice a typed key stands for, or text.
 
-    Anything but text (a photo, a sticker, withheld content) counts as an empty answer, as on
-    Telegram, so the person is told what is expected.
+    Anything but text (a photo, a sticker, withheld content) arrives as ``media``, as on
+    Telegram, so the person is told what is expected and sees the question again.
     """
     actor = actor_of(event)
-    text = event["message"].get("text") if event.get("event_name") == TEXT_EVENT else None
+    name = str(event.get("event_name") or "")
+    if name != TEXT_EVENT:
+        kind = name.removeprefix("message.").removesuffix(".received")
+        media = kind if kind in ("image", "sticker") else "other"
+        return Inbound(actor, media=media, update_id=update_id, keyed=True)
+    text = event["message"].get("text")
     typed = str(text or "").strip()
     if typed.startswith("/") and len(typed) > 1:
         name, _sep, argument = typed[1:].partition(" ")
