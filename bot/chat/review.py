@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.chat.callbacks import Callback
 from bot.chat.messages import Button, Reply
@@ -26,20 +26,21 @@ from bot.chat.review_callbacks import (
     RECOGNISE,
     REFUSE,
     RETURN,
+    VILLAGE,
     pack,
 )
 from bot.chat.turn import Turn
-from bot.i18n import _, format_date, format_number, local_time, ngettext
+from bot.i18n import Words, _, format_date, format_number, local_time, ngettext
 from bot.rich import Text, bold, lines, t
 from bot.services import review, scope, titles
 from bot.services.people import Conversation
+from bot.services.words import words_of
 from bot.storage.models import Unit
 from conversations.answers import display
 from conversations.model import Question
 
 FLOW = "review"
-PAGE = 8  # households listed at once: the rest are reached by deciding the first ones
-MAX_VILLAGE_BUTTONS = 4
+PAGE = 8  # villages or households listed at once; ◀ ▶ page through the rest
 DECISION = re.compile(
     r"^(?P<number>.+?)(?:[\s,;]+(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})[/.-](?P<year>\d{4}))?$"
 )
@@ -81,12 +82,23 @@ async def show_pending(turn: Turn) -> None:
             turn.out.add(Reply(label, ((button,),)))
 
 
-async def pending_reply(turn: Turn, commune: Unit) -> Reply:
-    """The first households waiting in a commune, and one button per village to recognise."""
+async def pending_reply(turn: Turn, commune: Unit, page: int = 0) -> Reply:
+    """The villages of a commune with households waiting, with their counts, ``PAGE`` at a
+    time; a commune with one such village goes straight to its households."""
     items = await review.pending_reviews(turn.session, turn.person.id, commune)
     name = commune.name
     if not items:
-        return Reply("✅ " + t(_("Nothing is waiting for review in {commune}."), commune=name))
+        return Reply(
+            "✅ " + t(_("Nothing is waiting for review in {commune}."), commune=name),
+            edit=turn.tapped,
+        )
+    said = words_of(commune)
+    villages: dict[int, list[review.ReviewItem]] = {}
+    for item in items:
+        villages.setdefault(item.village_id, []).append(item)
+    if len(villages) == 1:
+        [(village_id, waiting)] = villages.items()
+        return _village_reply(turn, village_id, waiting, 0, None, said)
     text = t(
         ngettext(
             "<b>{commune}</b>: {count} household waiting for review.",
@@ -96,15 +108,99 @@ async def pending_reply(turn: Turn, commune: Unit) -> Reply:
         commune=name,
         count=format_number(len(items)),
     )
-    rows = [(Button(_item_label(item), pack(OPEN, item.assessment_id)),) for item in items[:PAGE]]
-    year = turn.services.year()
-    villages = {
-        item.village_id: item.village for item in items if item.passed and item.year == year
-    }
-    for village_id, village in list(villages.items())[:MAX_VILLAGE_BUTTONS]:
-        label = "🏅 " + _("Recognise all passing in {village}").format(village=village)
-        rows.append((Button(label, pack(ALL, village_id)),))
+    text = lines(
+        text,
+        t(
+            ngettext(
+                "In {count} {village_word}. Choose one:",
+                "In {count} {villages_word}. Choose one:",
+                len(villages),
+            ),
+            count=format_number(len(villages)),
+            **said.placeholders(),
+        ),
+    )
+    groups = list(villages.values())
+    page = _page_within(page, len(groups))
+    rows: list[tuple[Button, ...]] = [
+        (Button(_village_label(group), pack(VILLAGE, f"{group[0].village_id}-0")),)
+        for group in groups[page * PAGE : (page + 1) * PAGE]
+    ]
+    rows.extend(_pager(page, len(groups), lambda to: pack(LIST, f"{commune.id}-{to}")))
     return Reply(text, tuple(rows), edit=turn.tapped)
+
+
+async def show_village(turn: Turn, village_id: int, page: int) -> None:
+    """One village's households waiting for review, ``PAGE`` at a time."""
+    village = await review.reviewable_village(turn.session, turn.person.id, village_id)
+    commune = await turn.session.get(Unit, village.parent_id) if village.parent_id else None
+    everywhere = await review.pending_reviews(turn.session, turn.person.id, commune or village)
+    waiting = [item for item in everywhere if item.village_id == village_id]
+    # "◀ Villages" only when there are others to go back to.
+    back = commune.id if commune and len(waiting) < len(everywhere) else None
+    said = words_of(commune)
+    if not waiting:
+        notice = t(_("Nothing is waiting for review in {commune}."), commune=village.name)
+        buttons = ((_back_button(back, said),),) if back else ()
+        turn.out.add(Reply("✅ " + notice, buttons, edit=turn.tapped))
+        return
+    turn.out.add(_village_reply(turn, village_id, waiting, page, back, said))
+
+
+def _village_reply(
+    turn: Turn,
+    village_id: int,
+    waiting: list[review.ReviewItem],
+    page: int,
+    commune_id: int | None,
+    said: Words,
+) -> Reply:
+    text = t(
+        ngettext(
+            "<b>{village}</b>: {count} household waiting for review.",
+            "<b>{village}</b>: {count} households waiting for review.",
+            len(waiting),
+        ),
+        village=waiting[0].village,
+        count=format_number(len(waiting)),
+    )
+    page = _page_within(page, len(waiting))
+    shown = waiting[page * PAGE : (page + 1) * PAGE]
+    rows: list[tuple[Button, ...]] = [
+        (Button(_item_label(item), pack(OPEN, item.assessment_id)),) for item in shown
+    ]
+    rows.extend(_pager(page, len(waiting), lambda to: pack(VILLAGE, f"{village_id}-{to}")))
+    year = turn.services.year()
+    if any(item.passed and item.year == year for item in waiting):
+        rows.append((Button("🏅 " + _("Recognise all passing"), pack(ALL, village_id)),))
+    if commune_id is not None:
+        rows.append((_back_button(commune_id, said),))
+    return Reply(text, tuple(rows), edit=turn.tapped)
+
+
+def _back_button(commune_id: int, said: Words) -> Button:
+    label = "◀ " + _("Back to the {villages_word}").format(**said.placeholders())
+    return Button(label, pack(LIST, f"{commune_id}-0"))
+
+
+def _page_within(page: int, count: int) -> int:
+    """``page``, or the last one when the list got shorter since the button was drawn."""
+    return max(0, min(page, (count - 1) // PAGE))
+
+
+def _pager(page: int, count: int, data: Callable[[int], str]) -> list[tuple[Button, ...]]:
+    """◀ and ▶ with the page they lead to, when the list is longer than a page."""
+    pages = (count + PAGE - 1) // PAGE
+    row = []
+    if page > 0:
+        row.append(Button(f"◀ {page}/{pages}", data(page - 1)))
+    if page + 1 < pages:
+        row.append(Button(f"{page + 2}/{pages} ▶", data(page + 1)))
+    return [tuple(row)] if row else []
+
+
+def _village_label(group: list[review.ReviewItem]) -> str:
+    return f"🏘 {group[0].village} · {format_number(len(group))}"
 
 
 def _item_label(item: review.ReviewItem) -> str:
@@ -168,15 +264,22 @@ def _card(item: review.ReviewItem, history: Sequence[Text | str] = ()) -> Reply:
             buttons.append((Button("🏅 " + _("Recognise"), pack(RECOGNISE, item.assessment_id)),))
         buttons.append((Button("↩ " + _("Return for changes"), pack(RETURN, item.assessment_id)),))
         buttons.append((Button("✖ " + _("Not recognised"), pack(REFUSE, item.assessment_id)),))
-    buttons.append((Button("◀ " + _("Waiting for review"), pack(LIST, 0)),))
+    back = pack(VILLAGE, f"{item.village_id}-0")
+    buttons.append((Button("◀ " + _("Waiting for review"), back),))
     return Reply(lines(*parts), tuple(buttons), edit=True)
 
 
 async def on_review_button(turn: Turn, callback: Callback) -> None:
     """Route ``r:<action>:<id>``; every decision is checked against the officer's commune."""
     action, ident = callback.fields
-    if action == LIST:
-        await show_pending(turn)
+    if action in (LIST, VILLAGE):
+        unit, _sep, page = ident.partition("-")
+        try:
+            await _show_list(turn, action, int(unit), int(page or 0))
+        except (review.ReviewError, ValueError) as error:
+            notice = error.text if isinstance(error, review.ReviewError) else None
+            turn.out.notice = notice or t(_("This button is no longer valid."))
+            turn.out.alert = notice is not None
         return
     if action in (CITIZENS, CITIZEN, CONFIRM, DECLINE):
         try:
@@ -195,27 +298,63 @@ async def on_review_button(turn: Turn, callback: Callback) -> None:
         turn.out.notice, turn.out.alert = error.text, True
 
 
+async def _show_list(turn: Turn, action: str, unit_id: int, page: int) -> None:
+    """A page of the villages waiting (``LIST``; unit 0: every commune) or of one village's
+    households (``VILLAGE``)."""
+    if action == VILLAGE:
+        await show_village(turn, unit_id, page)
+        return
+    commune = await turn.session.get(Unit, unit_id) if unit_id else None
+    if commune is None:
+        await show_pending(turn)
+        return
+    turn.out.add(await pending_reply(turn, commune, page))
+
+
 async def _act(turn: Turn, action: str, ident: int) -> None:
     if action == OPEN:
         item = await review.review_item(turn.session, turn.person.id, ident)
         changes = await review.changes_since_last_submission(turn.session, turn.person.id, ident)
         turn.out.add(_card(item, _changes(turn, item, changes)))
     elif action == REFUSE:
+        item = await _decidable(turn, ident, "submitted")
         await review.refuse(turn.session, turn.person.id, ident, "", turn.now)
         turn.out.notice = t(_("Marked as not recognised this year."))
-        await show_pending(turn)
-    elif action in (RECOGNISE, ALL):
-        # Check the scope before asking for a decision number that would then be refused.
-        if action == RECOGNISE:
-            await review.review_item(turn.session, turn.person.id, ident)
-        else:
-            await review.reviewable_village(turn.session, turn.person.id, ident)
+        await show_village(turn, item.village_id, 0)
+    elif action == RECOGNISE:
+        # Checked before asking for a decision number that would then be refused.
+        await _decidable(turn, ident, "submitted")
+        turn.conversation = Conversation(FLOW, {"action": action, "id": ident})
+        turn.out.add(Reply(_ask_decision(), expects_text=True))
+    elif action == ALL:
+        village = await review.reviewable_village(turn.session, turn.person.id, ident)
+        year = turn.services.year()
+        waiting = await review.pending_reviews(turn.session, turn.person.id, village, year)
+        if not any(item.passed for item in waiting):
+            raise review.ReviewError(
+                t(
+                    _("No household of {village} meets the criteria and waits."),
+                    village=village.name,
+                )
+            )
         turn.conversation = Conversation(FLOW, {"action": action, "id": ident})
         turn.out.add(Reply(_ask_decision(), expects_text=True))
     elif action == RETURN:
-        await review.review_item(turn.session, turn.person.id, ident)
+        await _decidable(turn, ident, "submitted", "not_recognised")
         turn.conversation = Conversation(FLOW, {"action": action, "id": ident})
         turn.out.add(Reply(t(_("Type what the village leader should change:")), expects_text=True))
+
+
+async def _decidable(turn: Turn, ident: int, *states: str) -> review.ReviewItem:
+    """The assessment a decision button is for, still waiting for that decision; when it was
+    decided meanwhile (a stale button), its card as it is now and the refusal as an alert."""
+    item = await review.review_item(turn.session, turn.person.id, ident)
+    try:
+        review.require(item, *states)
+    except review.ReviewError:
+        turn.out.add(_card(item))
+        raise
+    return item
 
 
 def _ask_decision() -> Text:
@@ -239,7 +378,15 @@ async def on_review_text(turn: Turn, text: str) -> None:
     except review.ReviewError as error:
         turn.out.add(Reply(error.text))
     turn.conversation = Conversation()
-    await show_pending(turn)
+    # Back to the village the decision was in, to go on with its next household.
+    try:
+        if action == ALL:
+            village_id = ident
+        else:
+            village_id = (await review.review_item(turn.session, turn.person.id, ident)).village_id
+        await show_village(turn, village_id, 0)
+    except review.ReviewError:
+        await show_pending(turn)
 
 
 async def _decide(turn: Turn, action: str, ident: int, text: str) -> bool:

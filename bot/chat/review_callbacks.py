@@ -11,13 +11,27 @@ from bot.chat.callbacks import MAX_BYTES, SEPARATOR, Callback, CallbackError
 
 REVIEW = "r"  # r:<action>:<id>
 ARITY = 2
-# Actions: the pending list (id: page), one assessment (id: assessment), recognise it, refuse
-# it, return it for changes, recognise every passing household of a village (id: village).
-LIST, OPEN, RECOGNISE, REFUSE, RETURN, ALL = "list", "open", "ok", "no", "ret", "all"
+# Actions: the villages waiting, page by page (id: "<commune>-<page>"; "0", every commune the
+# officer serves), one village's households (id: "<village>-<page>"), one assessment (id:
+# assessment), recognise it, refuse it, return it for changes, recognise every passing
+# household of a village (id: village).
+LIST, VILLAGE, OPEN, RECOGNISE, REFUSE, RETURN, ALL = "list", "v", "open", "ok", "no", "ret", "all"
 # Citizens' self-checks waiting for confirmation: the list (id: "<area unit>-<page>"), one of
 # them (id: assessment), confirm its title, decline it.
 CITIZENS, CITIZEN, CONFIRM, DECLINE = "cl", "co", "cy", "cn"
-ACTIONS = (LIST, OPEN, RECOGNISE, REFUSE, RETURN, ALL, CITIZENS, CITIZEN, CONFIRM, DECLINE)
+ACTIONS = (
+    LIST,
+    VILLAGE,
+    OPEN,
+    RECOGNISE,
+    REFUSE,
+    RETURN,
+    ALL,
+    CITIZENS,
+    CITIZEN,
+    CONFIRM,
+    DECLINE,
+)
 
 
 def pack(action: str, ident: object) -> str:

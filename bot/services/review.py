@@ -195,7 +195,9 @@ async def _load(
     return assessment, village
 
 
-def _require(assessment: Assessment, *states: str) -> None:
+def require(assessment: Assessment | ReviewItem, *states: str) -> None:
+    """Refuse a decision on an assessment that is not in one of ``states`` any more (a stale
+    button: it was decided meanwhile), before anything is asked for it."""
     if assessment.state == "recognised":
         raise ReviewError(
             _("This household is already recognised; the result can no longer change.")
@@ -250,7 +252,7 @@ async def recognise(
 ) -> Assessment:
     """Record the commune's recognition of a submitted, passing assessment; it is then final."""
     assessment, village = await _load(session, actor_id, assessment_id)
-    _require(assessment, "submitted")
+    require(assessment, "submitted")
     if not assessment.passed:
         raise ReviewError(
             _("This assessment does not meet the criteria, so it cannot be recognised.")
@@ -265,7 +267,7 @@ async def refuse(
 ) -> Assessment:
     """Decide that a submitted assessment is not recognised this year."""
     assessment, village = await _load(session, actor_id, assessment_id)
-    _require(assessment, "submitted")
+    require(assessment, "submitted")
     assessment.review_comment = " ".join(comment.split())[:COMMENT_MAX] or None
     await change_state(session, actor_id, assessment, village, "not_recognised", now)
     return assessment
@@ -276,7 +278,7 @@ async def return_for_changes(
 ) -> Assessment:
     """Send an assessment back to its leader with what to change; it is open again."""
     assessment, village = await _load(session, actor_id, assessment_id)
-    _require(assessment, "submitted", "not_recognised")
+    require(assessment, "submitted", "not_recognised")
     cleaned = " ".join(comment.split())
     if not cleaned or len(cleaned) > COMMENT_MAX:
         raise ReviewError(
