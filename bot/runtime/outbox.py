@@ -3,7 +3,7 @@ commit and marked sent; at start-up, the answers a crash kept from their people 
 
 The router keeps each answer on its inbox row, in the transaction of the effect
 (``inbox.keep_reply``). After the commit the runner hands it here: its files are rendered
-(``files.rendered``, off the loop), the channel shows it, and the row is marked replied.
+(``files.Drawer``, in a worker process), the channel shows it, and the row is marked replied.
 Marks are committed in groups (one transaction for all that were shown meanwhile), so a busy
 bot pays one commit for many replies.
 
@@ -34,7 +34,7 @@ from dataclasses import replace
 
 from bot.chat.messages import Outbound, decode
 from bot.runtime.channel import AGAIN, UNDELIVERABLE, Channel, Incoming
-from bot.runtime.files import rendered
+from bot.runtime.files import Drawer
 from bot.runtime.waiting import pause
 from bot.services.context import Services
 from bot.storage import inbox
@@ -52,12 +52,13 @@ class Outbox:
         self._marks: set[int] = set()
         self._marked = asyncio.Event()
         self._flushing: asyncio.Task[None] | None = None
+        self.drawer = Drawer()
 
     async def send(self, incoming: Incoming, out: Outbound, fresh: bool, kept: bool) -> None:
         """Show the answer; mark it replied when it was ``kept`` with the update (unless the
         platform could not be reached: then a later sweep sends it again)."""
         try:
-            out = await rendered(out)
+            out = await self.drawer.rendered(out)
         except Exception:  # a report's file failed to draw: the text still goes
             log.exception(
                 "update %s: a file of its reply could not be rendered", incoming.update_id
@@ -99,6 +100,7 @@ class Outbox:
 
     async def close(self) -> None:
         """Commit the marks still gathered (a clean stop leaves nothing to send again)."""
+        self.drawer.close()
         if self._flushing is not None:
             await asyncio.gather(self._flushing, return_exceptions=True)
         if self._marks:

@@ -18,7 +18,7 @@ from bot.chat.review_callbacks import ALL, OPEN, RECOGNISE, RETURN, pack, unpack
 from bot.chat.turn import Turn
 from bot.i18n import use_locale
 from bot.reports.model import Goal
-from bot.runtime.files import rendered
+from bot.runtime.files import Drawer, rendered
 from bot.services.context import GDHT, Services
 from bot.services.people import Conversation
 from bot.services.reports import build_report
@@ -139,6 +139,13 @@ async def test_an_officer_gets_the_commune_with_a_chart(desk: Desk) -> None:
     kinds = [reply.attachment.kind if reply.attachment else "text" for reply in turn.out.replies]
     assert kinds == ["text", "document", "photo"]
     assert "Phường Hoàn Kiếm, year 2025" in turn.out.replies[0].text.html()
+    drawer = Drawer()  # as the runner draws them: in a worker process
+    try:
+        _text, spreadsheet, chart = (await drawer.rendered(turn.out)).replies
+    finally:
+        drawer.close()
+    assert spreadsheet.attachment is not None and spreadsheet.attachment.content[:2] == b"PK"
+    assert chart.attachment is not None and chart.attachment.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 async def test_a_report_outside_ones_scope_is_refused(desk: Desk) -> None:
