@@ -110,16 +110,37 @@ def local_time(moment: datetime) -> datetime:
     return moment.astimezone(TIMEZONE)
 
 
-def format_datetime(moment: datetime, fmt: str = "short") -> str:
-    """A moment for people, in Asia/Ho_Chi_Minh."""
-    return _babel_datetime(moment, format=fmt, tzinfo=TIMEZONE, locale=babel_locale())
+# One way to write a day in each language, everywhere (chat, spreadsheets, the command line):
+# in Vietnamese as administrative documents write it (15/11/2026), in English with the month
+# in words (15 Nov 2026), which readers of either day order read alike. babel's own "short"
+# patterns have two-digit years, and put the month first in English.
+DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
+DAY_OF_YEAR_PATTERNS = {"vi": "dd/MM", "en": "d MMM"}  # a day that comes back each year
+TIME_PATTERN = "HH:mm"
 
 
-def format_date(day: date | datetime, fmt: str = "short") -> str:
+def format_datetime(moment: datetime) -> str:
+    """A moment for people, in Asia/Ho_Chi_Minh: the time, then the day."""
+    return f"{format_time(moment)} {format_date(moment)}"
+
+
+def format_time(moment: datetime) -> str:
+    """The time of day of a moment, in Asia/Ho_Chi_Minh (14:05)."""
+    return _babel_datetime(moment, format=TIME_PATTERN, tzinfo=TIMEZONE, locale=babel_locale())
+
+
+def format_day_of_year(month: int, day: int) -> str:
+    """A day that comes back each year (a reporting date), without a year: 30/11, 30 Nov."""
+    pattern = DAY_OF_YEAR_PATTERNS.get(_current.get(), DAY_OF_YEAR_PATTERNS[DEFAULT_LOCALE])
+    return _babel_date(date(2000, month, day), format=pattern, locale=babel_locale())
+
+
+def format_date(day: date | datetime) -> str:
     """A day for people (datetimes are first moved to Asia/Ho_Chi_Minh)."""
     if isinstance(day, datetime):
         day = local_time(day).date()
-    return _babel_date(day, format=fmt, locale=babel_locale())
+    pattern = DATE_PATTERNS.get(_current.get(), DATE_PATTERNS[DEFAULT_LOCALE])
+    return _babel_date(day, format=pattern, locale=babel_locale())
 
 
 @dataclass(frozen=True)

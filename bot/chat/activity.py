@@ -41,7 +41,7 @@ async def entry_lines(
     return [
         t(
             "{at} · {who} · {what}",
-            at=format_datetime(entry.at, "H:mm d/M"),
+            at=format_datetime(entry.at),
             who=_who(entry.actor_id, known),
             what=_what(entry, known),
         )

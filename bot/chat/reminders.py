@@ -18,7 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.chat.callbacks import HOUSEHOLD, MENU, REMINDERS, Callback, pack
 from bot.chat.messages import Button, Reply
 from bot.chat.turn import Turn
-from bot.i18n import _, format_datetime, format_number, ngettext, use_locale
+from bot.i18n import (
+    _,
+    format_date,
+    format_datetime,
+    format_number,
+    format_time,
+    ngettext,
+    use_locale,
+)
 from bot.rich import Text, bold, lines, t
 from bot.services import campaigns, words
 from bot.services.campaigns import (
@@ -158,8 +166,7 @@ async def compose(
 def _report_day(data: dict[str, Any]) -> str:
     """The commune's reporting date a deadline reminder was planned for (30/11)."""
     if "deadline" in data:
-        day = dt.date.fromisoformat(data["deadline"])
-        return f"{day.day}/{day.month}"
+        return format_date(dt.date.fromisoformat(data["deadline"]))
     return campaigns.day_text(campaigns.REPORT_DAY)
 
 
@@ -328,9 +335,7 @@ async def view(turn: Turn) -> Reply:
 
 def _when_text(moment: dt.datetime) -> str:
     """ "1/12 at 8:00" in the person's language, in Vietnam's time."""
-    return _("{day} at {time}").format(
-        day=format_datetime(moment, "d/M"), time=format_datetime(moment, "H:mm")
-    )
+    return _("{day} at {time}").format(day=format_date(moment), time=format_time(moment))
 
 
 async def on_button(turn: Turn, callback: Callback) -> None:

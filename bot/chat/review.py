@@ -400,7 +400,7 @@ async def _decide(turn: Turn, action: str, ident: int, text: str) -> bool:
     if action == RECOGNISE:
         await review.recognise(turn.session, turn.person.id, ident, number, day, turn.now)
         message = _("Recognised under decision {number} of {date}.")
-        turn.out.add(Reply(t(message, number=number, date=format_date(day, "dd/MM/yyyy"))))
+        turn.out.add(Reply(t(message, number=number, date=format_date(day))))
         return True
     count = await review.recognise_all_passing(
         turn.session, turn.person.id, ident, turn.services.year(), number, day, turn.now

@@ -21,7 +21,6 @@ from bot.i18n import _, format_date
 from bot.reports.model import Goal, Line, Report
 from bot.reports.text import origin
 
-DATE_PATTERN = "dd/MM/yyyy"  # as Vietnamese administrative documents write dates
 HEADER_ROW = 6  # rows 1-4: title, unit, date, target; row 5 empty
 PERCENT, TARGET = "0.0%", "0%"
 THIN = Side(style="thin", color="999999")
@@ -116,7 +115,7 @@ def _fill(
     sheet["A2"] = _("Unit: {unit} (code {code})").format(
         unit=report.unit_name, code=report.unit_code
     )
-    made = format_date(report.generated_at, DATE_PATTERN)
+    made = format_date(report.generated_at)
     sheet["A3"] = _("Made on {date}").format(date=made)
     if goal is not None:
         sheet["A4"] = _("Target {target}: {origin}").format(

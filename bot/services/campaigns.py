@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import TIMEZONE, _
+from bot.i18n import TIMEZONE, _, format_day_of_year
 from bot.storage.models import CampaignSetting
 
 SEASON_OPEN = "season_open"  # to leaders: the assessment season opens
@@ -107,12 +107,12 @@ def day_text(day: str | None) -> str:
     if day is None:
         return ""
     month, date = day.split("-")
-    return f"{int(date)}/{int(month)}"
+    return format_day_of_year(int(month), int(date))
 
 
 def province_deadline_text() -> str:
     """The province's deadline toward the Ministry, as people write it (15/12)."""
-    return f"{PROVINCE_DEADLINE.day}/{PROVINCE_DEADLINE.month}"
+    return format_day_of_year(PROVINCE_DEADLINE.month, PROVINCE_DEADLINE.day)
 
 
 def parse_day(text: str) -> str:

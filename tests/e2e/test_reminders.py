@@ -74,7 +74,7 @@ async def test_a_person_sees_the_next_reminders_and_turns_one_kind_off(
     assert "Nhắc việc của bạn" in text
     # 10 November 2026: the commune reports on 30 November; the leaders hear 14 days
     # before it.
-    assert "Ngày 16/11 lúc 8:00: Hộ chưa được đánh giá" in text
+    assert "Ngày 16/11/2026 lúc 08:00: Hộ chưa được đánh giá" in text
     assert "Không nhắc từ 21 giờ tối đến 7 giờ sáng." in text
     assert "🔔 Hộ chưa được đánh giá ✓" in labels(leader.last_message())
     await leader.click("🔔 Hộ chưa được đánh giá ✓")
@@ -293,9 +293,9 @@ async def test_an_officer_switches_a_campaign_and_sets_its_days_in_the_chat(
         assert commune is not None
     await officer.send("/start", replies=2)
     await officer.click("⏰ Nhắc việc của xã")
-    assert "✅ Bắt đầu đợt đánh giá: ngày 1/10 hằng năm" in officer.last_reply()
+    assert "✅ Bắt đầu đợt đánh giá: ngày 01/10 hằng năm" in officer.last_reply()
     await officer.click("Tắt: Bắt đầu đợt đánh giá")
-    assert "⛔ Bắt đầu đợt đánh giá: ngày 1/10 hằng năm" in officer.last_reply()
+    assert "⛔ Bắt đầu đợt đánh giá: ngày 01/10 hằng năm" in officer.last_reply()
     await officer.click(f"b:when:{commune.id}-stale_draft")
     assert "Sau bao nhiêu ngày không trả lời thì nhắc?" in officer.last_reply()
     await officer.send("ba ngày")

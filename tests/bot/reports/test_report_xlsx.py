@@ -33,7 +33,7 @@ def test_the_family_sheet_holds_every_number(commune_report: Report) -> None:
     rows = _rows(families)
     assert rows[0][0] == "LEARNING FAMILIES: RESULTS FOR 2025"
     assert rows[1][0] == "Unit: Phường Hoàn Kiếm (code 00070)"
-    assert rows[2][0] == "Made on 10/12/2025"
+    assert rows[2][0] == "Made on 10 Dec 2025"  # one way to write a day in each language
     assert rows[3][0] == "Target 72%: national default, QĐ 387/QĐ-TTg"
     assert rows[5] == (
         "No.",

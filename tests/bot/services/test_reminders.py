@@ -179,7 +179,8 @@ async def test_the_report_deadline_tells_officers_how_complete_the_commune_is(
         due = await chat_reminders.due(session, "telegram", vn(2026, 11, 17, 9))
         # "Not assessed" went to East only: West has no household to assess.
         assert [d.reply.text.html() for d in due] == [
-            "⏰ Thôn Đông: 1 household is not assessed yet for 2026; the ward reports by 30/11."
+            "⏰ Thôn Đông: 1 household is not assessed yet for 2026; the ward reports by "
+            "30 Nov 2026."
         ]
         await reminders.record(session, due[0].reminder_id, reminders.SENT, vn(2026, 11, 17, 9))
         await reminders.plan(session, vn(2026, 11, 24, 9))
@@ -187,8 +188,8 @@ async def test_the_report_deadline_tells_officers_how_complete_the_commune_is(
         await session.commit()
         assert len(due) == 1
         text = due[0].reply.text.html()
-        assert "the 2026 report goes to the province by 30/11" in text
-        assert "The province reports to the Ministry and the Association by 15/12" in text
+        assert "the 2026 report goes to the province by 30 Nov 2026" in text
+        assert "The province reports to the Ministry and the Association by 15 Dec" in text
         assert "Villages reporting: 0 of 2" in text
         assert "Households assessed: 0 of 1" in text
 
@@ -209,8 +210,8 @@ async def test_the_communes_own_reporting_date_moves_both_deadline_reminders(
         await reminders.plan(session, vn(2026, 11, 14, 9))
         due = await chat_reminders.due(session, "telegram", vn(2026, 11, 14, 9))
         texts = [d.reply.text.plain() for d in due]
-        assert any("the ward reports by 20/11" in text for text in texts)  # 00070 is a ward
-        assert any("goes to the province by 20/11" in text for text in texts)
+        assert any("the ward reports by 20 Nov 2026" in text for text in texts)  # 00070 is a ward
+        assert any("goes to the province by 20 Nov 2026" in text for text in texts)
         with pytest.raises(ValueError, match="not_assessed"):  # its deadline: the report date
             await campaigns.change(
                 session, commune, campaigns.NOT_ASSESSED, vn(2026, 11, 1, 9), day="11-01"

@@ -183,7 +183,7 @@ async def test_an_officer_recognises_one_household_by_typing_the_decision(desk: 
         assert "I could not read that." in _texts(again)[0]
         assert again.conversation.flow == review.FLOW  # still waiting for the number
         done = await desk.type(desk.officer, "12/QĐ-UBND 15/11/2025")
-    assert "Recognised under decision 12/QĐ-UBND of 15/11/2025." in _texts(done)[0]
+    assert "Recognised under decision 12/QĐ-UBND of 15 Nov 2025." in _texts(done)[0]
     assert done.conversation.flow == ""
     assert (first.state, first.decision_no, first.decision_date) == (
         "recognised",
