@@ -81,7 +81,10 @@ def language_reply() -> Reply:
 
 
 async def menu_reply(turn: Turn) -> Reply:
-    """The main menu: what this person can do, one big button each."""
+    """The main menu: what this person can do, one big button each. The messenger's own
+    command menu follows it (``Outbound.commands``): the menu is shown after consent, a new
+    role and a change of language, when what the "/" list holds changes."""
+    turn.out.commands = await commands_of(turn)
     rows: list[tuple[Button, ...]] = []
     villages = await villages_led(turn.session, turn.person.id)
     for village in villages:
@@ -124,18 +127,33 @@ async def menu_reply(turn: Turn) -> Reply:
 
 async def help_reply(turn: Turn) -> Reply:
     """The commands this person can use, and nothing they cannot."""
-    parts = [
-        _("/start: the main menu"),
-        _("/selfcheck: check yourself against the Learning citizen criteria"),
-        _("/results: your results"),
-        _("/cancel: stop what you are doing (your answers are kept)"),
-        _("/language: change the language"),
-        _("/village CODE: say which village you live in (your leader has the code)"),
-        _("/reminders: your next reminders; turn each kind on or off"),
-        _("/mydata: see or erase what is stored about you"),
-        _("/link: use hoctap on both Telegram and Zalo as one person"),
-        _("/join CODE: take up a role with the code you were given"),
-    ]
+    parts = await _command_lines(turn)
+    parts.append(_("You can stop at any question and come back later: every answer is saved."))
+    return Reply(lines(bold(t(_("How to use hoctap"))), *(t(part) for part in parts)))
+
+
+async def commands_of(turn: Turn) -> tuple[tuple[str, str], ...]:
+    """The commands this person can use, as (name, what it does), for the messenger's own
+    command menu: the same list as the help, in the person's language."""
+    return command_pairs(await _command_lines(turn))
+
+
+def everyone_commands() -> tuple[tuple[str, str], ...]:
+    """The commands anybody can use (a citizen's), in the current language."""
+    return command_pairs(_everyone_lines())
+
+
+def command_pairs(parts: list[str]) -> tuple[tuple[str, str], ...]:
+    """ "/village CODE: say which…" -> ("village", "say which…"), each command once."""
+    pairs: dict[str, str] = {}
+    for part in parts:
+        usage, _sep, what = part.partition(": ")
+        pairs.setdefault(usage.split()[0].removeprefix("/"), what)
+    return tuple(pairs.items())
+
+
+async def _command_lines(turn: Turn) -> list[str]:
+    parts = _everyone_lines()
     if await villages_led(turn.session, turn.person.id):
         parts += [
             _("/households: the households of your village and this year's status"),
@@ -148,8 +166,22 @@ async def help_reply(turn: Turn) -> Reply:
             _("/review: households waiting for the commune's review"),
             _("/report: the year's report as a spreadsheet and a chart"),
         ]
-    parts.append(_("You can stop at any question and come back later: every answer is saved."))
-    return Reply(lines(bold(t(_("How to use hoctap"))), *(t(part) for part in parts)))
+    return parts
+
+
+def _everyone_lines() -> list[str]:
+    return [
+        _("/start: the main menu"),
+        _("/selfcheck: check yourself against the Learning citizen criteria"),
+        _("/results: your results"),
+        _("/cancel: stop what you are doing (your answers are kept)"),
+        _("/language: change the language"),
+        _("/village CODE: say which village you live in (your leader has the code)"),
+        _("/reminders: your next reminders; turn each kind on or off"),
+        _("/mydata: see or erase what is stored about you"),
+        _("/link: use hoctap on both Telegram and Zalo as one person"),
+        _("/join CODE: take up a role with the code you were given"),
+    ]
 
 
 async def on_start(turn: Turn) -> None:

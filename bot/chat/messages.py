@@ -45,6 +45,8 @@ class Inbound:
     keyed: bool = False
     message_id: str | None = None  # for a tapped choice: the message its button is on
     media: str = ""  # a message that is no text: "photo", "sticker", "voice", …
+    # The person "blocked" the bot or "unblocked" it (Telegram's my_chat_member): no answer.
+    membership: str = ""
 
     def __post_init__(self) -> None:
         """What a person sent is kept without control characters, whatever the channel and
@@ -134,6 +136,9 @@ class Outbound:
     # The update was applied before (a redelivery, or another worker's): whoever applied it
     # answered it, so nothing is shown, not even the tap's answer.
     redelivered: bool = False
+    # The commands this person can use now, (name, what it does), for the messenger's own
+    # command menu (Telegram's "/" list); None: unchanged.
+    commands: tuple[tuple[str, str], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.notice is not None and not isinstance(self.notice, Text):
@@ -152,6 +157,7 @@ def encode(out: Outbound) -> str:
             "notice": out.notice.to_data() if out.notice is not None else None,
             "alert": out.alert,
             "wake": out.wake_reminders,
+            "commands": out.commands,
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -162,11 +168,13 @@ def decode(text: str) -> Outbound:
     """The answer ``encode`` kept."""
     found = json.loads(text)
     notice = found.get("notice")
+    commands = found.get("commands")
     return Outbound(
         [_reply_of(reply) for reply in found["replies"]],
         Text.from_data(notice) if notice is not None else None,
         alert=bool(found.get("alert")),
         wake_reminders=bool(found.get("wake")),
+        commands=tuple((name, text) for name, text in commands) if commands else None,
     )
 
 

@@ -310,7 +310,7 @@ async def _invite(turn: Turn, village: Unit) -> None:
     except invites.InviteError as error:
         turn.out.add(Reply(error.text))
         return
-    link = turn.services.deep_link.format(code=invite.code) if turn.services.deep_link else None
+    link = turn.services.invite_link(invite.code)
     turn.out.add(
         Reply(
             lines(

@@ -57,6 +57,7 @@ from bot.services.people import (
     conversation_of,
     enter,
     is_transient,
+    mark_blocked,
     save_conversation,
 )
 from bot.storage import inbox
@@ -194,6 +195,11 @@ def _remember_tap(turn: Turn, tap: str | None) -> None:
 async def route(turn: Turn) -> None:
     """Send the message to the flow it belongs to."""
     inbound = turn.inbound
+    if inbound.membership:
+        # Unblocking needs nothing more: entering the chat cleared the mark.
+        if inbound.membership == "blocked" and not is_transient(turn.person):
+            await mark_blocked(turn.session, inbound.actor, turn.now)
+        return
     if inbound.command is not None:
         await _command(turn, inbound.command)
     elif inbound.choice is not None:

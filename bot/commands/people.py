@@ -59,12 +59,35 @@ async def run_invite(args: argparse.Namespace, settings: Settings) -> int:
             date=format_datetime(invite.expires_at),
         )
     )
-    print(
-        _("The person sends /join {code} to the bot, or opens {link}").format(
-            code=invite.code, link=f"https://t.me/<your bot>?start={invite.code}"
+    link = await telegram_invite_link(settings, invite.code)
+    if link is None:
+        print(_("The person sends /join {code} to the bot.").format(code=invite.code))
+    else:
+        print(
+            _("The person sends /join {code} to the bot, or opens {link}").format(
+                code=invite.code, link=link
+            )
         )
-    )
     return 0
+
+
+async def telegram_invite_link(settings: Settings, code: str) -> str | None:
+    """The Telegram bot's deep link for ``code`` when a token is set (getMe gives the bot's
+    username); None without a token or when Telegram cannot be asked."""
+    if settings.telegram_token is None:
+        return None
+    from telegram.error import TelegramError
+    from telegram.ext import ExtBot
+
+    from bot.channels.telegram.channel import invite_link
+
+    bot: ExtBot[None] = ExtBot(settings.telegram_token.value, base_url=settings.telegram_base_url)
+    try:
+        async with bot:
+            return invite_link(bot, code)
+    except TelegramError as error:  # offline, or a wrong token: the code still works
+        print(_("(No link: Telegram could not be asked: {error})").format(error=error))
+        return None
 
 
 async def run_revoke(args: argparse.Namespace, settings: Settings) -> int:

@@ -112,3 +112,7 @@ class Channel(Protocol):
 
     async def remind(self, chat_id: str, reply: Reply) -> Outcome:
         """Send one reminder to a chat."""
+
+    def invite_link(self, code: str) -> str | None:
+        """A link that opens the chat with the bot and joins with ``code`` (known once
+        ``open`` has connected); None where the platform has none."""

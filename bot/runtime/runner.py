@@ -38,6 +38,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 import tornado.httpserver
@@ -66,6 +67,7 @@ class Runner:
     def __init__(
         self, settings: Settings, services: Services, channel: Channel, stop: asyncio.Event
     ) -> None:
+        services = replace(services, invite_link=channel.invite_link)
         self.settings, self.services, self.channel, self.stop = settings, services, channel, stop
         self.dispatcher = Dispatcher(services, channel, self.apply, stop)
         self.outbox = Outbox(services, channel)

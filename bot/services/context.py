@@ -27,7 +27,9 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     forms: FormRegistry
     clock: Callable[[], dt.datetime] = utc_now
-    deep_link: str = ""  # e.g. "https://t.me/hoctap_bot?start={code}", set by the channel
+    # A link that opens the chat with the bot and sends it an invite code (Telegram's deep
+    # link); the runner sets the channel's, None where the platform has none.
+    invite_link: Callable[[str], str | None] = lambda _code: None
 
     def year(self) -> int:
         """The assessment year: the calendar year in Vietnam now."""

@@ -176,6 +176,16 @@ async def _entered(
     return person, state
 
 
+async def mark_blocked(session: AsyncSession, actor: Actor, now: dt.datetime) -> None:
+    """The person blocked the bot (the platform said so): reminders skip them from now on,
+    until they write again (``enter`` clears the mark)."""
+    await session.execute(
+        update(Identity)
+        .where(Identity.channel == actor.channel, Identity.external_id == actor.external_id)
+        .values(blocked_at=now)
+    )
+
+
 def _stranger(actor: Actor, now: dt.datetime) -> Person:
     """Someone the bot does not know: transient, nothing stored (no name kept, even here)."""
     return Person(display_name="", locale=normalise_locale(actor.language), created_at=now)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.fake_telegram import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,7 +158,7 @@ def test_a_commune_switches_a_reminder_campaign_and_sets_its_day(tmp_path: Path)
     )
     assert changed.returncode == 0, changed.stderr
     listed = hoctap(tmp_path, "reminders", "list", "--commune", "00070")
-    assert "season_open       tắt  ngày 15/9 hằng năm" in listed.stdout
+    assert "season_open       tắt  ngày 15/09 hằng năm" in listed.stdout
     assert "report_deadline   bật  7 ngày trước hạn xã báo cáo (30/11)" in listed.stdout
     refused = hoctap(
         tmp_path,
@@ -184,7 +187,24 @@ def test_the_command_line_finds_a_commune_by_name_and_says_roles_in_words(
     assert "Xã Thanh Trì (00640)" in both.stderr and "Xã Thạnh Trị (29089)" in both.stderr
     ward = hoctap(tmp_path, "invite", "--role", "officer", "--unit", "Phường Hoàn Kiếm")
     assert "cán bộ phường · Phường Hoàn Kiếm (00070)" in ward.stdout
+    assert "t.me" not in ward.stdout  # no token: no bot to link to
     found = hoctap(tmp_path, "units", "list", "--commune", "hoan kiem")  # no diacritics
     assert found.returncode == 0, found.stderr
     admin = hoctap(tmp_path, "admin", "42")
     assert "Vai trò: quản trị viên." in admin.stdout
+
+
+async def test_an_invite_printed_with_a_token_carries_the_bots_deep_link(tmp_path: Path) -> None:
+    assert (await asyncio.to_thread(hoctap, tmp_path, "init")).returncode == 0
+    async with FakeBotApi() as api:
+        made = await asyncio.to_thread(
+            hoctap,
+            tmp_path,
+            *("invite", "--role", "officer", "--unit", "00070"),
+            HOCTAP_TELEGRAM_TOKEN=api.token,
+            HOCTAP_TELEGRAM_BASE_URL=api.base_url,
+            NO_PROXY="127.0.0.1,localhost",
+        )
+    assert made.returncode == 0, made.stderr
+    code = made.stdout.split("/join ")[1].split()[0]
+    assert f"https://t.me/{api.bot_username}?start={code}" in made.stdout

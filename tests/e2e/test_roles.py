@@ -64,6 +64,7 @@ async def test_an_officer_invites_a_leader_who_joins_by_deep_link(
 ) -> None:
     code = await invite_code(officer, "Thôn Tây")
     assert "chỉ dùng một lần" in officer.last_reply()
+    assert officer.last_reply().endswith(f"\nhttps://t.me/{api.bot_username}?start={code}")
     newcomer = Chat(api, api.user(6100, "Tâm", "vi"))
     await newcomer.send(f"/start {code}")
     assert "Bạn có đồng ý không?" in newcomer.last_reply()
@@ -151,7 +152,7 @@ async def test_officer_cannot_reach_another_commune_and_reads_the_log(
     await officer.click("📋 Nhật ký")
     log = officer.last_reply().split("\n")
     # Plain words: when, who (role and given name), what, never codes or ids.
-    assert log[1].endswith(" 10/11 · Cán bộ Hoa · tạo mã mời cho Thôn Đông")
+    assert log[1] == "10:00 10/11/2026 · Cán bộ Hoa · tạo mã mời cho Thôn Đông"
     assert "invite.created" not in officer.last_reply()
 
 

@@ -1162,6 +1162,28 @@ class FakeBotApi(FakeHttpServer["Call"]):
     def unblock(self, user_id: int) -> None:
         self._blocked.discard(user_id)
 
+    def user_blocks(self, user: FakeUser, blocked: bool = True) -> int:
+        """The user blocks the bot (or, with ``blocked=False``, starts it again): calls to
+        their chat are refused from now on (or no longer), and Telegram tells the bot with a
+        ``my_chat_member`` update. Return its id."""
+        if blocked:
+            self.block(user.id)
+        else:
+            self.unblock(user.id)
+        kicked = {"user": self.bot_user(), "status": "kicked", "until_date": 0}
+        member = {"user": self.bot_user(), "status": "member"}
+        return self.add_update(
+            {
+                "my_chat_member": {
+                    "chat": user.chat_dict(),
+                    "from": user.to_dict(),
+                    "date": int(time.time()),
+                    "old_chat_member": member if blocked else kicked,
+                    "new_chat_member": kicked if blocked else member,
+                }
+            }
+        )
+
     def slow_down(self, chat_id: int, seconds: float) -> None:
         """Answer every call to this chat only after `seconds` (a slow network on its way)."""
         self._slow[chat_id] = seconds

@@ -12,19 +12,25 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import logging
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from telegram.error import Conflict, NetworkError, RetryAfter
+from telegram import Bot
+from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
+from telegram.helpers import create_deep_linked_url
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram import render, updates
+from bot.chat.menus import everyone_commands
 from bot.chat.messages import Outbound, Reply
 from bot.config import Settings
+from bot.i18n import use_locale
 from bot.rich import Text
 from bot.runtime.channel import Incoming, Json, Outcome, Refused, Unreachable
 
+log = logging.getLogger(__name__)
 POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CONNECTIONS = 32  # to the Bot API at once: chats answered side by side, and the reminders
@@ -57,6 +63,7 @@ class TelegramChannel:
 
     async def open(self, webhook_url: str | None, secret: str | None) -> None:
         await self.bot.initialize()  # getMe: a wrong token stops the start here
+        await self._set_default_commands()
         if webhook_url is None:
             await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set
             return
@@ -64,6 +71,19 @@ class TelegramChannel:
         await self.bot.set_webhook(
             webhook_url, secret_token=secret, allowed_updates=updates.ALLOWED
         )
+
+    async def _set_default_commands(self) -> None:
+        """The "/" menu of everyone without one of their own: a citizen's commands, in
+        Vietnamese, and in English for Telegram apps set to English. People with a role get
+        their own list (a chat scope) when their menu is shown."""
+        for language in ("vi", "en"):
+            with use_locale(language):
+                commands = render.command_list(everyone_commands())
+            code = "" if language == "vi" else language
+            try:
+                await self.bot.set_my_commands(commands, language_code=code or None)
+            except BadRequest as error:  # the bot still works without a "/" menu
+                log.warning("commands for %s refused: %s", language, error.message)
 
     async def close(self) -> None:
         """On a clean stop, acknowledge the last stored batch (else Telegram sends it again,
@@ -130,3 +150,15 @@ class TelegramChannel:
 
     async def remind(self, chat_id: str, reply: Reply) -> Outcome:
         return await render.remind(self.bot, chat_id, reply)
+
+    def invite_link(self, code: str) -> str | None:
+        return invite_link(self.bot, code)
+
+
+def invite_link(bot: Bot, code: str) -> str | None:
+    """``https://t.me/<bot>?start=<code>``: python-telegram-bot's helper checks the characters
+    and the length Telegram allows; None before getMe told the bot's username."""
+    try:
+        return create_deep_linked_url(bot.username, code)
+    except (RuntimeError, ValueError):  # not initialised yet; a code a link cannot carry
+        return None

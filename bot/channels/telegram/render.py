@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from io import BytesIO
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.constants import FileSizeLimit, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
@@ -67,6 +76,8 @@ async def show(bot: Bot, incoming: Incoming, out: Outbound, fresh: bool) -> str:
                 if edited:
                     continue
             await _send(bot, chat_id, reply)
+        if out.commands is not None:
+            await _set_commands(bot, chat_id, out.commands)
     except Forbidden:
         log.info("update %s: the person blocked the bot", incoming.update_id)
         return UNDELIVERABLE
@@ -77,6 +88,21 @@ async def show(bot: Bot, incoming: Incoming, out: Outbound, fresh: bool) -> str:
         log.warning("update %s: reply refused: %s", incoming.update_id, error.message)
         return UNDELIVERABLE
     return SHOWN
+
+
+async def _set_commands(bot: Bot, chat_id: int, commands: Sequence[tuple[str, str]]) -> None:
+    """This chat's "/" menu: the person's own commands, in their language (a chat scope
+    outranks the lists by language set at start-up). A refusal is logged, not a failure: the
+    answer itself went."""
+    try:
+        await bot.set_my_commands(command_list(commands), scope=BotCommandScopeChat(chat_id))
+    except BadRequest as error:
+        log.warning("chat %s: commands refused: %s", chat_id, error.message)
+
+
+def command_list(commands: Sequence[tuple[str, str]]) -> list[BotCommand]:
+    """Commands as Telegram takes them: descriptions of 1 to 256 characters."""
+    return [BotCommand(name, (what or name)[:256]) for name, what in commands]
 
 
 async def tell(bot: Bot, chat_id: str, text: Text) -> None:

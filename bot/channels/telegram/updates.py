@@ -12,14 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Bot, Message, Update
-from telegram.constants import ChatType, MessageEntityType
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
 
 from bot.chat.messages import Actor, Inbound
 from bot.runtime.channel import Incoming, Json
 
 CHANNEL = "telegram"
 # The kinds of update the bot asks Telegram for (getUpdates and setWebhook).
-ALLOWED = ["message", "callback_query"]
+# my_chat_member: a person blocked or unblocked the bot (reminders skip blocked chats).
+ALLOWED = ["message", "callback_query", "my_chat_member"]
 # What a message may hold instead of text, by Telegram's field names (the first found names it).
 MEDIA = (
     "photo", "sticker", "voice", "video", "video_note", "audio", "animation", "document",
@@ -68,6 +69,8 @@ def _inbound(update: Update) -> tuple[Inbound | None, str]:
             update_id=update.update_id,
             message_id=str(message.message_id) if message is not None else None,
         ), "tap"
+    if update.my_chat_member is not None:
+        return _membership(update)
     message = update.message
     if message is None:
         return None, _kind(update)
@@ -86,6 +89,22 @@ def _inbound(update: Update) -> tuple[Inbound | None, str]:
         kind = next((k for k in MEDIA if getattr(message, k, None)), "other")
         return Inbound(actor, media=kind, update_id=update.update_id), kind
     return Inbound(actor, text=message.text, update_id=update.update_id), "message"
+
+
+def _membership(update: Update) -> tuple[Inbound | None, str]:
+    """A person who blocked the bot ("kicked") or started it again ("member"), in a private
+    chat; a group's membership changes are nobody's."""
+    change = update.my_chat_member
+    assert change is not None
+    actor = _actor(update)
+    if change.chat.type != ChatType.PRIVATE or actor is None:
+        return None, "membership in a group"
+    status = change.new_chat_member.status
+    if status == ChatMemberStatus.BANNED:
+        return Inbound(actor, membership="blocked", update_id=update.update_id), "blocked"
+    if status == ChatMemberStatus.MEMBER:
+        return Inbound(actor, membership="unblocked", update_id=update.update_id), "unblocked"
+    return None, f"membership {status}"
 
 
 def _actor(update: Update) -> Actor | None:

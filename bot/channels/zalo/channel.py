@@ -108,3 +108,6 @@ class ZaloChannel:
 
     async def remind(self, chat_id: str, reply: Reply) -> Outcome:
         return await remind(self.client, chat_id, reply)
+
+    def invite_link(self, code: str) -> str | None:
+        return None  # a Zalo bot has no link that carries a code: /join CODE is typed

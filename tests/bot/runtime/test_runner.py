@@ -89,6 +89,9 @@ class Notebook:
     async def remind(self, chat_id: str, reply: Reply) -> Outcome:
         return Outcome("sent")
 
+    def invite_link(self, code: str) -> str | None:
+        return None
+
 
 def services(sessions: Sessions) -> Services:
     return Services(sessions=sessions, forms=load_forms(), clock=lambda: NOW)
