@@ -1,7 +1,7 @@
 """A report's files: the spreadsheet (``.xlsx``) or the chart (``.png``), chosen by file name.
 
 Rendering takes long (a province's chart, a second or more), so the chat keeps the report and
-the runner renders its files after the unit of work has committed, in a worker thread
+the runner renders its files after the unit of work has committed, in a worker process
 (``bot/runtime/files.py``). Must not import the database, services or channels.
 """
 
