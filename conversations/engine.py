@@ -242,7 +242,10 @@ def _prompt(view: _View, question: Question, problem: Problem | None) -> Prompt:
         text=question.text[lang],
         help=question.help[lang],
         kind=question.kind,
-        choices=tuple(Choice(o.id, o.label[lang], n) for n, o in enumerate(question.options, 1)),
+        choices=tuple(
+            Choice(o.id, o.label[lang], n, o.short.get(lang, ""))
+            for n, o in enumerate(question.options, 1)
+        ),
         index=where + 1,
         total=_expected_total(view),
         current=display(question, view.state.answers.get(question.id), lang),

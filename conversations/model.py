@@ -20,6 +20,7 @@ Labels = Mapping[str, str]  # language code -> text
 # Ids of the two options the loader gives every yes/no question; their labels come from the form.
 YES = "yes"
 NO = "no"
+BUTTON_MAX = 35  # characters a button shows on a 360 dp phone
 
 MAX_VARIANTS = 64  # parameter variants of one form kept built (see Form.with_overrides)
 
@@ -39,6 +40,13 @@ class Option:
     points: float | None = None
     exempt: bool = False
     grade: float | None = None
+    # The button's text where the label is longer than a phone shows on one (BUTTON_MAX); the
+    # question then shows the whole label.
+    short: Labels = field(default_factory=dict)
+
+    def button(self, lang: str) -> str:
+        """What its button says in ``lang``."""
+        return self.short.get(lang) or self.label.get(lang, "")
 
 
 @dataclass(frozen=True)

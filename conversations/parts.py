@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conversations.model import (
+    BUTTON_MAX,
     KINDS,
     NO,
     YES,
@@ -56,9 +57,34 @@ def read_exemption(reader: Reader, value: object) -> Option | None:
     maximum, as an exempt option does."""
     if value is None:
         return None
-    fields = reader.table(value, "exemption", frozenset({"id", "label"}))
+    fields = reader.table(value, "exemption", frozenset({"id", "label", "short"}))
     oid = ident(reader, fields, "exemption")
-    return Option(oid, reader.labels(fields, "label", "exemption"), None, exempt=True)
+    label, short = _button_labels(reader, fields, "exemption")
+    return Option(oid, label, None, exempt=True, short=short)
+
+
+def _button_labels(
+    reader: Reader, fields: Mapping[str, Any], where: str
+) -> tuple[Labels, Labels]:
+    """An option's label, and its ``short`` one for the button where the label is too long
+    for a button on a 360 dp phone (about ``BUTTON_MAX`` characters)."""
+    label = reader.labels(fields, "label", where)
+    found = fields.get("short")
+    if found is not None and not isinstance(found, dict):
+        raise reader.error(f"{where}.short", "expected a table of labels, one per language")
+    # Only where a language's label is too long: the others keep their label on the button.
+    short = reader.check_labels(found, f"{where}.short", every_language=False) if found else {}
+    for lang, text in label.items():
+        shown = short.get(lang) or text
+        if len(shown) > BUTTON_MAX:
+            name = f"short.{lang}" if lang in short else f"label.{lang}"
+            raise reader.error(
+                where,
+                f"{name} has {len(shown)} characters, more than a phone shows on a button "
+                f"({BUTTON_MAX}): give a 'short.{lang}' of at most {BUTTON_MAX} for the button "
+                "(the question still shows the whole label)",
+            )
+    return label, short
 
 
 def read_scales(reader: Reader, value: object) -> dict[str, tuple[Option, ...]]:
@@ -81,7 +107,8 @@ def _options(reader: Reader, table: Mapping[str, Any], where: str) -> tuple[Opti
 
 
 def _option(reader: Reader, value: object, where: str) -> Option:
-    fields = reader.table(value, where, frozenset({"id", "label", "points", "exempt", "grade"}))
+    allowed = frozenset({"id", "label", "short", "points", "exempt", "grade"})
+    fields = reader.table(value, where, allowed)
     oid = ident(reader, fields, where)
     exempt = reader.flag(fields, "exempt", where, default=False)
     points = reader.amount(fields, "points", where)
@@ -94,7 +121,8 @@ def _option(reader: Reader, value: object, where: str) -> Option:
         raise reader.error(where, "an exempt option meets the item, so it cannot have a grade")
     if grade is not None and points is not None:
         raise reader.error(where, "give 'points' (a scored item) or 'grade', not both")
-    return Option(oid, reader.labels(fields, "label", where), points, exempt, grade)
+    label, short = _button_labels(reader, fields, where)
+    return Option(oid, label, points, exempt, grade, short)
 
 
 def read_section(reader: Reader, value: object, index: int) -> Section:

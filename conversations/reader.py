@@ -73,9 +73,13 @@ class Reader:
             raise self.error(place, "expected a table of labels, one per language")
         return self.check_labels(value, place)
 
-    def check_labels(self, value: Mapping[str, Any], place: str) -> Labels:
+    def check_labels(
+        self, value: Mapping[str, Any], place: str, every_language: bool = True
+    ) -> Labels:
         for lang in self.languages:
             text = value.get(lang)
+            if text is None and not every_language:
+                continue
             if text is None:
                 raise self.error(place, f"missing label for {lang!r}")
             if not isinstance(text, str) or not text.strip():

@@ -41,6 +41,7 @@ class Choice:
     id: str
     label: str
     number: int  # 1-based; typing it selects the choice
+    button: str = ""  # its button's text when shorter than the label (the label otherwise)
 
 
 @dataclass(frozen=True)

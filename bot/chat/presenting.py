@@ -13,7 +13,7 @@ from bot.chat.callbacks import ANSWER, pack
 from bot.chat.messages import Button, Reply
 from bot.i18n import _, format_number
 from bot.rich import Text, bold, italic, lines, t
-from conversations.engine import Problem, Prompt, Result, Review
+from conversations.engine import Choice, Problem, Prompt, Result, Review
 
 BACK, SKIP, REVIEW, SUBMIT, EDIT = "<", ">", "r", "!", "e."
 REVIEW_STEP = "review"
@@ -68,6 +68,8 @@ def prompt_reply(
     if prompt.section_title:
         parts.append(bold(prompt.section_title))
     parts.append(prompt.text)
+    # An option whose button says it short is written out whole here.
+    parts.extend(f"• {c.label}" for c in prompt.choices if _shortened(c))
     if prompt.kind == "number" and prompt.minimum is not None and prompt.maximum is not None:
         parts.append(
             t(
@@ -97,11 +99,16 @@ def prompt_reply(
 
 def _choice_rows(prompt: Prompt, assessment_id: int) -> tuple[tuple[Button, ...], ...]:
     buttons = [
-        Button(c.label, pack(ANSWER, assessment_id, prompt.step, c.id)) for c in prompt.choices
+        Button(c.button or c.label, pack(ANSWER, assessment_id, prompt.step, c.id))
+        for c in prompt.choices
     ]
     if buttons and all(len(b.label) <= SHORT_LABEL for b in buttons):
         return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
     return tuple((b,) for b in buttons)
+
+
+def _shortened(choice: Choice) -> bool:
+    return bool(choice.button) and choice.button != choice.label
 
 
 def review_reply(

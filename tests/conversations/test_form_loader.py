@@ -237,6 +237,24 @@ BROKEN: list[tuple[str, Mutation, str]] = [
         lambda r: r.pop("rules"),
         "form mau v1: rules: give a pass_mark, or [[levels]], so a result can be judged",
     ),
+    (
+        "an option too long for a button",
+        lambda r: _q(r, 1)["options"][0]["label"].update(
+            vi="Tốt, các cháu đều đi học đầy đủ cả năm"
+        ),
+        "form mau v1: question q2.option a: label.vi has 38 characters, more than a phone shows "
+        "on a button (35): give a 'short.vi' of at most 35 for the button (the question still "
+        "shows the whole label)",
+    ),
+    (
+        "a short label still too long",
+        lambda r: _q(r, 1)["options"][0].update(
+            short={"en": "Good, every child at school all year"}
+        ),
+        "form mau v1: question q2.option a: short.en has 36 characters, more than a phone shows "
+        "on a button (35): give a 'short.en' of at most 35 for the button (the question still "
+        "shows the whole label)",
+    ),
 ]
 
 
@@ -362,3 +380,13 @@ def test_registry_refuses_the_same_version_twice(tmp_path: Path) -> None:
 def gdht_raw() -> dict[str, Any]:
     path = Path(__file__).parents[2] / "conversations" / "forms" / "gia-dinh-hoc-tap.v1.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_a_long_option_has_a_short_button_label_in_one_language_only() -> None:
+    raw = _base()
+    option = _q(raw, 1)["options"][0]
+    option["label"]["vi"] = "Tốt, các cháu đều đi học đầy đủ cả năm"
+    option["short"] = {"vi": "Tốt: đi học đủ cả năm"}
+    [a, b, _c] = build_form(raw).question("q2").options
+    assert (a.button("vi"), a.button("en")) == ("Tốt: đi học đủ cả năm", "Good")
+    assert b.button("vi") == "Chưa"

@@ -291,6 +291,10 @@ async def test_leader_assesses_three_households_one_across_a_restart(
     assert "<b>Tiêu chí 1: Việc học của con em</b>" in question
     assert labels(chat.last_message()) == [YES, NO, "⏸ Tạm dừng"]  # nothing to skip or go back
     await chat.click(YES)
+    # A long option: a short button that fits a phone, and its whole text in the question.
+    assert "Miễn: cháu ốm đau, khuyết tật" in labels(chat.last_message())
+    assert "\n• Miễn: các cháu ốm đau, khuyết tật không đi học được\n" in chat.last_reply()
+    assert all(len(label) <= 35 for label in labels(chat.last_message()))
     await chat.click("Có, các cháu đều đi học")
     assert "Câu 3/12" in chat.last_reply()
     await chat.click("◀ Quay lại")
