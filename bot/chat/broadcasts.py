@@ -31,12 +31,10 @@ WHENS = (*CAMPAIGNS, REPORT_DAY)  # what "🗓" changes: a campaign's day or day
 MAX_LENGTH = 1000  # characters: fits one message on Telegram and on Zalo
 
 
-def menu_row(commune: Unit) -> tuple[Button, ...]:
-    """The officer's entries in the main menu."""
-    return (
-        Button("📣 " + _("Send a message"), pack(BULLETIN, "new", commune.id)),
-        Button("⏰ " + _("Commune reminders"), pack(BULLETIN, "camp", commune.id)),
-    )
+def menu_button(commune: Unit) -> Button:
+    """The officer's entry in the main menu (the commune's reminders are reached from the one
+    "Reminders" entry, beside the officer's own)."""
+    return Button("📣 " + _("Send a message"), pack(BULLETIN, "new", commune.id))
 
 
 async def _commune(turn: Turn, ident: str) -> Unit | None:

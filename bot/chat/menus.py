@@ -104,17 +104,20 @@ async def menu_reply(turn: Turn) -> Reply:
                 Button("📊 " + _("Report"), pack(MENU, "report")),
             )
         )
-    for commune in await officer.communes_of(turn):
+    communes = await officer.communes_of(turn)
+    for commune in communes:
         rows.extend(officer.menu_rows(commune))
-    for area in [*villages, *await officer.communes_of(turn)]:
+    for area in [*villages, *communes]:
         waiting = await review.citizens_waiting(turn, area)
         if waiting:
             label = _("{unit}: {count} waiting for confirmation").format(
                 unit=area.name, count=format_number(waiting)
             )
             rows.append((Button("👤 " + label, review_pack(CITIZENS, f"{area.id}-0")),))
-    rows.append((Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),))
-    rows.append((Button("📊 " + _("My results"), pack(MENU, "history")),))
+    if communes:  # commune work above; the officer's own citizen items behind one entry
+        rows.append((Button("👤 " + _("My own self-check and results"), pack(MENU, "mine")),))
+    else:
+        rows.extend(own_rows())
     rows.append(
         (
             Button("🔔 " + _("Reminders"), pack(MENU, "reminders")),
@@ -123,6 +126,21 @@ async def menu_reply(turn: Turn) -> Reply:
         )
     )
     return Reply(t(_("What would you like to do?")), tuple(rows))
+
+
+def own_rows() -> list[tuple[Button, ...]]:
+    """A person's own items as a citizen: the self-check and its results."""
+    return [
+        (Button("📝 " + _("Self-check: Learning citizen"), pack(MENU, "self")),),
+        (Button("📊 " + _("My results"), pack(MENU, "history")),),
+    ]
+
+
+def own_reply() -> Reply:
+    """An officer's own citizen items, apart from the commune's work."""
+    back = (Button("◀ " + _("Menu"), pack(MENU, "menu")),)
+    text = t(_("Your own self-check as a citizen, and your results:"))
+    return Reply(text, (*own_rows(), back), edit=True)
 
 
 async def help_reply(turn: Turn) -> Reply:

@@ -54,8 +54,10 @@ def menu_rows(commune: Unit) -> list[tuple[Button, ...]]:
             Button("👥 " + _("Branch leaders"), pack(OFFICER, "leaders", commune.id)),
             Button("📋 " + _("Activity log"), pack(OFFICER, "log", commune.id)),
         ),
-        (Button("🎯 " + _("Targets"), pack(OFFICER, "targets", commune.id)),),
-        broadcasts.menu_row(commune),
+        (
+            Button("🎯 " + _("Targets"), pack(OFFICER, "targets", commune.id)),
+            broadcasts.menu_button(commune),
+        ),
     ]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat.callbacks import HOUSEHOLD, MENU, REMINDERS, Callback, pack
+from bot.chat.callbacks import BULLETIN, HOUSEHOLD, MENU, REMINDERS, Callback, pack
 from bot.chat.messages import Button, Reply
 from bot.chat.turn import Turn
 from bot.i18n import (
@@ -28,7 +28,7 @@ from bot.i18n import (
     use_locale,
 )
 from bot.rich import Text, bold, lines, t
-from bot.services import campaigns, words
+from bot.services import campaigns, scope, words
 from bot.services.campaigns import (
     BROADCAST,
     BROADCAST_REPORT,
@@ -330,6 +330,19 @@ async def view(turn: Turn) -> Reply:
         action = "off" if on else "on"
         rows.append((Button(label + (" ✓" if on else ""), pack(REMINDERS, action, kind)),))
     parts.append(t(_("Tap a kind to turn it on or off (🔔 on, 🔕 off).")))
+    held = await scope.units_of(session, person.id, ("officer",))
+    communes = [unit for unit in held if unit.level == words.COMMUNE]
+    if communes:  # one entry for reminders: the commune's campaigns are here too
+        parts.append(t(_("What your commune sends to leaders and citizens:")))
+        rows.extend(
+            (
+                Button(
+                    "⏰ " + _("Reminders of {commune}").format(commune=commune.name),
+                    pack(BULLETIN, "camp", commune.id),
+                ),
+            )
+            for commune in communes
+        )
     return Reply(lines(*parts), tuple(rows), edit=turn.tapped)
 
 

@@ -300,6 +300,7 @@ async def _choice(turn: Turn, data: str) -> None:
 MENU_ACTIONS: dict[str, Action] = {
     "self": self_check.start_self_check,
     "history": self_check.show_history,
+    "mine": lambda turn: _add_plain(turn, menus.own_reply()),
     "village": households.show_summary,
     "review": review.show_pending,
     "report": reports.on_report,

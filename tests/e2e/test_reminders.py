@@ -292,7 +292,14 @@ async def test_an_officer_switches_a_campaign_and_sets_its_days_in_the_chat(
         commune = await session.scalar(select(Unit).where(Unit.code == COMMUNE))
         assert commune is not None
     await officer.send("/start", replies=2)
-    await officer.click("⏰ Nhắc việc của xã")
+    menu = labels(officer.last_message())
+    # Commune work first; the officer's own citizen items behind one entry; one for reminders.
+    assert "👤 Tự đánh giá và kết quả của riêng tôi" in menu
+    assert "📝 Tự đánh giá Công dân học tập" not in menu
+    assert [label for label in menu if "Nhắc việc" in label] == ["🔔 Nhắc việc"]
+    await officer.click("🔔 Nhắc việc")
+    assert "Nhắc việc xã gửi cho chi hội trưởng và người dân:" in officer.last_reply()
+    await officer.click("⏰ Nhắc việc của Phường Hoàn Kiếm")
     assert "✅ Bắt đầu đợt đánh giá: ngày 01/10 hằng năm" in officer.last_reply()
     await officer.click("Tắt: Bắt đầu đợt đánh giá")
     assert "⛔ Bắt đầu đợt đánh giá: ngày 01/10 hằng năm" in officer.last_reply()

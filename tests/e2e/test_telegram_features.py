@@ -13,7 +13,8 @@ from tests.support.chat import Chat
 from tests.support.fake_telegram import FakeBotApi, FakeUser
 
 from .conftest import NOW, RunningBot, World
-from .test_telegram_journeys import answering_calls, consent
+from .test_roles import officer  # noqa: F401  (a fixture)
+from .test_telegram_journeys import answering_calls, consent, labels
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -78,3 +79,19 @@ async def test_each_person_gets_a_command_menu_of_what_they_can_do_in_their_lang
     own = listed(api, {"type": "chat", "chat_id": village.leader_user.id})
     assert own[: len(everyone)] == everyone
     assert own[len(everyone) :] == ["households", "add", "summary", "report"]
+
+
+async def test_an_officers_own_self_check_is_kept_apart_from_the_communes_work(
+    api: FakeBotApi,
+    bot: RunningBot,
+    officer: Chat,  # noqa: F811
+) -> None:
+    await officer.send("/start", replies=2)
+    await officer.click("👤 Tự đánh giá và kết quả của riêng tôi")
+    assert labels(officer.last_message()) == [
+        "📝 Tự đánh giá Công dân học tập",
+        "📊 Kết quả của tôi",
+        "◀ Menu",
+    ]
+    await officer.click("📝 Tự đánh giá Công dân học tập")
+    assert "Câu 1/10" in officer.last_reply()
