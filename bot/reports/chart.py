@@ -42,8 +42,10 @@ def render(report: Report) -> bytes:
     axes.set_xlim(0, 1.08)
     axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_percent(x, decimals=0)))
     axes.set_xlabel(_("Share of households recognised as learning families"))
+    # Names are drawn as they are: matplotlib would read "$…$" in them as mathematics.
     axes.set_title(
-        _("Learning families in {unit}, {year}").format(unit=report.unit_name, year=report.year)
+        _("Learning families in {unit}, {year}").format(unit=report.unit_name, year=report.year),
+        parse_math=False,
     )
     # Margins worked out from the longest name: tight_layout would draw the figure twice.
     longest = max((len(line.name) for line in lines), default=10)
@@ -62,7 +64,7 @@ def _draw_bars(axes: Axes, lines: list[Line]) -> None:
     positions = list(range(len(lines)))
     colours = [MET if line.family_needed == 0 and line.households else BELOW for line in lines]
     bars = axes.barh(positions, [_share(line) for line in lines], color=colours)
-    axes.set_yticks(positions, [line.name for line in lines])
+    axes.set_yticks(positions, [line.name for line in lines], parse_math=False)
     axes.invert_yaxis()  # the first village at the top, as in the spreadsheet
     if len(lines) > MAX_LABELLED:
         return  # a province's hundred communes: the spreadsheet has the figures

@@ -152,4 +152,6 @@ def _row(
     formats = ["0", "@", *(column.number_format for column in columns)]
     for col, (value, number_format) in enumerate(zip(values, formats, strict=True), start=1):
         cell = sheet.cell(row, col, value)
+        if isinstance(value, str):  # a name is text, even one that starts with "="
+            cell.data_type = "s"
         cell.number_format, cell.border = number_format, BOX

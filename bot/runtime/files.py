@@ -12,6 +12,7 @@ with the bot. Must not import any platform library.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import threading
@@ -20,8 +21,12 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
-from bot.chat.messages import Attachment, Outbound
+from bot.chat.messages import Attachment, Outbound, Reply
+from bot.i18n import _, use_locale
 from bot.reports.files import render_file
+from bot.rich import lines, t
+
+log = logging.getLogger(__name__)
 
 
 class Drawer:
@@ -77,9 +82,22 @@ async def rendered(out: Outbound, executor: Executor | None = None) -> Outbound:
     for reply in out.replies:
         attachment = reply.attachment
         if attachment is not None and not attachment.ready:
-            reply = replace(reply, attachment=await _render(attachment, executor))
+            try:
+                reply = replace(reply, attachment=await _render(attachment, executor))
+            except BrokenProcessPool:
+                raise  # the worker died: the caller starts another and tries again
+            except Exception:  # this file only: the others and every text still go
+                log.exception("the file %s could not be drawn", attachment.filename)
+                reply = _without_its_file(reply, attachment)
         replies.append(reply)
     return replace(out, replies=replies)
+
+
+def _without_its_file(reply: Reply, attachment: Attachment) -> Reply:
+    """The reply a file failed to draw for: its text, and a line saying the file is missing."""
+    with use_locale(attachment.locale or None):
+        missing = "⚠️ " + t(_("The file {name} could not be made."), name=attachment.filename)
+    return replace(reply, text=lines(reply.text, missing), attachment=None)
 
 
 async def _render(attachment: Attachment, executor: Executor | None) -> Attachment:

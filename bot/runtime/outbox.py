@@ -58,11 +58,9 @@ class Outbox:
         """Show the answer; mark it replied when it was ``kept`` with the update (unless the
         platform could not be reached: then a later sweep sends it again)."""
         try:
-            out = await self.drawer.rendered(out)
-        except Exception:  # a report's file failed to draw: the text still goes
-            log.exception(
-                "update %s: a file of its reply could not be rendered", incoming.update_id
-            )
+            out = await self.drawer.rendered(out)  # a file that fails is left out, and said so
+        except Exception:  # the worker failed twice: the texts still go
+            log.exception("update %s: its files could not be drawn", incoming.update_id)
             out = _without_files(out)
         try:
             result = await self.channel.show(incoming, out, fresh)
