@@ -375,6 +375,9 @@ async def on_review_text(turn: Turn, text: str) -> None:
             turn.out.add(Reply(t(_("Returned to the village leader with your comment."))))
         elif action in (RECOGNISE, ALL) and not await _decide(turn, action, ident, text):
             return  # asked again; the flow stays where it was
+    except review.TypedTextError as error:  # too long, or empty: type it again
+        turn.out.add(Reply(error.text, expects_text=True))
+        return
     except review.ReviewError as error:
         turn.out.add(Reply(error.text))
     turn.conversation = Conversation()

@@ -35,6 +35,11 @@ class ReviewError(Refusal):
     """A refused review or target change; str() is one line for the person."""
 
 
+class TypedTextError(ReviewError):
+    """What was typed for a decision (its number, a comment) cannot be taken as it is: the
+    person is asked again."""
+
+
 @dataclass(frozen=True)
 class ReviewItem:
     """A household assessment as the reviewing officer sees it."""
@@ -234,7 +239,7 @@ async def change_state(
 def _decision(decision_no: str) -> str:
     cleaned = " ".join(decision_no.split())
     if not cleaned or len(cleaned) > DECISION_MAX:
-        raise ReviewError(
+        raise TypedTextError(
             _(
                 "Give the number of the recognition decision (at most {maximum} characters)."
             ).format(maximum=DECISION_MAX)
@@ -281,7 +286,7 @@ async def return_for_changes(
     require(assessment, "submitted", "not_recognised")
     cleaned = " ".join(comment.split())
     if not cleaned or len(cleaned) > COMMENT_MAX:
-        raise ReviewError(
+        raise TypedTextError(
             _("Say what should change (1 to {maximum} characters).").format(maximum=COMMENT_MAX)
         )
     assessment.review_comment, assessment.cursor = cleaned, None
