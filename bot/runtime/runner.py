@@ -166,7 +166,15 @@ class Runner:
         stored now, read. One without a usable key cannot be stored: it is dropped, logged."""
         kept: list[tuple[Incoming, Json]] = []
         for raw in raws:
-            incoming = self.channel.read(raw)
+            try:
+                incoming = self.channel.read(raw)
+            except Exception as error:  # a reader's bug must not stop the runner: logged, left
+                log.error(
+                    "%s: an update could not be read (%s); dropped",
+                    self.channel.name,
+                    type(error).__name__,
+                )
+                continue
             if incoming is None:
                 log.warning("%s: an update without a usable id was dropped", self.channel.name)
             else:

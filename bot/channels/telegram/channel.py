@@ -129,6 +129,10 @@ class TelegramChannel:
         ids = [raw["update_id"] for raw in raws if type(raw.get("update_id")) is int]
         if ids:
             self._offset = max(ids) + 1
+        elif raws and self._offset is not None:
+            # Only updates without a usable id: Telegram numbers updates one after another,
+            # so the next offset is past them (else they would be fetched again at once).
+            self._offset += len(raws)
 
     def webhook_updates(self, headers: Mapping[str, str], body: bytes) -> list[Json]:
         if not hmac.compare_digest(headers.get(SECRET_HEADER, ""), self._secret):

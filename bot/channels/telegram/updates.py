@@ -36,9 +36,9 @@ def read(raw: Json, bot: Bot) -> Incoming | None:
     chat_key = chat_key_of(raw)
     try:
         update = Update.de_json(raw, bot)
-    except Exception:
+        inbound, note = _inbound(update)
+    except Exception:  # a shape no handler expects: stored and closed, by id
         return Incoming(update_id, chat_key, None, "unreadable")
-    inbound, note = _inbound(update)
     return Incoming(update_id, chat_key, inbound, note, update)
 
 
@@ -74,6 +74,8 @@ def _inbound(update: Update) -> tuple[Inbound | None, str]:
     message = update.message
     if message is None:
         return None, _kind(update)
+    if message.chat is None:  # PTB leaves it out when Telegram's update lacks it
+        return None, "message without a chat"
     if message.chat.type != ChatType.PRIVATE:
         return None, "message in a group"
     actor = _actor(update)

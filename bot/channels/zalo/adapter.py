@@ -103,6 +103,20 @@ def actor_of(event: JsonDict) -> Actor:
     return Actor(CHANNEL, str(sender["id"]), chat_key_of(event), name, None)
 
 
+def is_private(event: JsonDict) -> bool:
+    """A person's own chat with the bot (a group's messages are nobody's to answer)."""
+    return str(event["message"]["chat"].get("chat_type") or "PRIVATE").upper() == "PRIVATE"
+
+
+def kind_of(body: object) -> str:
+    """What a body holds, for a log line that never shows its content."""
+    if not isinstance(body, dict):
+        return type(body).__name__
+    event = body.get("result") if body.get("ok") is True else body
+    name = event.get("event_name") if isinstance(event, dict) else None
+    return str(name)[:64] if name else "no event name"
+
+
 def inbound_of(event: JsonDict, update_id: int) -> Inbound:
     """The event as one ``Inbound``: a command, the choice a typed key stands for, or text.
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from collections.abc import Mapping
 
 from bot.channels.zalo import adapter
@@ -30,6 +31,7 @@ from bot.config import Settings, SettingsError
 from bot.rich import Text
 from bot.runtime.channel import Incoming, Json, Outcome, Refused, Unreachable
 
+log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_WAIT = 30.0  # longest pause asked for by a rate limit that is honoured
 
@@ -69,6 +71,8 @@ class ZaloChannel:
         if event is None:
             return None
         update_id = adapter.update_id_of(event)
+        if not adapter.is_private(event):  # stored and closed: no personal answer in a group
+            return Incoming(update_id, adapter.chat_key_of(event), None, "message in a group")
         inbound = adapter.inbound_of(event, update_id)
         return Incoming(
             update_id, adapter.chat_key_of(event), inbound, event.get("event_name", "")
@@ -82,8 +86,7 @@ class ZaloChannel:
         except ZaloError as error:
             wait = getattr(error, "retry_after", None)
             raise Unreachable(str(error.code), min(wait, MAX_WAIT) if wait else None) from error
-        event = adapter.event_of(body)
-        return [] if event is None else [event]
+        return _events(body)
 
     def fetched(self, raws: list[Json]) -> None:
         """Nothing to acknowledge: Zalo hands each event out once."""
@@ -96,9 +99,8 @@ class ZaloChannel:
             found = json.loads(body)
         except ValueError:
             raise Refused(400, "not JSON") from None
-        event = adapter.event_of(found)
         # Not a message to answer (another kind of event): acknowledged and left.
-        return [] if event is None else [event]
+        return _events(found)
 
     async def show(self, incoming: Incoming, out: Outbound, fresh: bool) -> str:
         return await self.sender.send(incoming.chat_key, out)
@@ -111,3 +113,14 @@ class ZaloChannel:
 
     def invite_link(self, code: str) -> str | None:
         return None  # a Zalo bot has no link that carries a code: /join CODE is typed
+
+
+def _events(body: object) -> list[Json]:
+    """The event a body holds, if it is a message to answer; anything else is left, with a
+    log line that names its kind and never its content."""
+    event = adapter.event_of(body)
+    if event is None:
+        if body not in (None, {}, {"ok": True}):  # an empty poll is no event to speak of
+            log.warning("zalo: an event left unanswered (%s)", adapter.kind_of(body))
+        return []
+    return [event]
