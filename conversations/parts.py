@@ -63,9 +63,7 @@ def read_exemption(reader: Reader, value: object) -> Option | None:
     return Option(oid, label, None, exempt=True, short=short)
 
 
-def _button_labels(
-    reader: Reader, fields: Mapping[str, Any], where: str
-) -> tuple[Labels, Labels]:
+def _button_labels(reader: Reader, fields: Mapping[str, Any], where: str) -> tuple[Labels, Labels]:
     """An option's label, and its ``short`` one for the button where the label is too long
     for a button on a 360 dp phone (about ``BUTTON_MAX`` characters)."""
     label = reader.labels(fields, "label", where)
