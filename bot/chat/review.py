@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from bot.chat.callbacks import Callback
 from bot.chat.messages import Button, Reply
@@ -73,18 +74,23 @@ async def show_pending(turn: Turn) -> None:
         return
     for commune in communes:
         turn.out.add(await pending_reply(turn, commune))
-        citizens = await citizens_waiting(turn, commune)
-        if citizens:
-            label = t(
-                _("Citizens waiting for confirmation: {count}"), count=format_number(citizens)
-            )
-            button = Button("👤 " + _("See them"), pack(CITIZENS, f"{commune.id}-0"))
-            turn.out.add(Reply(label, ((button,),)))
 
 
 async def pending_reply(turn: Turn, commune: Unit, page: int = 0) -> Reply:
     """The villages of a commune with households waiting, with their counts, ``PAGE`` at a
-    time; a commune with one such village goes straight to its households."""
+    time (a commune with one such village goes straight to its households), and the citizens
+    waiting for confirmation: one message, so the numbers typed on Zalo or the terminal are
+    its own."""
+    reply = await _households_pending(turn, commune, page)
+    citizens = await citizens_waiting(turn, commune)
+    if not citizens:
+        return reply
+    label = t(_("Citizens waiting for confirmation: {count}"), count=format_number(citizens))
+    button = Button("👤 " + _("See them"), pack(CITIZENS, f"{commune.id}-0"))
+    return replace(reply, text=lines(reply.text, "", label), buttons=(*reply.buttons, (button,)))
+
+
+async def _households_pending(turn: Turn, commune: Unit, page: int) -> Reply:
     items = await review.pending_reviews(turn.session, turn.person.id, commune)
     name = commune.name
     if not items:
@@ -206,7 +212,8 @@ def _village_label(group: list[review.ReviewItem]) -> str:
 def _item_label(item: review.ReviewItem) -> str:
     mark = "✅" if item.passed else "✖"
     score = format_number(item.score or 0, decimals=1)
-    return f"{mark} {item.village} · {item.household_code} · {item.head_name} · {score}"
+    # The village is the list's own heading: the label keeps to what tells households apart.
+    return f"{mark} {item.household_code} · {item.head_name} · {score}"
 
 
 def _changes(

@@ -25,6 +25,7 @@ from bot.services import audit, scope
 from bot.services.context import GDHT
 from bot.storage.models import Answer, AnswerRevision, Assessment, Household, Unit
 from bot.storage.queries import deciding
+from conversations.text import vietnamese_key
 
 REVIEWERS = ("officer",)
 HOUSEHOLD_FORMS = (GDHT,)
@@ -117,11 +118,12 @@ async def _fetch(session: AsyncSession, *where: ColumnElement[bool]) -> list[Rev
 async def pending_reviews(
     session: AsyncSession, actor_id: int, commune: str | int | Unit, year: int | None = None
 ) -> list[ReviewItem]:
-    """The commune's submitted household assessments, by year, village and household."""
+    """The commune's submitted household assessments, by village (in Vietnamese alphabetical
+    order: Hạ before Hòa, Đông after Dân), year and household."""
     unit = await find_unit(session, commune)
     await _authorise(session, actor_id, unit)
     a = Assessment
-    return await _fetch(
+    found = await _fetch(
         session,
         Unit.path.startswith(unit.path),
         Household.removed_at.is_(None),
@@ -130,6 +132,7 @@ async def pending_reviews(
         deciding(a, HOUSEHOLD_FORMS),
         a.year == year if year is not None else true(),
     )
+    return sorted(found, key=lambda item: (vietnamese_key(item.village), item.village_id))
 
 
 async def review_item(session: AsyncSession, actor_id: int, assessment_id: int) -> ReviewItem:

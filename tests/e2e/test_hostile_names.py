@@ -477,7 +477,7 @@ async def open_card(chat: Chat, code: str, listed: FakeMessage | None = None) ->
     screen still shows them, rather than go back to the list each time."""
     while True:
         message = listed or with_buttons(chat)
-        found = [label for label in all_labels(message) if f" · {code} · " in label]
+        found = [label for label in all_labels(message) if code_of(label) == code]
         pager = [label for label in all_labels(message) if label.endswith("▶")]
         [card] = await chat.click_on(message, found[0] if found else pager[0])
         if found:
@@ -498,7 +498,13 @@ def all_labels(message: FakeMessage) -> list[str]:
 def first_waiting(chat: Chat) -> str:
     """The code of the first household in the list on screen."""
     label = next(label for label in labels(with_buttons(chat)) if label.startswith("✅"))
-    return label.split(" · ")[-3]
+    return code_of(label)
+
+
+def code_of(label: str) -> str:
+    """The household code of a review list's label ("✅ H001 · head · score"), else ""."""
+    mark, _sep, rest = label.partition(" ")
+    return rest.split(" · ", 1)[0] if mark in ("✅", "✖") else ""
 
 
 async def test_the_review_shows_hostile_names_comments_and_decision_numbers_as_typed(
