@@ -84,7 +84,6 @@ async def menu_reply(turn: Turn) -> Reply:
     """The main menu: what this person can do, one big button each. The messenger's own
     command menu follows it (``Outbound.commands``): the menu is shown after consent, a new
     role and a change of language, when what the "/" list holds changes."""
-    turn.out.commands = await commands_of(turn)
     rows: list[tuple[Button, ...]] = []
     villages = await villages_led(turn.session, turn.person.id)
     for village in villages:
@@ -105,6 +104,7 @@ async def menu_reply(turn: Turn) -> Reply:
             )
         )
     communes = await officer.communes_of(turn)
+    turn.out.commands = command_pairs(_command_lines(bool(villages), bool(communes)))
     for commune in communes:
         rows.extend(officer.menu_rows(commune))
     for area in [*villages, *communes]:
@@ -145,24 +145,20 @@ def own_reply() -> Reply:
 
 async def help_reply(turn: Turn) -> Reply:
     """The commands this person can use, and nothing they cannot."""
-    parts = await _command_lines(turn)
+    leads = bool(await villages_led(turn.session, turn.person.id))
+    parts = _command_lines(leads, bool(await officer.communes_of(turn)))
     parts.append(_("You can stop at any question and come back later: every answer is saved."))
     return Reply(lines(bold(t(_("How to use hoctap"))), *(t(part) for part in parts)))
 
 
-async def commands_of(turn: Turn) -> tuple[tuple[str, str], ...]:
-    """The commands this person can use, as (name, what it does), for the messenger's own
-    command menu: the same list as the help, in the person's language."""
-    return command_pairs(await _command_lines(turn))
-
-
 def everyone_commands() -> tuple[tuple[str, str], ...]:
     """The commands anybody can use (a citizen's), in the current language."""
-    return command_pairs(_everyone_lines())
+    return command_pairs(_command_lines(leads=False, serves=False))
 
 
 def command_pairs(parts: list[str]) -> tuple[tuple[str, str], ...]:
-    """ "/village CODE: say which…" -> ("village", "say which…"), each command once."""
+    """Help lines as a messenger's command menu takes them: "/village CODE: say which…" ->
+    ("village", "say which…"), each command once."""
     pairs: dict[str, str] = {}
     for part in parts:
         usage, _sep, what = part.partition(": ")
@@ -170,16 +166,18 @@ def command_pairs(parts: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs.items())
 
 
-async def _command_lines(turn: Turn) -> list[str]:
+def _command_lines(leads: bool, serves: bool) -> list[str]:
+    """The help's lines: everyone's commands, then a leader's (``leads`` a village), then a
+    commune officer's (``serves`` a commune). The same list makes the "/" menu."""
     parts = _everyone_lines()
-    if await villages_led(turn.session, turn.person.id):
+    if leads:
         parts += [
             _("/households: the households of your village and this year's status"),
             _("/add: add a household"),
             _("/summary: this year's summary of your village"),
             _("/report: the year's report as a spreadsheet and a chart"),
         ]
-    if await officer.communes_of(turn):
+    if serves:
         parts += [
             _("/review: households waiting for the commune's review"),
             _("/report: the year's report as a spreadsheet and a chart"),
