@@ -31,6 +31,13 @@ def privacy_notice() -> Text:
                 'the "Learning family" title, and communes count the results.'
             )
         ),
+        t(
+            _(
+                "It is an automated system: a computer program answers you, not a person. Its "
+                "results are estimates; the titles are decided by the people of the commune "
+                "who review them."
+            )
+        ),
         "",
         bold(t(_("Your data"))),
         t(

@@ -27,13 +27,19 @@ class Incoming:
     ``update_id`` and ``chat_key`` are its inbox key and the chat it is ordered within;
     ``inbound`` is what the person did (None: a kind no flow takes, closed at once unapplied);
     ``note`` names what it was, for the log (never its content); ``where`` is what the channel
-    needs to show the reply (on Telegram, the parsed update: its chat, query and message)."""
+    needs to show the reply (on Telegram, the parsed update: its chat, query and message);
+    ``courtesy``, for an update no flow takes, names the one line it gets instead (``GROUP``:
+    a message in a group chat, told that hoctap answers in private chats only)."""
 
     update_id: int
     chat_key: str
     inbound: Inbound | None
     note: str = ""
     where: Any = None
+    courtesy: str = ""
+
+
+GROUP = "group"  # a courtesy: hoctap answers people in their private chat only
 
 
 class Refused(Exception):
@@ -63,7 +69,9 @@ AGAIN = "again"
 @dataclass(frozen=True)
 class Outcome:
     """What the messenger said to one reminder: ``result`` is "sent", "blocked", "failed",
-    "retry" (a network failure: later) or "wait" (the whole channel pauses ``wait`` seconds)."""
+    "retry" (a network failure: later), "wait" (the whole channel pauses ``wait`` seconds),
+    "held" (this person cannot be written to until they write again: it stays due) or "quota"
+    (the month's messages are used up: everything waits for the next month)."""
 
     result: str
     wait: float = 0.0

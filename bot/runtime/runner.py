@@ -46,9 +46,9 @@ import tornado.httpserver
 from bot.chat import router
 from bot.config import Settings
 from bot.i18n import _, set_locale
-from bot.rich import t
+from bot.rich import Text, t
 from bot.runtime import reminders, webhook
-from bot.runtime.channel import Channel, Incoming, Json, Unreachable
+from bot.runtime.channel import GROUP, Channel, Incoming, Json, Unreachable
 from bot.runtime.dispatcher import DATABASE_ERRORS, RETRY_SECONDS, Dispatcher
 from bot.runtime.outbox import Outbox
 from bot.runtime.waiting import pause, run_until_stopped, until_stopped
@@ -200,6 +200,9 @@ class Runner:
         update_id = incoming.update_id
         if incoming.inbound is None:
             log.info("update %s (%s): nothing to apply; closed", update_id, incoming.note or "?")
+            if incoming.courtesy == GROUP:
+                set_locale(None)  # a group has no language of its own: the default
+                await self.channel.tell(incoming, group_line())
             await self._close_unapplied(update_id)
             return True
         try:
@@ -249,6 +252,16 @@ class Runner:
         async with self.services.sessions() as session:
             await inbox.mark_done(session, self.channel.name, update_id, self.services.clock())
             await session.commit()
+
+
+def group_line() -> Text:
+    """Said in a group chat instead of anything personal."""
+    return t(
+        _(
+            "Hello! hoctap answers each person in their own private chat with it, never in a "
+            "group. Please write to it directly."
+        )
+    )
 
 
 async def _together(work: list[Coroutine[Any, Any, None]]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
 import pytest
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import open_services
 from bot.channels.zalo.channel import ZaloChannel
 from bot.config import Secret, Settings
+from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.runner import run
 from bot.services.people import LEADER, grant
 from bot.services.units import add_village
@@ -70,12 +71,20 @@ def zalo_settings(zalo: FakeZaloApi, database_url: str) -> Settings:
 
 class ZaloRunner:
     """The runner as a task: ``stop()`` ends it as SIGTERM would; ``start()`` runs it anew
-    (a new engine on the same database, as a new process would)."""
+    (a new engine on the same database, as a new process would); ``idle()`` waits until it
+    has applied everything it stored. ``now`` is its clock (``clock`` unless changed)."""
 
-    def __init__(self, api: FakeZaloApi, settings: Settings, mode: str) -> None:
-        self.api, self.settings, self.mode = api, settings, mode
+    def __init__(
+        self,
+        api: FakeZaloApi,
+        settings: Settings,
+        mode: str,
+        now: Callable[[], dt.datetime] = clock,
+    ) -> None:
+        self.api, self.settings, self.mode, self.now = api, settings, mode, now
         self.task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
+        self.dispatcher: Dispatcher | None = None
 
     @property
     def url(self) -> str:
@@ -102,10 +111,26 @@ class ZaloRunner:
 
     async def _run(self, stopping: asyncio.Event) -> None:
         async with open_services(self.settings) as services:
-            services = replace(services, clock=clock)
+            services = replace(services, clock=self.now)
             url = None if self.mode == "polling" else self.url
             channel = ZaloChannel(self.settings)
-            await run(self.settings, services, channel, stopping, url)
+            await run(self.settings, services, channel, stopping, url, self._observe)
+
+    def _observe(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        dispatcher.listeners.append(self.api.notify)
+
+    async def idle(self) -> None:
+        """Wait until every stored event is applied and answered (and, polling, the runner
+        waits in getUpdates again)."""
+
+        def waiting() -> bool:
+            if self.task is None or self.task.done():
+                return True
+            listening = self.mode == "webhook" or self.api.polling_idle()
+            return listening and self.dispatcher is not None and not self.dispatcher.busy()
+
+        await self.api.wait_until(waiting, describe="the Zalo runner idle")
 
     async def stop(self) -> None:
         """Ask it to stop and wait until the API client and the engine are closed."""

@@ -1,12 +1,17 @@
 """A local fake of the Zalo Bot API for end-to-end tests, on the server base of ``fake_http``.
 
 Owns: answering ``/bot<token>/<method>`` for the methods the bot calls (getMe, getUpdates,
-setWebhook, deleteWebhook, getWebhookInfo, sendMessage, sendPhoto, sendChatAction); Zalo's update
-model as its docs describe it: one event per getUpdates, no offset (an event handed out is gone),
-error 408 when none came in time, getUpdates refused while a webhook is set; webhook pushes of
-``{"ok": true, "result": event}`` with the ``X-Bot-Api-Secret-Token`` header, made by itself as
-events arrive, as Zalo does; every chat's messages; and injected faults: the monthly message
-quota, a blocked user. Listening, recorded calls and ``wait_until`` come from ``fake_http``.
+setWebhook, deleteWebhook, getWebhookInfo, sendMessage, sendPhoto, sendChatAction) as the docs
+(bot.zaloplatforms.com/docs) describe them: one event per getUpdates, no offset (an event
+handed out is gone), error 408 when none came in time, getUpdates refused while a webhook is
+set; sendPhoto taking an image URL and refusing anything else (400: nothing is uploaded);
+webhook pushes of ``{"ok": true, "result": event}`` with the ``X-Bot-Api-Secret-Token`` header,
+made by itself as events arrive, as Zalo does; private chats and group chats (``chat_type``
+GROUP, the group's own chat id; in a group the bot hears only messages that mention it or reply
+to it, which is what ``send_group_text`` stands for); every chat's messages; and injected
+faults with the documented codes: 403 "internal server error" (``fail_next``) and 429 "quota
+exceeded" (``exhaust_quota``). The docs give no code for a person who blocked the bot, so the
+fake has no such fault. Listening, recorded calls and ``wait_until`` come from ``fake_http``.
 ``ZaloChat`` lets a test read as a person's session. Must not import the bot, its services or the
 database: it fakes Zalo.
 """
@@ -19,6 +24,7 @@ import itertools
 import json
 import secrets
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +48,12 @@ from .fake_http import free_port as free_port  # tests take it from here
 TEXT_LIMIT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
-QUOTA_REFUSAL = "Quota exceeded: the bot has used its monthly message quota"
+QUOTA_REFUSAL = "Quota exceeded"  # the docs' words for 429
+SERVER_ERROR = "Internal server error"  # the docs' words for 403
+
+
+class _Injected(ApiError):
+    """A refusal the test asked for (``fail_next``)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,13 @@ class ZaloUser:
 
     id: str
     display_name: str = "Test"
+
+
+@dataclass(frozen=True)
+class ZaloGroup:
+    """A group chat the bot was added to (its chat id is its own, no person's)."""
+
+    id: str
 
 
 class ZaloCall(Call):
@@ -62,20 +80,24 @@ class ZaloCall(Call):
         return str(value) if value is not None else None
 
     def __str__(self) -> str:
-        shown = {
-            k: (v if k != "text" else f"<{len(str(v))} chars>") for k, v in self.params.items()
-        }
+        shown = {k: _shown(k, v) for k, v in self.params.items()}
         return f"{self.method}({shown}) -> {self.status} {self.description or ''}".rstrip()
+
+
+def _shown(name: str, value: Any) -> Any:
+    if name in ("text", "caption"):
+        return f"<{len(str(value))} chars>"
+    return f"<{len(value)} bytes>" if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True)
 class SentMessage:
-    """A message the bot sent to a chat."""
+    """A message the bot sent to a chat (``photo``: the image's URL)."""
 
     chat_id: str
     message_id: str
     text: str | None = None
-    photo: bytes | None = None
+    photo: str | None = None
     caption: str | None = None
 
     @property
@@ -116,7 +138,7 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
         self._queue: deque[str] = deque()  # message ids waiting for getUpdates
         self._handed: list[str] = []  # message ids getUpdates handed out (repeats included)
         self._undelivered: list[str] = []  # webhook pushes not answered 200
-        self._blocked: set[str] = set()
+        self._failures: dict[str, int] = {}  # method -> calls still to fail with a 403
         self._ids = itertools.count(1)
         self._push_lock = asyncio.Lock()
         self._handlers: dict[str, Callable[[JsonDict], Any]] = {
@@ -133,7 +155,8 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
         return [(r"/bot([^/]+)/([^/]+)", ApiHandler, {"api": self})]
 
     def parse_request(self, request: tornado.httputil.HTTPServerRequest) -> JsonDict:
-        """Read query, form, multipart (files as bytes) or JSON parameters."""
+        """Read query, form, multipart (files as bytes, which no method takes) or JSON
+        parameters."""
         params = read_params(request)
         for name, parts in request.files.items():
             params[name] = parts[-1].body
@@ -149,6 +172,9 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
     def user(self, user_id: str, display_name: str = "Test") -> ZaloUser:
         return ZaloUser(user_id, display_name)
 
+    def group(self, group_id: str) -> ZaloGroup:
+        return ZaloGroup(group_id)
+
     def send_text(self, user: ZaloUser, text: str, *, deliver: bool = True) -> str:
         """A text message from `user` (with ``deliver=False`` only written, for ``push``);
         return its message id."""
@@ -157,13 +183,28 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
     def send_sticker(self, user: ZaloUser) -> str:
         return self._arrive(user, "message.sticker.received", {"sticker": "0e078a2fb66a5f34"})
 
+    def send_group_text(self, group: ZaloGroup, user: ZaloUser, text: str) -> str:
+        """A text from `user` in `group` that mentions the bot (or replies to it: the only
+        group messages a bot hears); return its message id."""
+        return self._arrive(user, "message.text.received", {"text": text}, group=group)
+
     def _arrive(
-        self, user: ZaloUser, event_name: str, content: JsonDict, deliver: bool = True
+        self,
+        user: ZaloUser,
+        event_name: str,
+        content: JsonDict,
+        deliver: bool = True,
+        group: ZaloGroup | None = None,
     ) -> str:
         message_id = secrets.token_hex(10)  # Zalo's ids are 20 hex digits
+        chat = (
+            {"id": user.id, "chat_type": "PRIVATE"}
+            if group is None
+            else {"id": group.id, "chat_type": "GROUP"}
+        )
         message = {
             "from": {"id": user.id, "display_name": user.display_name, "is_bot": False},
-            "chat": {"id": user.id, "chat_type": "PRIVATE"},
+            "chat": chat,
             "message_id": message_id,
             "date": int(self._clock() * 1000) + next(self._ids),  # ms, distinct and growing
             **content,
@@ -187,15 +228,18 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
     # ----------------------------------------------------------------- faults
 
     def exhaust_quota(self) -> None:
-        """Refuse every send from now on, as a used-up monthly quota does."""
+        """Refuse every send from now on with 429 "quota exceeded", as a reached API usage
+        limit does."""
         self.quota = 0
 
     def restore_quota(self, sends: int | None = None) -> None:
-        """A new month: `sends` messages allowed (None: no limit)."""
+        """The limit resets: `sends` messages allowed (None: no limit)."""
         self.quota = sends
 
-    def block(self, user: ZaloUser) -> None:
-        self._blocked.add(user.id)
+    def fail_next(self, method: str, n: int = 1) -> None:
+        """Answer the next `n` calls of `method` with 403 "internal server error" (Zalo's
+        failure, not the call's). They count as declared refusals: the test asked for them."""
+        self._failures[method] = self._failures.get(method, 0) + n
 
     # ----------------------------------------------------------------- webhook pushes
 
@@ -224,8 +268,8 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
 
     # ----------------------------------------------------------------- observing
 
-    def messages_to(self, user: ZaloUser | str) -> list[SentMessage]:
-        chat_id = user.id if isinstance(user, ZaloUser) else user
+    def messages_to(self, chat: ZaloUser | ZaloGroup | str) -> list[SentMessage]:
+        chat_id = chat if isinstance(chat, str) else chat.id
         return [m for m in self.sent if m.chat_id == chat_id]
 
     def is_refusal(self, call: Call) -> bool:
@@ -259,6 +303,9 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized: invalid bot token")
+            if self._failures.get(method):
+                self._failures[method] -= 1
+                raise _Injected(403, SERVER_ERROR)
             if method == "getUpdates":
                 result = await self._get_updates(params, is_closed)
             elif method in self._handlers:
@@ -266,6 +313,7 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
             else:  # method names are case-sensitive
                 raise ApiError(404, "Not Found: method not found")
         except ApiError as error:
+            call.declared = isinstance(error, _Injected)
             return error.code, self.answered(call, error)
         return 200, self.answered(call, None, result)
 
@@ -321,8 +369,6 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
         known = {str(event["message"]["chat"]["id"]) for event in self.events.values()}
         if chat_id not in known:
             raise ApiError(400, "Bad Request: chat not found")
-        if chat_id in self._blocked:
-            raise ApiError(403, "Forbidden: the user has blocked the bot")
         if self.quota is not None:
             if self.quota <= 0:
                 raise ApiError(429, QUOTA_REFUSAL)
@@ -342,14 +388,13 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
 
     def _send_photo(self, params: JsonDict) -> JsonDict:
         photo = params.get("photo")
-        if not isinstance(photo, bytes | str) or not photo:
-            raise ApiError(400, "Bad Request: photo is required")
+        if not isinstance(photo, str) or not _is_web_url(photo):
+            raise ApiError(400, "Bad Request: photo must be the URL of an image")
         caption = params.get("caption")
         if caption is not None:
             caption = self._check_text(caption, "caption")
         chat_id = self._check_send(params)
-        content = photo if isinstance(photo, bytes) else photo.encode()
-        message = SentMessage(chat_id, secrets.token_hex(10), photo=content, caption=caption)
+        message = SentMessage(chat_id, secrets.token_hex(10), photo=photo, caption=caption)
         return self._record(message)
 
     def _send_chat_action(self, params: JsonDict) -> bool:
@@ -360,6 +405,12 @@ class FakeZaloApi(FakeHttpServer[ZaloCall]):
     def _record(self, message: SentMessage) -> JsonDict:
         self.sent.append(message)
         return {"message_id": message.message_id, "date": int(self._clock() * 1000)}
+
+
+def _is_web_url(value: str) -> bool:
+    """An absolute http(s) URL with a host: what sendPhoto's ``photo`` must be."""
+    parts = urllib.parse.urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 @dataclass

@@ -8,50 +8,33 @@ events also arrive unwrapped, so both are read. ``event_name`` is ``message.text
 ``from`` {``id``, ``display_name``, ``is_bot``}, ``chat`` {``id``, ``chat_type``: PRIVATE or
 GROUP}, ``text``, ``message_id`` (a hex string) and ``date`` (milliseconds). There is no
 ``update_id`` and no language: the inbox key is derived from the message (``update_id_of``)
-and people start in Vietnamese, switching with the language menu.
+and people start in Vietnamese, switching with the language menu. In a group (the docs' group
+guide, "coming soon" there), ``chat.id`` is the group's and the bot hears only the messages
+that mention it or reply to it (``is_private`` tells them apart).
 
 Zalo bots have no buttons, so a reply is shown the way the terminal shows it (``numbered``) and
 the inbound is marked ``keyed``: the router maps a typed key to the last reply's choice from
 the stored conversation. Anything else is typed text, which the engine matches by number or
-label anyway. All the
-replies to one message go out as one text (a free bot has 3,000 messages a month), cut at line
-breaks into messages of at most ``TEXT_LIMIT``. Must not import the database or any platform
-library.
+label anyway. All the replies to one message go out as one text (the docs answer 429 "quota
+exceeded" past the API's usage limit, without saying how many messages it allows), cut at line
+breaks into messages of at most ``TEXT_LIMIT``. Files are not sent: sendPhoto takes only an
+image URL, and hoctap has no public URL for its charts; a file is named in the text instead.
+Must not import the database or any platform library.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.text import numbered
-from bot.chat.messages import Actor, Inbound, Outbound
+from bot.channels.keys import ordered_id
+from bot.channels.text import numbered, split_lines
+from bot.chat.messages import Actor, Attachment, Inbound, Outbound
+from bot.i18n import _, current_locale, use_locale
 
 CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"
 TEXT_LIMIT = 2000  # sendMessage and captions: 1 to 2,000 characters (counted as UTF-16 units)
-EPOCH_MS = 1_700_000_000_000  # Nov 2023: update ids stay ordered by date until 2093
 JsonDict = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Text:
-    """A text message to send."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Photo:
-    """An image to upload, with its caption."""
-
-    content: bytes
-    filename: str
-    caption: str
-
-
-Outgoing = Text | Photo
 
 
 def event_of(body: object) -> JsonDict | None:
@@ -73,21 +56,11 @@ def event_of(body: object) -> JsonDict | None:
 
 
 def update_id_of(event: JsonDict) -> int:
-    """A stable inbox key for the event: its date, then 22 bits of its message id's hash.
-
-    Zalo sends no update id. The same message always gets the same key (so a redelivery is
-    stored once), and keys grow with the message date (so stored updates replay in the order
-    they were written). Two different messages of the same millisecond collide with odds of
-    one in four million; the second would be taken for a redelivery.
-    """
+    """A stable inbox key for the event (Zalo sends no update id): its date, then a hash of
+    its message id (``bot/channels/keys.py``)."""
     message = event["message"]
     date = message.get("date")
-    millis = int(date) if isinstance(date, int | float) else 0
-    if 0 < millis < 10**11:  # seconds, not milliseconds
-        millis *= 1000
-    elapsed = min(max(millis - EPOCH_MS, 0), (1 << 41) - 1)
-    digest = hashlib.sha256(str(message["message_id"]).encode()).digest()
-    return (elapsed << 22) | (int.from_bytes(digest[:3], "big") & ((1 << 22) - 1))
+    return ordered_id(date if isinstance(date, int | float) else 0, str(message["message_id"]))
 
 
 def chat_key_of(event: JsonDict) -> str:
@@ -144,57 +117,33 @@ def inbound_of(event: JsonDict, update_id: int) -> Inbound:
 # --------------------------------------------------------------------------- rendering
 
 
-def render(out: Outbound) -> list[Outgoing]:
-    """The messages to send for one answer, in order."""
-    messages: list[Outgoing] = []
+def render(out: Outbound) -> list[str]:
+    """The texts to send for one answer, in order: its replies joined, cut to Zalo's limit.
+
+    Zalo bots cannot send files: a spreadsheet is named (by its file name, nothing to
+    translate), and a chart (a photo: sendPhoto takes only a public URL, and hoctap's charts
+    have none) comes as its caption and a line saying where the chart is."""
     texts = [f"({out.notice.plain()})"] if out.notice else []
     for reply in out.replies:
         shown = numbered(reply)
         attachment = reply.attachment
-        if attachment is not None and attachment.kind == "photo" and units(shown) <= TEXT_LIMIT:
-            messages.extend(Text(part) for part in split("\n\n".join(texts)))
-            texts = []
-            messages.append(Photo(attachment.content, attachment.filename, shown.strip()))
+        if attachment is not None and attachment.kind == "photo":
+            texts.append(f"{shown}\n📊 {chart_elsewhere(attachment)}".strip())
         elif attachment is not None:
-            # Zalo bots cannot send files: say which file it was (no words: no new message id).
             texts.append(f"{shown}\n📎 {attachment.filename}".strip())
         else:
             texts.append(shown)
-    messages.extend(Text(part) for part in split("\n\n".join(texts)))
-    return messages
+    return split("\n\n".join(texts))
 
 
-def units(text: str) -> int:
-    """The length as Zalo's JavaScript counts it (UTF-16 code units): emoji count twice."""
-    return len(text.encode("utf-16-le")) // 2
+def chart_elsewhere(attachment: Attachment) -> str:
+    """Where a chart Zalo cannot show is, in the language it was made for."""
+    with use_locale(attachment.locale or current_locale()):
+        # TRANSLATORS: on Zalo, under a report's caption: the chart itself cannot be sent there.
+        return _("Zalo cannot show the chart here: open the report on Telegram to see it.")
 
 
 def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Cut a text into messages at line breaks (inside a line only when one line is too long);
     blank parts are dropped, since Zalo refuses empty messages."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        for piece in _pieces(line, limit):
-            joined = f"{current}\n{piece}" if current else piece
-            if current and units(joined) > limit:
-                parts.append(current)
-                current = piece
-            else:
-                current = joined
-    parts.append(current)
-    return [part.strip("\n") for part in parts if part.strip()]
-
-
-def _pieces(line: str, limit: int) -> list[str]:
-    """One line, cut before ``limit`` at a space where there is one."""
-    pieces: list[str] = []
-    while units(line) > limit:
-        cut = limit
-        while units(line[:cut]) > limit:
-            cut -= 1
-        space = line.rfind(" ", 0, cut)
-        cut = space if space > 0 else cut
-        pieces.append(line[:cut])
-        line = line[cut:].lstrip(" ")
-    return [*pieces, line]
+    return split_lines(text, limit)

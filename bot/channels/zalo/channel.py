@@ -1,6 +1,6 @@
 """The Zalo Bot Platform adapter the runner drives: long polling or a webhook, numbered text.
 
-What Zalo allows shapes two things the runner does the same for every channel:
+What Zalo allows shapes three things the runner does the same for every channel:
 
 - polling: Zalo's getUpdates has no offset and no acknowledgement (see ``client``): an event it
   hands out is gone. The runner commits it before the next fetch; while the database refuses
@@ -9,6 +9,12 @@ What Zalo allows shapes two things the runner does the same for every channel:
   webhook for production for that reason.
 - the inbox key: Zalo sends no update id, so it is derived from the message (``adapter``); a
   redelivered event has the same key and is stored once.
+- groups: a message in a group chat (``chat_type`` GROUP; the bot hears only those that
+  mention it or reply to it) is never applied: it holds nobody's answers. The first one of
+  each group this process meets gets the runner's one polite line (``courtesy=GROUP``), sent
+  to the group; later ones get nothing, so the bot never floods a group. The groups met are
+  kept in memory, at most ``GROUPS_KEPT`` (the oldest forgotten first): after a restart a group
+  may hear the line once more.
 
 What the person can type next ("2" for the second choice) is kept with the conversation in the
 transaction of the effect, by the router (the channel is ``keyed``). Must not import the
@@ -29,11 +35,11 @@ from bot.channels.zalo.sender import Sender, remind
 from bot.chat.messages import Outbound, Reply
 from bot.config import Settings, SettingsError
 from bot.rich import Text
-from bot.runtime.channel import Incoming, Json, Outcome, Refused, Unreachable
+from bot.runtime.channel import GROUP, Incoming, Json, Outcome, Refused, Unreachable
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
-MAX_WAIT = 30.0  # longest pause asked for by a rate limit that is honoured
+GROUPS_KEPT = 10_000  # groups remembered as told (a few hundred bytes each)
 
 
 class ZaloChannel:
@@ -51,6 +57,8 @@ class ZaloChannel:
         self._closing = asyncio.Event()
         self.sender = Sender(self.client, self._closing)
         self._secret = ""
+        # group chat id -> the update that got the courtesy (read again, it gets it again)
+        self._groups: dict[str, int] = {}
 
     async def open(self, webhook_url: str | None, secret: str | None) -> None:
         await self.client.get_me()  # checks the token
@@ -72,20 +80,30 @@ class ZaloChannel:
             return None
         update_id = adapter.update_id_of(event)
         if not adapter.is_private(event):  # stored and closed: no personal answer in a group
-            return Incoming(update_id, adapter.chat_key_of(event), None, "message in a group")
+            chat_key = adapter.chat_key_of(event)
+            courtesy = self._courtesy(chat_key, update_id)
+            return Incoming(update_id, chat_key, None, "message in a group", courtesy=courtesy)
         inbound = adapter.inbound_of(event, update_id)
         return Incoming(
             update_id, adapter.chat_key_of(event), inbound, event.get("event_name", "")
         )
+
+    def _courtesy(self, group: str, update_id: int) -> str:
+        """``GROUP`` for the first message of a group this process meets, "" for later ones."""
+        first = self._groups.get(group)
+        if first is None:
+            if len(self._groups) >= GROUPS_KEPT:
+                del self._groups[next(iter(self._groups))]  # the one met longest ago
+            self._groups[group] = first = update_id
+        return GROUP if first == update_id else ""
 
     async def fetch(self) -> list[Json]:
         try:
             body = await self.client.get_update(POLL_TIMEOUT)
         except Unauthorized:
             raise
-        except ZaloError as error:
-            wait = getattr(error, "retry_after", None)
-            raise Unreachable(str(error.code), min(wait, MAX_WAIT) if wait else None) from error
+        except ZaloError as error:  # no documented time to wait: the runner's growing pause
+            raise Unreachable(str(error.code)) from error
         return _events(body)
 
     def fetched(self, raws: list[Json]) -> None:

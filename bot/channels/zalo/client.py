@@ -1,29 +1,32 @@
 """A small async client for the Zalo Bot API, with timeouts and typed errors.
 
 What the public documentation says (https://bot.zaloplatforms.com/docs, "Zalo Bot Platform";
-read through the copies in github.com/lamdt1/ckvn-bot docs/zalo-bot-doc.md and
-github.com/XuanNguyenNB/QuanLyThuChi_Bot_Telegram_Zalom docs/ZALO_BOT_API.md):
+read through the copy in github.com/lamdt1/ckvn-bot docs/zalo-bot-doc.md, checked against
+github.com/openclaw/openclaw extensions/zalo/src/api.ts):
 
 - every call is ``https://bot-api.zaloplatforms.com/bot<TOKEN>/<method>``, GET or POST, with a
-  JSON body (form and multipart bodies are accepted too); method names are case-sensitive;
+  JSON body (query string, form and multipart bodies are accepted too); method names are
+  case-sensitive;
 - every answer is ``{"ok": bool, "result": …, "error_code": int, "description": str}``;
 - ``getMe``, ``sendMessage(chat_id, text)`` (text of 1 to 2,000 characters), ``sendPhoto(chat_id,
-  photo, caption)`` (``photo`` is documented as an image URL; the caption also 1 to 2,000),
-  ``sendChatAction(chat_id, action="typing")``, ``setWebhook(url, secret_token)`` (an HTTPS URL,
-  a secret of 8 to 256 characters), ``deleteWebhook``, ``getWebhookInfo``. There is no
-  ``sendDocument``;
+  photo, caption)`` where ``photo`` is the image's **URL** (a string; nothing is uploaded),
+  ``sendSticker``, ``sendChatAction(chat_id, action="typing")``, ``setWebhook(url,
+  secret_token)`` (an HTTPS URL, a secret of 8 to 256 characters), ``deleteWebhook``,
+  ``getWebhookInfo``. There is no ``sendDocument``. hoctap sends text only: its charts have no
+  public URL (see ``adapter.render``);
 - ``getUpdates(timeout)`` long-polls (30 s by default) and has **no offset**: nothing
   acknowledges an update, so one handed out is gone (the docs advise a webhook in production
-  "to avoid missing events"). It answers **one** update per call, not a list, and error code 408
-  when none came in time (github.com/openclaw/openclaw extensions/zalo/src/api.ts). getUpdates
-  and a webhook exclude each other.
+  "to avoid missing events"). It answers **one** update per call, not a list (openclaw), and
+  408 when none came in time. getUpdates and a webhook exclude each other;
+- the error codes ("Bảng mã lỗi"): 400 bad request, 401 token expired or invalid, **403
+  internal server error**, 404 not found, 408 request timeout, **429 quota exceeded** (the
+  API's usage limit). ``classify`` maps exactly these; it adds only that an HTTP 5xx (a
+  gateway's answer, not Zalo's JSON) is a server error too.
 
-What they do not say, chosen here Telegram-style and kept in ``classify`` so it is one place to
-change: how the monthly message quota of the free plan is refused (taken: any error whose
-description mentions a quota), rate limiting (HTTP/error code 429 with an optional
-``parameters.retry_after``), a user who blocked the bot (403), and whether ``sendPhoto`` takes an
-uploaded file (taken: a multipart ``photo`` part, as the docs list multipart "for uploading files
-like images"; the caller falls back to text when it is refused).
+What they do not say: any code for a person who blocked the bot (so nobody is ever taken for
+blocked here), a rate limit apart from that quota, a ``retry_after``, or the figures of the
+quota. Whether an error comes as the HTTP status or only as ``error_code`` is not said
+either: ``error_code`` is read, the HTTP status when there is none.
 
 The token is part of every URL, so no error message here carries the URL. Must not import the
 database, the services or any other platform library.
@@ -39,7 +42,6 @@ import httpx
 
 DEFAULT_TIMEOUT = 15.0  # seconds for an ordinary call
 POLL_TIMEOUT = 30  # seconds getUpdates waits for news (the API's default)
-QUOTA_MARKERS = ("quota", "hạn mức")
 
 
 class ZaloError(Exception):
@@ -52,8 +54,16 @@ class ZaloError(Exception):
         self.description = description
 
 
-class NetworkError(ZaloError):
+class Transient(ZaloError):
+    """A failure worth trying again later: the call may well work the next time."""
+
+
+class NetworkError(Transient):
     """The API could not be reached or did not answer in time."""
+
+
+class ServerError(Transient):
+    """Zalo failed on its side (error 403, documented as "internal server error")."""
 
 
 class PollTimeout(ZaloError):
@@ -61,43 +71,23 @@ class PollTimeout(ZaloError):
 
 
 class Unauthorized(ZaloError):
-    """The bot token is wrong or was reset."""
-
-
-class RateLimited(ZaloError):
-    """Too many calls; wait ``retry_after`` seconds (when the API says) and try again."""
-
-    def __init__(
-        self, method: str, code: int, description: str = "", retry_after: float | None = None
-    ) -> None:
-        super().__init__(method, code, description)
-        self.retry_after = retry_after
+    """The bot token is wrong, expired or was reset (401)."""
 
 
 class QuotaExceeded(ZaloError):
-    """The plan's message quota is used up; sending again before it resets is pointless."""
+    """The API usage limit is reached (429): sending again before it resets is pointless."""
 
 
-class Blocked(ZaloError):
-    """This person blocked the bot or cannot receive its messages."""
-
-
-def classify(method: str, code: int, description: str, parameters: Mapping[str, Any]) -> ZaloError:
-    """The typed error for an error answer (the one place that guesses undocumented codes)."""
-    text = description.lower()
-    if any(marker in text for marker in QUOTA_MARKERS):
-        return QuotaExceeded(method, code, description)
+def classify(method: str, code: int, description: str = "") -> ZaloError:
+    """The typed error for an error answer, by the documented codes."""
     if code == 408:
         return PollTimeout(method, code, description)
-    if code == 429:
-        wait = parameters.get("retry_after")
-        return RateLimited(
-            method, code, description, float(wait) if isinstance(wait, int | float) else None
-        )
     if code == 401:
         return Unauthorized(method, code, description)
-    if code == 403 or "block" in text:
-        return Blocked(method, code, description)
+    if code == 429:
+        return QuotaExceeded(method, code, description)
+    if code == 403 or code >= 500:
+        return ServerError(method, code, description)
     return ZaloError(method, code, description)
 
 
@@ -131,26 +121,14 @@ class ZaloClient:
         await self._http.aclose()
 
     async def call(
-        self,
-        method: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        files: Mapping[str, tuple[str, bytes, str]] | None = None,
-        seconds: float | None = None,
+        self, method: str, params: Mapping[str, Any] | None = None, *, seconds: float | None = None
     ) -> Any:
-        """Call one method and return its ``result`` (waiting at most ``seconds`` for the
-        answer); raise a ``ZaloError`` otherwise."""
-        limit = seconds or self._timeout
+        """Call one method with a JSON body and return its ``result`` (waiting at most
+        ``seconds`` for the answer); raise a ``ZaloError`` otherwise."""
         try:
-            if files:
-                data = {key: str(value) for key, value in (params or {}).items()}
-                response = await self._http.post(
-                    self._prefix + method, data=data, files=files, timeout=limit
-                )
-            else:
-                response = await self._http.post(
-                    self._prefix + method, json=dict(params or {}), timeout=limit
-                )
+            response = await self._http.post(
+                self._prefix + method, json=dict(params or {}), timeout=seconds or self._timeout
+            )
         except httpx.TimeoutException:
             raise NetworkError(method, 0, "timed out") from None
         except httpx.HTTPError as error:  # the URL (with the token) stays out of the message
@@ -180,15 +158,6 @@ class ZaloClient:
         """Send a text of 1 to 2,000 characters."""
         return _object(await self.call("sendMessage", {"chat_id": chat_id, "text": text}))
 
-    async def send_photo(
-        self, chat_id: str, content: bytes, filename: str, caption: str = ""
-    ) -> dict[str, Any]:
-        """Upload an image (multipart, see the module docstring) with an optional caption."""
-        params = {"chat_id": chat_id, **({"caption": caption} if caption else {})}
-        kind = "image/jpeg" if filename.lower().endswith((".jpg", ".jpeg")) else "image/png"
-        result = await self.call("sendPhoto", params, files={"photo": (filename, content, kind)})
-        return _object(result)
-
     async def send_chat_action(self, chat_id: str, action: str = "typing") -> None:
         await self.call("sendChatAction", {"chat_id": chat_id, "action": action})
 
@@ -203,14 +172,12 @@ def _result(method: str, response: httpx.Response) -> Any:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise classify(method, response.status_code, "answer is not a JSON object", {})
+        raise classify(method, response.status_code, "answer is not a JSON object")
     if body.get("ok") is True:
         return body.get("result")
     code = body.get("error_code")
-    parameters = body.get("parameters")
     raise classify(
         method,
         code if isinstance(code, int) else response.status_code,
         str(body.get("description") or ""),
-        parameters if isinstance(parameters, dict) else {},
     )
