@@ -57,6 +57,16 @@ class Settings:
     webhook_secret: Secret | None = None
     zalo_token: Secret | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    # Zalo Official Account (``--channel zalo-oa``, docs/zalo.md): the app that is linked to
+    # the commune's OA, its secret key (OAuth; also the key the stored tokens are encrypted
+    # with), and the OA secret key of the webhook settings (signs every event).
+    zalo_oa_app_id: str = ""
+    zalo_oa_secret_key: Secret | None = None
+    zalo_oa_webhook_key: Secret | None = None
+    # Where the OA's authorisation page sends the administrator back (the app's callback URL).
+    zalo_oa_redirect_uri: str = ""
+    zalo_oa_api_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_url: str = "https://oauth.zaloapp.com"
     log_level: str = "INFO"
     # Days a done inbox row (a raw update: personal data) is kept. At least 1: Telegram resends
     # an unacknowledged update for up to a day, and the kept row is what makes the copy harmless.

@@ -179,7 +179,8 @@ async def on_text(turn: Turn, text: str) -> None:
             )
         )
         return
-    count = len(await recipients(turn, commune, audience))
+    people = await recipients(turn, commune, audience)
+    count = len(people)
     if count == 0:
         turn.conversation = Conversation()
         turn.out.add(Reply(t(_("Nobody to send it to yet: nothing was sent."))))
@@ -195,6 +196,7 @@ async def on_text(turn: Turn, text: str) -> None:
                 bulletin(commune.name, message),
                 "",
                 _reach_text(count),
+                _later_text(*await reminders.reach(turn.session, people, turn.now)),
                 night,
             ),
             (
@@ -216,6 +218,24 @@ def _reach_text(count: int) -> Text:
     return t(
         ngettext("It goes to {count} person.", "It goes to {count} people.", count),
         count=format_number(count),
+    )
+
+
+def _later_text(now: int, later: int) -> Text | None:
+    """How many it reaches at once and how many only once they write again (a Zalo Official
+    Account may write to someone only within 7 days of their last message)."""
+    if not later:
+        return None
+    return t(
+        ngettext(
+            "{now} can get it now; {later} person has not written to the Zalo page for over "
+            "a week and gets it when they next write.",
+            "{now} can get it now; {later} people have not written to the Zalo page for over "
+            "a week and get it when they next write.",
+            later,
+        ),
+        now=format_number(now),
+        later=format_number(later),
     )
 
 

@@ -27,9 +27,10 @@ from bot.i18n import (
     ngettext,
     use_locale,
 )
-from bot.rich import Text, bold, lines, t
+from bot.rich import Text, bold, code, lines, t
 from bot.services import campaigns, scope, words
 from bot.services.campaigns import (
+    ADMIN_ALERT,
     BROADCAST,
     BROADCAST_REPORT,
     NOT_ASSESSED,
@@ -54,6 +55,7 @@ from bot.services.reminders import (
     kinds_for,
     upcoming,
 )
+from bot.services.tokens import REPAIR
 from bot.storage import queries
 from bot.storage.models import Assessment, Broadcast, Household, Person, Reminder, Unit
 
@@ -160,6 +162,20 @@ async def compose(
         return None if cache[key] is None else Reply(cache[key])
     if row.kind == BROADCAST_REPORT:
         return await _broadcast_report_text(session, data)
+    if row.kind == ADMIN_ALERT and data.get("what") == "token_dead":
+        return Reply(
+            lines(
+                "⚠️ "
+                + t(
+                    _(
+                        "The Zalo Official Account can no longer send messages: its "
+                        "authorisation has ended. Open the OA's authorisation page, then run "
+                        "this with the code it gives:"
+                    )
+                ),
+                code(REPAIR),
+            )
+        )
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import chat, demo, forms, people, reminders, report, run, setup
+from bot.commands import chat, demo, forms, people, reminders, report, run, setup, zalo_oa
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,3 +17,4 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     report.register(commands)
     reminders.register(commands)
     demo.register(commands)
+    zalo_oa.register(commands)

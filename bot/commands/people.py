@@ -34,7 +34,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     revoke.add_argument("code")
     revoke.set_defaults(handler=run_revoke)
     admin = commands.add_parser("admin", help=_("make a Telegram or Zalo user an administrator"))
-    admin.add_argument("--channel", choices=["telegram", "zalo", "terminal"], default="telegram")
+    admin.add_argument(
+        "--channel", choices=["telegram", "zalo", "zalo-oa", "terminal"], default="telegram"
+    )
     admin.add_argument("user_id", help=_("the user's numeric id on that messenger"))
     admin.set_defaults(handler=run_admin)
 

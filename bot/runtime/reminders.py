@@ -122,6 +122,7 @@ class Deliverer:
         self.wake = asyncio.Event()
         self._planned_at: float | None = None
         self._sent = 0
+        self._quota_hit = False
         self._flying: dict[int, asyncio.Task[bool]] = {}
 
     @classmethod
@@ -173,16 +174,16 @@ class Deliverer:
         The next batch is fetched while the current one goes out (leaving out the rows still
         in flight), so the pace never waits for the database."""
         stop = stop or asyncio.Event()
-        self._sent, self._flying = 0, {}
+        self._sent, self._flying, self._quota_hit = 0, {}, False
         slots = asyncio.Semaphore(self.in_flight)
         if self.pacer.held_for() > self.every:  # a long retry_after (Zalo's quota)
             return 0
         batch = await self._next_batch(plan_all=True)
         try:
-            while batch and not stop.is_set() and self.pacer.held_for() <= self.every:
+            while batch and not self._stopped(stop):
                 upcoming = asyncio.create_task(self._next_batch(plan_all=False, after=batch))
                 for item in batch:
-                    if stop.is_set() or self.pacer.held_for() > self.every:
+                    if self._stopped(stop):
                         break  # the rest waits for a later round; the lease is not held idle
                     await slots.acquire()  # a free slot first, then the pace: no bunching
                     await self.pacer.slot(item.chat_id)
@@ -198,6 +199,10 @@ class Deliverer:
             await self._land()  # a clean stop lets the sends in flight finish and close
         return self._sent
 
+    def _stopped(self, stop: asyncio.Event) -> bool:
+        """This round ends: a stop, a long pause asked for, or the month's quota used up."""
+        return stop.is_set() or self._quota_hit or self.pacer.held_for() > self.every
+
     async def _land(self) -> None:
         flying, self._flying = list(self._flying.values()), {}
         await asyncio.gather(*flying)
@@ -205,8 +210,11 @@ class Deliverer:
     async def _next_batch(
         self, plan_all: bool, after: list[wording.Due] | None = None
     ) -> list[wording.Due]:
-        """Renew the lease (nothing, if another process has it), plan, fetch what is due."""
+        """Renew the lease (nothing, if another process has it), plan, fetch what is due;
+        nothing while the channel's monthly quota is used up."""
         if not await self._renew(plan_all):
+            return []
+        if await self._quota_held():
             return []
         busy = {item.reminder_id for item in after or []}
         busy |= {ident for ident, task in self._flying.items() if not task.done()}
@@ -216,6 +224,28 @@ class Deliverer:
             )
             await session.commit()
         return due
+
+    @property
+    def quota_hold(self) -> str:
+        return f"quota:{self.channel}"
+
+    async def _quota_held(self) -> bool:
+        async with self.services.sessions() as session:
+            until = await leases.held_until(session, self.quota_hold, self.services.clock())
+        return until is not None
+
+    async def _hold_for_quota(self) -> None:
+        """The month's messages are used up: nothing more goes until the next month, in any
+        process, also after a restart (the rows stay due)."""
+        until = reminders.quota_resets(self.services.clock())
+        async with self.services.sessions() as session:
+            await leases.hold(session, self.quota_hold, until)
+            await session.commit()
+        log.error(
+            "reminders: %s's monthly message quota is used up; the rest wait until %s",
+            self.channel,
+            until.isoformat(),
+        )
 
     async def _renew(self, plan_all: bool) -> bool:
         async with self.services.sessions() as session:
@@ -264,11 +294,17 @@ class Deliverer:
             self.pacer.hold(outcome.wait)
             log.warning("reminders: %s asks to wait %.0f s", self.channel, outcome.wait)
             return False  # the row stays due and goes in the next batch
+        if outcome.result == "quota":
+            await self._safely(self._hold_for_quota)
+            self._quota_hit = True  # the rest of this round waits too
+            return False
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 async with self.services.sessions() as session:
                     now = self.services.clock()
-                    if outcome.result == "retry":
+                    if outcome.result == reminders.HELD:
+                        await reminders.record(session, item.reminder_id, reminders.HELD, now)
+                    elif outcome.result == "retry":
                         await reminders.record(session, item.reminder_id, "retry", now, RETRY_IN)
                     else:
                         await reminders.record(
@@ -288,6 +324,15 @@ class Deliverer:
             self._sent += 1
             return True
         return False
+
+    async def _safely(self, work: Callable[[], Awaitable[None]]) -> None:
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                await work()
+                return
+            except DATABASE_ERRORS as error:
+                log.warning("reminders: %s (attempt %d)", type(error).__name__, attempt)
+                await asyncio.sleep(0.2 * attempt)
 
     def _keys(self, item: wording.Due) -> dict[str, str] | None:
         """Where there are no buttons: what typing 1, 2, … after this reminder means."""

@@ -34,6 +34,7 @@ REPORT_DEADLINE = "report_deadline"  # to officers: the report is due, with comp
 SELFCHECK_INVITE = "selfcheck_invite"  # to citizens who agreed: redo the self-check
 BROADCAST = "broadcast"  # a commune officer's message
 BROADCAST_REPORT = "broadcast_report"  # to that officer: how many got it
+ADMIN_ALERT = "admin_alert"  # to the administrators: something only they can repair
 
 CAMPAIGNS = (SEASON_OPEN, STALE_DRAFT, NOT_ASSESSED, REPORT_DEADLINE, SELFCHECK_INVITE)
 # Kinds a person can turn off (the count of a broadcast goes to its author regardless).
@@ -87,6 +88,7 @@ def kind_name(kind: str) -> str:
         SELFCHECK_INVITE: _("Yearly invitation to redo the self-check"),
         BROADCAST: _("Messages from the commune"),
         BROADCAST_REPORT: _("How many got your message"),
+        ADMIN_ALERT: _("Alerts for administrators"),
     }
     return names.get(kind, kind)
 

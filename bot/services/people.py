@@ -33,7 +33,7 @@ LEADER, OFFICER, PROVINCE, ADMIN = "leader", "officer", "province", "admin"
 # Built once: these run for every message, and building a statement costs about as much as
 # running it.
 _ENTER = (
-    select(Person, ChatState, Identity.blocked_at)
+    select(Person, ChatState, Identity.blocked_at, Identity.last_seen_at)
     .join(Identity, Identity.person_id == Person.id)
     .outerjoin(ChatState, ChatState.person_id == Person.id)
     .where(
@@ -45,7 +45,14 @@ _ENTER = (
 # returns one row even for a person not yet known.
 _claims = select(func.count().label("claimed")).select_from(inbox.CLAIMED).subquery("claims")
 _CLAIM_AND_ENTER = (
-    select(_claims.c.claimed, inbox.WAS_DONE, Person, ChatState, Identity.blocked_at)
+    select(
+        _claims.c.claimed,
+        inbox.WAS_DONE,
+        Person,
+        ChatState,
+        Identity.blocked_at,
+        Identity.last_seen_at,
+    )
     .select_from(_claims)
     .outerjoin(
         Identity,
@@ -62,6 +69,9 @@ _MOVE = update_of(
 )
 CONSENT_PURPOSE = "hoctap-assessments"
 TYPED_KEYS = "_keys"  # in the stored conversation: typed key -> choice of the last reply
+# How finely ``Identity.last_seen_at`` follows a person's messages: written at most this often,
+# not at every message (a write per message would cost every answer a statement).
+SEEN_EVERY = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -115,8 +125,8 @@ async def enter(
     found = (await session.execute(_ENTER, _identity(actor))).first()
     if found is None:
         return _stranger(actor, now), None
-    person, state, blocked_at = found
-    return await _entered(session, actor, person, state, blocked_at)
+    person, state, blocked_at, seen_at = found
+    return await _entered(session, actor, person, state, blocked_at, seen_at, now)
 
 
 async def claim_and_enter(
@@ -129,7 +139,7 @@ async def claim_and_enter(
     if not on_postgresql(session):
         return await _claim_then_enter(session, actor, update_id, now)
     claim = {"of_channel": actor.channel, "of_update": update_id, "now": now}
-    claimed, was_done, person, state, blocked_at = (
+    claimed, was_done, person, state, blocked_at, seen_at = (
         await session.execute(_CLAIM_AND_ENTER, {**claim, **_identity(actor)})
     ).one()
     if not claimed:
@@ -143,7 +153,7 @@ async def claim_and_enter(
         return await _claim_then_enter(session, actor, update_id, now)
     if person is None:
         return _stranger(actor, now), None
-    return await _entered(session, actor, person, state, blocked_at)
+    return await _entered(session, actor, person, state, blocked_at, seen_at, now)
 
 
 async def _claim_then_enter(
@@ -166,12 +176,16 @@ async def _entered(
     person: Person,
     state: ChatState | None,
     blocked_at: dt.datetime | None,
+    seen_at: dt.datetime | None,
+    now: dt.datetime,
 ) -> tuple[Person, ChatState | None]:
-    if blocked_at is not None:
+    """The person wrote: a block is over, and the time they last wrote is kept (to within
+    ``SEEN_EVERY``, so most messages write nothing here)."""
+    if blocked_at is not None or seen_at is None or now - seen_at >= SEEN_EVERY:
         await session.execute(
             update(Identity)
             .where(Identity.channel == actor.channel, Identity.external_id == actor.external_id)
-            .values(blocked_at=None)
+            .values(blocked_at=None, last_seen_at=now)
         )
     return person, state
 
@@ -201,6 +215,7 @@ async def _store(session: AsyncSession, person: Person, actor: Actor, now: dt.da
             external_id=actor.external_id,
             chat_id=actor.chat_id,
             created_at=now,
+            last_seen_at=now,
         )
     )
     await session.flush()

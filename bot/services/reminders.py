@@ -21,11 +21,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import TIMEZONE
 from bot.services import campaigns
 from bot.services.campaigns import (
+    ADMIN_ALERT,
     BROADCAST,
     BROADCAST_REPORT,
     NOT_ASSESSED,
@@ -35,7 +37,13 @@ from bot.services.campaigns import (
     STAFF_KINDS,
     STALE_DRAFT,
 )
-from bot.services.people import TYPED_KEYS, load_conversation, roles_of, save_conversation
+from bot.services.people import (
+    SEEN_EVERY,
+    TYPED_KEYS,
+    load_conversation,
+    roles_of,
+    save_conversation,
+)
 from bot.storage.db import insert_ignore
 from bot.storage.models import (
     Assessment,
@@ -48,9 +56,17 @@ from bot.storage.models import (
     Unit,
 )
 
-MESSENGERS = ("telegram", "zalo")  # in order of preference when a person has both
+# In order of preference when a person has several.
+MESSENGERS = ("telegram", "zalo-oa", "zalo")
 MAX_ATTEMPTS = 5  # network failures before a reminder is given up
 SENT, BLOCKED, FAILED, SKIPPED = "sent", "blocked", "failed", "skipped"
+# Not closed: the platform says the person cannot be written to until they write again.
+HELD = "held"
+# Messengers that let the bot write to a person only for a while after the person last wrote:
+# a Zalo OA gets error -230 for someone with no interaction in the last 7 days. Reminders to
+# someone silent longer stay due, and go once they write (``people.SEEN_EVERY`` is the margin
+# by which ``last_seen_at`` may lag).
+WINDOWS = {"zalo-oa": dt.timedelta(days=7) - SEEN_EVERY}
 
 
 # ----------------------------------------------------------------------------- choices
@@ -63,7 +79,7 @@ def default_on(kind: str, staff: bool) -> bool:
         return True
     if kind == BROADCAST:
         return staff
-    return kind == BROADCAST_REPORT
+    return kind in (BROADCAST_REPORT, ADMIN_ALERT)
 
 
 async def choices_of(
@@ -348,6 +364,23 @@ async def _broadcast_reports(session: AsyncSession, now: dt.datetime) -> list[Pl
     return planned
 
 
+async def alert_admins(
+    session: AsyncSession, key: str, payload: dict[str, Any], now: dt.datetime
+) -> int:
+    """Tell every administrator about something only they can repair (``key`` keeps it to
+    one message each, however often it is raised); return how many were told."""
+    admins = await session.scalars(
+        select(RoleAssignment.person_id).where(
+            RoleAssignment.role == "admin", RoleAssignment.revoked_at.is_(None)
+        )
+    )
+    planned = [
+        Planned(f"{ADMIN_ALERT}:{key}:{person}", person, ADMIN_ALERT, now, payload)
+        for person in set(admins)
+    ]
+    return await add(session, planned, now)
+
+
 # ----------------------------------------------------------------------------- sending
 
 
@@ -375,20 +408,22 @@ async def candidates(
     """
     if campaigns.is_quiet(now):
         return []
+    query = (
+        select(Reminder)
+        .where(
+            Reminder.done_at.is_(None),
+            Reminder.channel == channel,
+            Reminder.due_at <= now,
+            Reminder.id.not_in(exclude or set()),
+        )
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+    )
+    window = WINDOWS.get(channel)
+    if window is not None:  # the rest wait, due, until the person writes again
+        query = query.where(_within(channel, now - window))
     while True:
-        rows = (
-            await session.scalars(
-                select(Reminder)
-                .where(
-                    Reminder.done_at.is_(None),
-                    Reminder.channel == channel,
-                    Reminder.due_at <= now,
-                    Reminder.id.not_in(exclude or set()),
-                )
-                .order_by(Reminder.due_at, Reminder.id)
-                .limit(limit)
-            )
-        ).all()
+        rows = (await session.scalars(query)).all()
         if not rows:
             return []
         found = await _reachable(session, channel, rows, now)
@@ -432,6 +467,47 @@ async def _reachable(
     return ready
 
 
+def _within(channel: str, since: dt.datetime) -> Any:
+    """The reminder's person wrote on ``channel`` after ``since``."""
+    return exists().where(
+        Identity.person_id == Reminder.person_id,
+        Identity.channel == channel,
+        Identity.last_seen_at >= since,
+    )
+
+
+async def reach(session: AsyncSession, people: Iterable[int], now: dt.datetime) -> tuple[int, int]:
+    """Of these people, how many a message reaches now, and how many only once they next
+    write (silent too long on a messenger with a window, see ``WINDOWS``)."""
+    chosen = await channels_of(session, people)
+    windowed = [person for person, channel in chosen.items() if channel in WINDOWS]
+    later = 0
+    if windowed:
+        seen = dict(
+            (
+                await session.execute(
+                    select(Identity.person_id, Identity.last_seen_at).where(
+                        Identity.person_id.in_(windowed),
+                        Identity.channel.in_(list(WINDOWS)),
+                    )
+                )
+            ).tuples()
+        )
+        for person in windowed:
+            since = now - WINDOWS[chosen[person]]
+            moment = seen.get(person)
+            later += moment is None or moment < since
+    return len(chosen) - later, later
+
+
+def quota_resets(now: dt.datetime) -> dt.datetime:
+    """When a monthly message quota starts again: the first of next month, Vietnam time (Zalo
+    does not document the day; taken as the calendar month)."""
+    local = now.astimezone(TIMEZONE)
+    first = dt.date(local.year + local.month // 12, local.month % 12 + 1, 1)
+    return dt.datetime.combine(first, dt.time(0), tzinfo=TIMEZONE).astimezone(dt.UTC)
+
+
 def close(row: Reminder, outcome: str, now: dt.datetime) -> None:
     """Close a reminder that will not go, or went: ``outcome`` says how."""
     row.done_at, row.outcome = now, outcome
@@ -463,6 +539,13 @@ async def record(
             .where(Identity.person_id == row.person_id, Identity.channel == row.channel)
             .values(blocked_at=now)
         )
+    if outcome == HELD:  # the platform's window closed early: wait for the person's next word
+        await session.execute(
+            update(Identity)
+            .where(Identity.person_id == row.person_id, Identity.channel == row.channel)
+            .values(last_seen_at=None)
+        )
+        return
     if retry_in is not None:
         row.attempts += 1
         if row.attempts < MAX_ATTEMPTS:

@@ -41,3 +41,22 @@ async def take(
 async def give_back(session: AsyncSession, name: str, holder: str) -> None:
     """Let the lease go at once (a clean stop), if this holder has it."""
     await session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+
+
+HELD = "held"  # the holder of a hold: a pause that is nobody's lease
+
+
+async def hold(session: AsyncSession, name: str, until: dt.datetime) -> None:
+    """Keep ``name`` paused until ``until`` (a messenger's monthly quota), for every process
+    and across restarts. The caller commits."""
+    await insert_ignore(session, Lease, {"name": name, "holder": HELD, "until": until}, ["name"])
+    row = await session.get(Lease, name, with_for_update=True, populate_existing=True)
+    assert row is not None
+    row.holder, row.until = HELD, max(row.until, until) if row.holder == HELD else until
+
+
+async def held_until(session: AsyncSession, name: str, now: dt.datetime) -> dt.datetime | None:
+    """When the pause ``name`` ends, or None when there is none now."""
+    return await session.scalar(
+        select(Lease.until).where(Lease.name == name, Lease.holder == HELD, Lease.until > now)
+    )

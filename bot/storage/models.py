@@ -222,6 +222,10 @@ class Identity(Base):
     # Set when a message to this chat was refused because the person blocked the bot; cleared
     # when they write again. Reminders skip blocked chats.
     blocked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the person last wrote (kept to within ``people.SEEN_EVERY``): where a platform lets
+    # the bot write only for a while after that (Zalo OA), reminders wait for the next message.
+    # None: not known, or the platform said the time is up.
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class RoleAssignment(Base):
@@ -496,6 +500,24 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelToken(Base):
+    """A channel's OAuth tokens (Zalo OA): one row per channel, encrypted with a key derived
+    from the app's secret key, which lives only in the environment. Locked to be refreshed,
+    so two workers never spend the same single-use refresh token."""
+
+    __tablename__ = "channel_tokens"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    refresh_expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the platform refused the refresh token: nothing works until it is authorised
+    # again (``hoctap zalo-oa authorize CODE``).
+    dead_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 _UNSENT = text("reply IS NOT NULL AND replied_at IS NULL")
