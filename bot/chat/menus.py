@@ -213,7 +213,11 @@ async def on_start(turn: Turn) -> None:
     if turn.person.consent_at is None:
         turn.out.add(consent_reply())
         return
-    turn.out.add(Reply(t(_("Welcome back, {name}!"), name=turn.person.display_name)))
+    name = turn.person.display_name
+    if name in ("", turn.inbound.actor.external_id):  # a messenger that gives no name (Zalo OA)
+        turn.out.add(Reply(t(_("Welcome back!"))))
+    else:
+        turn.out.add(Reply(t(_("Welcome back, {name}!"), name=name)))
     turn.out.add(await menu_reply(turn))
 
 

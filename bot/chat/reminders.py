@@ -55,7 +55,7 @@ from bot.services.reminders import (
     kinds_for,
     upcoming,
 )
-from bot.services.tokens import REPAIR
+from bot.services.tokens import LINK, REPAIR
 from bot.storage import queries
 from bot.storage.models import Assessment, Broadcast, Household, Person, Reminder, Unit
 
@@ -169,10 +169,12 @@ async def compose(
                 + t(
                     _(
                         "The Zalo Official Account can no longer send messages: its "
-                        "authorisation has ended. Open the OA's authorisation page, then run "
-                        "this with the code it gives:"
+                        "authorisation has ended. On the server, run the first command, open "
+                        "the page it prints and agree, then run the second with the code that "
+                        "page gives:"
                     )
                 ),
+                code(LINK),
                 code(REPAIR),
             )
         )

@@ -51,6 +51,7 @@ from bot.i18n import LOCALES, _, set_locale
 from bot.rich import Text, t
 from bot.services.context import Services
 from bot.services.people import (
+    RETURNED,
     TYPED_KEYS,
     Conversation,
     claim_and_enter,
@@ -140,6 +141,8 @@ async def _unit_of_work(services: Services, inbound: Inbound, attempt: int = 1) 
         if tap is None or conversation.data.get(LAST_TAP) != tap:
             await route(turn)
             _remember_tap(turn, tap)
+        if session.info.pop(RETURNED, False):  # back after a while: what waited for them goes
+            turn.out.wake_reminders = True
         # else: a second tap of a button whose first tap replaced its message; nothing to do.
         if not is_transient(turn.person):  # nothing is stored about a person before consent
             if inbound.keyed:

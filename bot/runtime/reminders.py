@@ -8,9 +8,12 @@ due reminders in batches:
   Telegram's 30, leaving room for the bot's answers) and one per second per chat. A burst is
   never sent and then corrected by 429s: python-telegram-bot 22.8's AIORateLimiter drew 96
   answers of 429 on 600 messages against a fake API enforcing 30/s, an even pace none.
-- **Refusals.** ``retry_after`` (Telegram's 429, Zalo's rate and quota) pauses the whole channel
-  for that long and the message goes again; a person who blocked the bot is marked and skipped
-  from then on; a network failure is tried again later (``reminders.MAX_ATTEMPTS``).
+- **Refusals.** ``retry_after`` (Telegram's 429; the Zalo bot's quota, waited out an hour at a
+  time) pauses the whole channel for that long and the message goes again; a used-up monthly
+  quota (a Zalo OA's -211) holds the channel's reminders for every process until the next month
+  (``leases.hold``); a person the OA may not write to now (silent for a week) keeps the reminder
+  due until they write; a person who blocked the bot is marked and skipped from then on; a
+  network failure is tried again later (``reminders.MAX_ATTEMPTS``).
 - **Exactly once.** A row is closed in its own transaction right after the messenger answered.
   A clean stop lets the sends in flight finish and close. The one window left is a kill -9
   between the messenger's answer and that commit (a few milliseconds per message, at most
@@ -176,7 +179,7 @@ class Deliverer:
         stop = stop or asyncio.Event()
         self._sent, self._flying, self._quota_hit = 0, {}, False
         slots = asyncio.Semaphore(self.in_flight)
-        if self.pacer.held_for() > self.every:  # a long retry_after (Zalo's quota)
+        if self.pacer.held_for() > self.every:  # a long retry_after (the Zalo bot's quota)
             return 0
         batch = await self._next_batch(plan_all=True)
         try:

@@ -72,6 +72,7 @@ TYPED_KEYS = "_keys"  # in the stored conversation: typed key -> choice of the l
 # How finely ``Identity.last_seen_at`` follows a person's messages: written at most this often,
 # not at every message (a write per message would cost every answer a statement).
 SEEN_EVERY = dt.timedelta(hours=1)
+RETURNED = "hoctap.returned"  # a session.info key: see _entered
 
 
 @dataclass(frozen=True)
@@ -180,13 +181,15 @@ async def _entered(
     now: dt.datetime,
 ) -> tuple[Person, ChatState | None]:
     """The person wrote: a block is over, and the time they last wrote is kept (to within
-    ``SEEN_EVERY``, so most messages write nothing here)."""
+    ``SEEN_EVERY``, so most messages write nothing here). When it is written, the session's
+    ``info[RETURNED]`` says so: reminders held for their silence may go now."""
     if blocked_at is not None or seen_at is None or now - seen_at >= SEEN_EVERY:
         await session.execute(
             update(Identity)
             .where(Identity.channel == actor.channel, Identity.external_id == actor.external_id)
             .values(blocked_at=None, last_seen_at=now)
         )
+        session.info[RETURNED] = True
     return person, state
 
 

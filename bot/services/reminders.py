@@ -483,16 +483,12 @@ async def reach(session: AsyncSession, people: Iterable[int], now: dt.datetime) 
     windowed = [person for person, channel in chosen.items() if channel in WINDOWS]
     later = 0
     if windowed:
-        seen = dict(
-            (
-                await session.execute(
-                    select(Identity.person_id, Identity.last_seen_at).where(
-                        Identity.person_id.in_(windowed),
-                        Identity.channel.in_(list(WINDOWS)),
-                    )
-                )
-            ).tuples()
+        rows = await session.execute(
+            select(Identity.person_id, Identity.last_seen_at).where(
+                Identity.person_id.in_(windowed), Identity.channel.in_(list(WINDOWS))
+            )
         )
+        seen = {person: moment for person, moment in rows}
         for person in windowed:
             since = now - WINDOWS[chosen[person]]
             moment = seen.get(person)

@@ -35,7 +35,8 @@ from bot.storage.models import ChannelToken
 
 log = logging.getLogger(__name__)
 AHEAD = dt.timedelta(hours=1)  # an access token is renewed this long before it expires
-REPAIR = "hoctap zalo-oa authorize CODE"
+LINK = "hoctap zalo-oa link"  # prints the OA's authorisation page
+REPAIR = "hoctap zalo-oa authorize CODE"  # with the code= that page sends back
 
 
 @dataclass(frozen=True)
@@ -175,9 +176,11 @@ class TokenKeeper:
             await self.on_dead(session, now)
         await session.commit()
         log.error(
-            "%s: the refresh token was refused (%s). Nothing can be sent until an administrator "
-            "authorises the app again: %s",
+            "%s: the authorisation can no longer be used (%s). Nothing can be sent until an "
+            "administrator "
+            "authorises the app again: run %s, open the page it prints, agree, then run %s",
             self.channel,
             why[:200],
+            LINK,
             REPAIR,
         )

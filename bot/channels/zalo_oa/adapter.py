@@ -16,11 +16,11 @@ An event (developers.zalo.me, "Webhook") is a JSON object with ``app_id``, ``eve
 Events carry no update id and no name: the inbox key is derived from the message id (or, for
 follow and unfollow, from the person and the time), and a person starts in Vietnamese.
 
-A reply is shown as numbered text (so typing "2" works everywhere, as on the Zalo bot); when
-it has at most ``MAX_BUTTONS`` choices they are buttons too, each an ``oa.query.show`` whose
-payload is what the person then "says": the key and the label, then ``#`` and the choice's
-callback data, which ``inbound_of`` reads back as a tap. Must not import the database or any
-platform library.
+A reply is shown as numbered text (so typing "2" works everywhere, as on the Zalo bot); its
+first ``MAX_BUTTONS`` choices (Zalo puts at most five under a message) are buttons too, each an
+``oa.query.show`` whose payload is what the person then "says": the key and the label, then
+``#`` and the choice's callback data, which ``inbound_of`` reads back as a tap. Must not import
+the database or any platform library.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.channels.keys import ordered_id
-from bot.channels.text import numbered, split_lines
+from bot.channels.text import numbered, split_lines, units
 from bot.channels.zalo_oa.api import MAX_BUTTONS, PAYLOAD_LIMIT, TEXT_LIMIT, TITLE_LIMIT
 from bot.chat.messages import Actor, Inbound, Outbound, Reply
 
@@ -48,8 +48,10 @@ MEDIA = {
     "user_send_location": "location",
     "user_send_business_card": "contact",
 }
-# A tapped button: "2. Có #<callback data>"; callback data is at most 64 printable ASCII bytes.
-TAP = re.compile(r"\s#([!-~]{1,64})\Z")
+# A tapped button: "2. Có #<callback data>"; callback data is at most 64 printable ASCII bytes
+# and always holds a ":" (``bot.chat.callbacks``), which a typed hashtag does not.
+TAP = re.compile(r"\s#([!-~]*:[!-~]*)\Z")
+CALLBACK_LIMIT = 64
 JsonDict = dict[str, Any]
 
 
@@ -87,9 +89,11 @@ Outgoing = Message | Image
 
 def person_of(event: JsonDict) -> str | None:
     """The id of the person an event is from (None: not from a person)."""
-    name = event.get("event_name")
+    name = str(event.get("event_name") or "")
     who = event.get("follower") if name in (FOLLOW, UNFOLLOW) else event.get("sender")
-    if not str(name or "").startswith("user_send_") and name not in (FOLLOW, UNFOLLOW):
+    if not name.startswith("user_send_") and name not in (FOLLOW, UNFOLLOW):
+        return None
+    if "group" in name:  # a group chat's message (user_send_group_*): nobody's private chat
         return None
     ident = who.get("id") if isinstance(who, dict) else None
     return str(ident) if isinstance(ident, str | int) and str(ident) else None
@@ -127,7 +131,7 @@ def inbound_of(event: JsonDict, update_id: int) -> Inbound:
     message = event.get("message")
     typed = str(message.get("text") or "").strip() if isinstance(message, dict) else ""
     tap = TAP.search(typed)
-    if tap is not None:
+    if tap is not None and len(tap.group(1)) <= CALLBACK_LIMIT:
         return Inbound(actor, choice=tap.group(1), update_id=update_id, keyed=True)
     if typed.startswith("/") and len(typed) > 1:
         command, _sep, argument = typed[1:].partition(" ")
@@ -164,27 +168,32 @@ def render(out: Outbound) -> list[Outgoing]:
             messages.extend(Message(part) for part in parts[:-1])
             messages.append(Message(parts[-1], buttons))
             texts = []
-    messages.extend(Message(part) for part in split("\n\n".join(texts)))
+    if texts:
+        messages.extend(Message(part) for part in split("\n\n".join(texts)))
     return messages
 
 
 def buttons_of(reply: Reply) -> tuple[tuple[str, str], ...]:
-    """A reply's choices as buttons, when they fit under one message (else none: the
-    numbered text says it all)."""
+    """A reply's first ``MAX_BUTTONS`` choices as buttons (the answers of a question come
+    first; what follows them, such as ⏸, is typed by its number like every choice)."""
     choices = reply.choices()
-    if not choices or len(choices) > MAX_BUTTONS:
-        return ()
     found = []
-    for key, button in zip(reply.keys(), choices, strict=True):
+    for key, button in list(zip(reply.keys(), choices, strict=True))[:MAX_BUTTONS]:
         title = _cut(button.label, TITLE_LIMIT)
         marker = f" #{button.data}"
-        payload = _cut(f"{key}. {button.label}", PAYLOAD_LIMIT - len(marker)) + marker
+        payload = _cut(f"{key}. {button.label}", PAYLOAD_LIMIT - units(marker)) + marker
         found.append((title, payload))
     return tuple(found)
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """At most ``limit`` UTF-16 units (as texts are counted), an ellipsis where cut."""
+    if units(text) <= limit:
+        return text
+    cut = limit - 1
+    while units(text[:cut]) > limit - 1:
+        cut -= 1
+    return text[:cut].rstrip() + "…"
 
 
 def split(text: str) -> list[str]:

@@ -17,8 +17,10 @@ the copies and implementations named in ``../shared/design/PLATFORMS.md``):
   ``attachment_id`` an upload gave (``POST {api}/v2.0/oa/upload/image``, multipart ``file``,
   jpg or png of at most 1 MB). Every answer is ``{error: 0 | <negative>, message, data}``.
 - **Error codes** (developers.zalo.me ``phu-luc/ma-loi-post-735``): -216 the access token is
-  invalid or expired; -213 the person does not follow the OA; -211 the month's quota is used
-  up; -230 the person has not interacted with the OA in the last 7 days.
+  invalid or expired (-220: expired or revoked, treated alike); -213 the person does not
+  follow the OA; -211 the month's quota is used up; -230 the person has not interacted with the
+  OA in the last 7 days (-232, no interaction that allows this message, treated alike); -32
+  the app's call rate is exceeded (tried again later, as a network failure is).
 
 The access token travels in a header and never in a URL or an error message. Must not import
 the database, the services or any other platform library.
@@ -26,6 +28,7 @@ the database, the services or any other platform library.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
@@ -43,6 +46,7 @@ PAYLOAD_LIMIT = 1000  # characters of an oa.query.show payload
 IMAGE_LIMIT = 1_000_000  # bytes of an uploaded image
 REFRESH_LIFETIME = dt.timedelta(days=90)  # the docs: "3 months"; not sent with the answer
 EXPIRED_TOKEN, NOT_FOLLOWER, OUT_OF_QUOTA, NO_INTERACTION = -216, -213, -211, -230
+REVOKED_TOKEN, NO_ALLOWED_INTERACTION, RATE_LIMITED = -220, -232, -32
 
 
 class OaError(Exception):
@@ -75,9 +79,12 @@ class NoInteraction(OaError):
 
 ERRORS: dict[int, type[OaError]] = {
     EXPIRED_TOKEN: TokenExpired,
+    REVOKED_TOKEN: TokenExpired,
     NOT_FOLLOWER: NotFollower,
     OUT_OF_QUOTA: OutOfQuota,
     NO_INTERACTION: NoInteraction,
+    NO_ALLOWED_INTERACTION: NoInteraction,
+    RATE_LIMITED: NetworkError,
 }
 
 
@@ -90,8 +97,6 @@ def code_verifier(secret: str) -> str:
 
 def code_challenge(verifier: str) -> str:
     """``base64url(sha256(verifier))`` without padding (RFC 7636, S256)."""
-    import base64
-
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 

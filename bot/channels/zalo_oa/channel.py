@@ -12,13 +12,20 @@
   written to: an answer is given up, a reminder waits for their next message (-230) or is
   closed as blocked (-213). A used-up monthly quota (-211) is logged once; reminders then wait
   for the next month. With no usable token at all, answers stay kept and go once an
-  administrator has authorised the app again.
+  administrator has authorised the app again. A message refused for anything else that has
+  buttons is sent again as its numbered text alone (the buttons template is the least
+  confirmed part of the API); a network failure or -32 (too many calls) is tried twice more,
+  a second and then two apart.
+- **Upkeep**: while the channel is open, the token's expiry is looked at every hour, so a
+  quiet OA still renews it (a refresh token unused for three months dies).
 
 Must not import the database or the chat flows.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -51,12 +58,14 @@ from bot.runtime.channel import (
     Refused,
     Unreachable,
 )
-from bot.services.tokens import TokenDead, TokenKeeper, Tokens
+from bot.services.tokens import LINK, REPAIR, TokenDead, TokenKeeper, Tokens
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 AHEAD_OF_US = 300_000  # milliseconds an event's time may be ahead of this machine's clock
 SEND_ATTEMPTS = 3
+RETRY_PAUSE = 1.0  # seconds before the second try of a send, twice that before the third
+UPKEEP_SECONDS = 3600.0  # how often the token's expiry is looked at while nothing is sent
 T = TypeVar("T")
 
 
@@ -84,6 +93,7 @@ class ZaloOaChannel:
         self.keeper, self.client, self.wall_clock = keeper, client, wall_clock
         self.max_age_ms = settings.inbox_retention_days * 86_400_000
         self.quota_reached = False
+        self._upkeep: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------------- the runner's
 
@@ -98,14 +108,33 @@ class ZaloOaChannel:
         except TokenDead:
             log.error(
                 "zalo-oa: no usable authorisation; events are stored and applied, answers "
-                "wait. Run: hoctap zalo-oa authorize CODE"
+                "wait. Run %s, open the page it prints, agree, then run %s",
+                LINK,
+                REPAIR,
             )
         except OaError as error:  # Zalo unreachable: the first send tries again
             log.warning("zalo-oa: the token could not be refreshed now (%s)", error.code)
+        self._upkeep = asyncio.create_task(self._keep_fresh())
         log.info("zalo-oa: the app's webhook URL must be %s", webhook_url)
 
     async def close(self) -> None:
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
         await self.client.aclose()
+
+    async def _keep_fresh(self) -> None:
+        """Renew the token ahead of expiry even when nothing is sent: a refresh token unused
+        for three months dies, and an OA can be quiet that long."""
+        while True:
+            await asyncio.sleep(UPKEEP_SECONDS)
+            try:
+                await self.keeper.access(self._refresh)
+            except TokenDead:
+                pass  # said when it died; repaired by authorising again
+            except Exception as error:  # upkeep only: the next send tries again
+                log.warning("zalo-oa: token upkeep failed (%s)", type(error).__name__)
 
     def read(self, raw: Json) -> Incoming | None:
         update_id = adapter.update_id_of(raw)
@@ -139,7 +168,7 @@ class ZaloOaChannel:
         now = int(self.wall_clock() * 1000)
         if not now - self.max_age_ms <= moment <= now + AHEAD_OF_US:
             raise Refused(403, "stale signature")
-        if adapter.person_of(event) is None:  # the OA's own messages, receipts: nobody's
+        if adapter.person_of(event) is None:  # the OA's own, receipts, groups: nobody's
             log.info("zalo-oa: event %s left", str(event.get("event_name"))[:64])
             return []
         return [event]
@@ -198,6 +227,8 @@ class ZaloOaChannel:
                     return AGAIN  # kept: sent once the app is authorised again
                 except NetworkError as error:
                     log.warning("zalo-oa: send failed (%s), attempt %d", error.code, attempt)
+                    if attempt < SEND_ATTEMPTS:
+                        await asyncio.sleep(RETRY_PAUSE * attempt)
                     continue
                 except OaError as error:
                     log.warning("zalo-oa refused a message: %s %s", error.code, error.description)
@@ -211,6 +242,19 @@ class ZaloOaChannel:
         return SHOWN
 
     async def _deliver(self, user_id: str, message: adapter.Outgoing) -> None:
+        """Send one message; one Zalo refuses for anything but the person, the quota or the
+        token goes again without its buttons (the numbered text says it all)."""
+        try:
+            await self._deliver_as_is(user_id, message)
+        except (NoInteraction, NotFollower, OutOfQuota, TokenExpired, NetworkError):
+            raise
+        except OaError as error:
+            if not (isinstance(message, adapter.Message) and message.buttons):
+                raise
+            log.warning("zalo-oa refused buttons (%s); sent as text alone", error.code)
+            await self._deliver_as_is(user_id, adapter.Message(message.text))
+
+    async def _deliver_as_is(self, user_id: str, message: adapter.Outgoing) -> None:
         if isinstance(message, adapter.Message):
             body = message.body()
             await self._with_token(lambda token: self.client.send(token, user_id, body))
