@@ -27,6 +27,7 @@ from bot.services.units import add_village
 from bot.storage.models import Household, Identity, Person, Unit
 from tests.support.fake_http import watching
 from tests.support.fake_telegram import FakeBotApi, FakeUser
+from tests.support.fake_zalo_oa import FakeZaloOa
 
 # 10 November: before the deadline reminders of a commune reporting on 30 November (leaders hear
 # on 16 November, officers on 23 November), so none arrives in the middle of a journey.
@@ -42,7 +43,7 @@ def clock() -> dt.datetime:
 
 @pytest.fixture(autouse=True)
 def refusals_are_declared() -> Iterator[None]:
-    """Fail the test if a fake Bot API refused a call the test did not declare.
+    """Fail the test if a fake Bot API or Zalo OA refused a call the test did not declare.
 
     Telegram refusing a call is a bug the person meets (a message not sent, a spinner that
     keeps turning) unless the test provokes it; it says so with
@@ -54,12 +55,12 @@ def refusals_are_declared() -> Iterator[None]:
     unexpected = [
         f"  {str(call)[:300]}"
         for server in servers
-        if isinstance(server, FakeBotApi)
+        if isinstance(server, FakeBotApi | FakeZaloOa)
         for call in server.unexpected_refusals()
     ]
     if unexpected:
         pytest.fail(
-            "the fake Bot API refused calls the test did not expect:\n" + "\n".join(unexpected),
+            "a fake platform refused calls the test did not expect:\n" + "\n".join(unexpected),
             pytrace=False,
         )
 

@@ -20,6 +20,7 @@ from bot.channels.telegram.render import remind
 from bot.runtime.reminders import Deliverer
 from bot.services import campaigns, reminders
 from bot.services.context import Services
+from bot.services.people import LEADER, grant
 from bot.storage.models import Broadcast, Identity, Person, Reminder, Unit
 from conversations.loader import load_forms
 from tests.support.chat import Chat
@@ -62,6 +63,50 @@ async def test_an_officer_broadcasts_to_the_leaders_and_hears_how_many_got_it(
     await officer.click_on(sending, "✅ Gửi", replies=0)
     await bot.idle()
     assert [c for c in api.calls_to("sendMessage")[sends:] if c.chat_id == LEADER_ID] == []
+
+
+async def test_the_preview_counts_who_gets_it_now_and_who_once_they_write_to_the_zalo_page(
+    api: FakeBotApi,
+    bot: RunningBot,
+    officer: Chat,  # noqa: F811 (the fixture imported above)
+    village: World,
+    session_factory: Sessions,
+) -> None:
+    # Thôn Tây's leader uses the commune's Zalo OA and last wrote nine days ago: the OA may
+    # not write to her before she writes again.
+    async with session_factory() as session:
+        leader = Person(display_name="Lò Thị Hương", locale="vi", created_at=NOW, consent_at=NOW)
+        session.add(leader)
+        await session.flush()
+        session.add(
+            Identity(
+                person_id=leader.id,
+                channel="zalo-oa",
+                external_id="4021983749012837465",
+                chat_id="4021983749012837465",
+                created_at=NOW,
+                last_seen_at=NOW - dt.timedelta(days=9),
+            )
+        )
+        await grant(session, leader.id, LEADER, village.other_village.id, NOW)
+        await session.commit()
+    await officer.send("/start", replies=2)
+    await officer.click("📣 Gửi thông báo")
+    await officer.click("Chi hội trưởng các thôn (2)")
+    preview = (await officer.send("Họp chi hội lúc 19 giờ thứ Bảy"))[-1].content
+    assert "Tin sẽ gửi tới 2 người." in preview
+    assert (
+        "1 người nhận được ngay; 1 người đã hơn một tuần không nhắn cho trang Zalo, sẽ nhận "
+        "khi họ nhắn lại."
+    ) in preview
+    await officer.click("✅ Gửi")
+    await bot.idle()
+    async with session_factory() as session:
+        waiting = await session.scalar(
+            select(Reminder).where(Reminder.person_id == leader.id, Reminder.kind == "broadcast")
+        )
+        assert waiting is not None
+        assert (waiting.channel, waiting.done_at) == ("zalo-oa", None)  # kept for her return
 
 
 async def test_a_person_sees_the_next_reminders_and_turns_one_kind_off(
