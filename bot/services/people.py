@@ -183,6 +183,8 @@ async def _entered(
     """The person wrote: a block is over, and the time they last wrote is kept (to within
     ``SEEN_EVERY``, so most messages write nothing here). When it is written, the session's
     ``info[RETURNED]`` says so: reminders held for their silence may go now."""
+    if actor.name and person.display_name == actor.external_id:  # a name learnt late (Zalo OA)
+        person.display_name = actor.name[:200]
     if blocked_at is not None or seen_at is None or now - seen_at >= SEEN_EVERY:
         await session.execute(
             update(Identity)

@@ -53,9 +53,11 @@ class PersonalData:
 
 async def personal_data(session: AsyncSession, person: Person) -> PersonalData:
     """Collect what is stored about a person (counts for what would be long)."""
-    channels = list(
-        await session.scalars(select(Identity.channel).where(Identity.person_id == person.id))
+    # Each messenger with the person's id there (what an administrator is made with).
+    identities = await session.execute(
+        select(Identity.channel, Identity.external_id).where(Identity.person_id == person.id)
     )
+    channels = [f"{channel} ({ident})" for channel, ident in identities]
     roles = [
         (role, name)
         for role, name in await session.execute(

@@ -208,3 +208,25 @@ async def test_an_invite_printed_with_a_token_carries_the_bots_deep_link(tmp_pat
     assert made.returncode == 0, made.stderr
     code = made.stdout.split("/join ")[1].split()[0]
     assert f"https://t.me/{api.bot_username}?start={code}" in made.stdout
+
+
+def test_the_zalo_oa_commands_say_what_is_missing_in_plain_words(tmp_path: Path) -> None:
+    unset = hoctap(tmp_path, "zalo-oa", "status")
+    assert unset.returncode != 0
+    assert "HOCTAP_ZALO_OA_APP_ID" in unset.stderr and "docs/zalo.md" in unset.stderr
+    app = {"HOCTAP_ZALO_OA_APP_ID": "2914612812345678901", "HOCTAP_ZALO_OA_SECRET_KEY": "k" * 20}
+    assert hoctap(tmp_path, "init", **app).returncode == 0
+    status = hoctap(tmp_path, "zalo-oa", "status", **app)
+    assert status.returncode != 0
+    assert "Chưa được cấp quyền: chạy hoctap zalo-oa link, rồi authorize CODE." in status.stderr
+    link = hoctap(tmp_path, "zalo-oa", "link", **app)
+    assert link.returncode != 0 and "HOCTAP_ZALO_OA_REDIRECT_URI" in link.stderr
+    shown = hoctap(
+        tmp_path, "zalo-oa", "link", HOCTAP_ZALO_OA_REDIRECT_URI="https://xa.example.vn/cb", **app
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("https://oauth.zaloapp.com/v4/oa/permission?app_id=2914")
+    assert "code_challenge=" in shown.stdout and "redirect_uri=https%3A%2F%2Fxa" in shown.stdout
+    polling = hoctap(tmp_path, "run", "--channel", "zalo-oa", **app)
+    assert polling.returncode != 0
+    assert "Zalo Official Account gửi sự kiện qua webhook: thêm --webhook URL." in polling.stderr

@@ -121,7 +121,7 @@ async def test_mydata_shows_what_is_kept_and_erasure_forgets_the_person(
     await consent(citizen)
     await citizen.send("/mydata")
     assert "Tên: Lan" in citizen.last_reply()
-    assert "Ứng dụng nhắn tin: telegram" in citizen.last_reply()
+    assert "Ứng dụng nhắn tin: telegram (6200)" in citizen.last_reply()
     await citizen.click("🗑 Xóa dữ liệu của tôi")
     assert "Không thể hoàn tác" in citizen.last_reply()
     await citizen.click("Có, xóa hết")

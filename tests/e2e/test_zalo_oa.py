@@ -290,7 +290,9 @@ async def test_a_follower_is_greeted_agrees_by_button_and_checks_herself_with_bu
     assert "✅ Cảm ơn bạn. Đã ghi nhận bạn đồng ý." in menu
     assert MENU in menu
     assert chat.titles()[0] == "📝 Tự đánh giá Công dân học tập"
-    assert (await person_of(session_factory, hoa)).consent_at == NOW
+    stored = await person_of(session_factory, hoa)
+    assert (stored.consent_at, stored.display_name) == (NOW, "Hoa")  # her name, looked up
+    assert oa.lookups == 1
 
     [first] = await chat.tap("📝 Tự đánh giá Công dân học tập")
     assert "Câu 1/10" in first
@@ -734,9 +736,7 @@ async def test_an_unfollow_marks_her_unreachable_keeps_her_data_and_erasure_stil
     assert await answers_of(session_factory, person_id=person.id) == {"cs1": "thinh-thoang"}
 
     [back] = await chat.follow()
-    assert back.startswith(
-        "Chào mừng bạn quay lại!\n\nBạn muốn làm gì?"
-    )  # OA events carry no name
+    assert back.startswith("Chào mừng Mai quay lại!\n\nBạn muốn làm gì?")  # her Zalo name
     identity = await identity_of(session_factory, chat.user)
     assert identity is not None and identity.blocked_at is None
 

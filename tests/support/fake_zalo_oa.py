@@ -23,6 +23,8 @@ Built from the documented shapes (developers.zalo.me: "Official Account API", "W
   -230 the person has not interacted (written, followed) in the last 7 days; -211 the month's
   quota (``quota``, per calendar month in Vietnam time, counting every message) is used up;
   -201 any malformed parameter.
+- **Profiles** (``GET /v3.0/oa/user/detail?data={"user_id": …}``): the person's
+  ``display_name``; -201 for someone the OA does not know.
 - **Uploads** (``POST /v2.0/oa/upload/image``, multipart ``file``): png or jpg (by its bytes),
   at most 1 MB.
 - **Webhook**: events as Zalo sends them (ids and timestamps as strings, the time in ms),
@@ -131,6 +133,9 @@ class _Handler(tornado.web.RequestHandler):
     def initialize(self, api: FakeZaloOa, method: str) -> None:
         self.api, self.method = api, method
 
+    async def get(self) -> None:
+        await self.post()
+
     async def post(self) -> None:
         task = asyncio.current_task()
         if task is not None:
@@ -167,6 +172,7 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
         self.refresh_delay = 0.0  # seconds a refresh takes (widens a race)
         self.refuse_buttons = False  # refuse every message with buttons (-201), as an OA might
         self.refreshes = 0  # refresh tokens spent
+        self.lookups = 0  # profiles asked for
         self._codes: dict[str, tuple[str, float]] = {}  # code -> (challenge, expiry)
         self._access: dict[str, float] = {}  # access token -> expiry
         self._refresh: dict[str, tuple[float, str]] = {}  # refresh -> (expiry, its access)
@@ -181,6 +187,7 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
             (r"/v4/oa/access_token", _Handler, {"api": self, "method": "access_token"}),
             (r"/v3\.0/oa/message/cs", _Handler, {"api": self, "method": "message/cs"}),
             (r"/v2\.0/oa/upload/image", _Handler, {"api": self, "method": "upload/image"}),
+            (r"/v3\.0/oa/user/detail", _Handler, {"api": self, "method": "user/detail"}),
         ]
 
     # ----------------------------------------------------------------- the administrator
@@ -363,6 +370,8 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
                 self._check_access(request.headers.get("access_token", ""))
                 if method == "message/cs":
                     data = self._message(request, params)
+                elif method == "user/detail":
+                    data = self._detail(request, params)
                 else:
                     data = self._upload(request)
                 body = {"data": data, "error": 0, "message": "Success"}
@@ -464,6 +473,24 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
         if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
             raise OaRefusal(INVALID_PARAM, f"buttons: 1 to {MAX_BUTTONS}")
         return OaMessage(user_id, ident, _text(text), tuple(_button(b) for b in buttons))
+
+    def _detail(self, request: tornado.httputil.HTTPServerRequest, params: JsonDict) -> JsonDict:
+        if request.method != "GET":
+            raise OaRefusal(INVALID_PARAM, "user/detail is a GET")
+        try:
+            asked = json.loads(str(params.get("data") or ""))
+        except ValueError:
+            raise OaRefusal(INVALID_PARAM, "data must be JSON") from None
+        user = self.users.get(str(asked.get("user_id") if isinstance(asked, dict) else ""))
+        if user is None:
+            raise OaRefusal(INVALID_PARAM, "user_id is invalid")
+        self.lookups += 1
+        return {
+            "user_id": user.id,
+            "display_name": user.display_name,
+            "user_is_follower": user.following,
+            "avatar": "https://s120-ava-talk.zadn.vn/a/b/c.jpg",
+        }
 
     def _upload(self, request: tornado.httputil.HTTPServerRequest) -> JsonDict:
         files = request.files.get("file")

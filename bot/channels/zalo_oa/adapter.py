@@ -14,7 +14,8 @@ An event (developers.zalo.me, "Webhook") is a JSON object with ``app_id``, ``eve
   ``user_seen_message``), which nobody answers.
 
 Events carry no update id and no name: the inbox key is derived from the message id (or, for
-follow and unfollow, from the person and the time), and a person starts in Vietnamese.
+follow and unfollow, from the person and the time), the name is the channel's to look up, and
+a person starts in Vietnamese.
 
 A reply is shown as numbered text (so typing "2" works everywhere, as on the Zalo bot); its
 first ``MAX_BUTTONS`` choices (Zalo puts at most five under a message) are buttons too, each an
@@ -115,12 +116,13 @@ def update_id_of(event: JsonDict) -> int | None:
     return ordered_id(event.get("timestamp"), str(ident))
 
 
-def inbound_of(event: JsonDict, update_id: int) -> Inbound:
+def inbound_of(event: JsonDict, update_id: int, name: str = "") -> Inbound:
     """The event as what the person did: followed (a /start), unfollowed, tapped, typed, or
-    sent something that is no text."""
+    sent something that is no text. ``name`` is their Zalo name where the channel knows it
+    (events carry none)."""
     person = person_of(event)
     assert person is not None  # read() leaves out events from nobody
-    actor = Actor(CHANNEL, person, person, "", None)
+    actor = Actor(CHANNEL, person, person, name, None)
     name = str(event.get("event_name"))
     if name == FOLLOW:  # greeted, and asked for consent, as a /start
         return Inbound(actor, command="start", update_id=update_id, keyed=True)

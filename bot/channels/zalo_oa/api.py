@@ -16,6 +16,9 @@ the copies and implementations named in ``../shared/design/PLATFORMS.md``):
   ``oa.query.show`` sends its payload back as the person's own message); an image by the
   ``attachment_id`` an upload gave (``POST {api}/v2.0/oa/upload/image``, multipart ``file``,
   jpg or png of at most 1 MB). Every answer is ``{error: 0 | <negative>, message, data}``.
+- **Profiles** (``GET {api}/v3.0/oa/user/detail?data={"user_id": …}``, header
+  ``access_token``): ``data.display_name`` is the name the person shows on Zalo (webhook events
+  carry none).
 - **Error codes** (developers.zalo.me ``phu-luc/ma-loi-post-735``): -216 the access token is
   invalid or expired (-220: expired or revoked, treated alike); -213 the person does not
   follow the OA; -211 the month's quota is used up; -230 the person has not interacted with the
@@ -31,6 +34,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -186,6 +190,13 @@ class OaClient:
         data = await self._call("message/cs", token, "v3.0/oa/message/cs", json=body)
         return str(data.get("message_id") or "")
 
+    async def display_name(self, token: str, user_id: str) -> str:
+        """The name the person shows on Zalo (``GET v3.0/oa/user/detail``); "" when none."""
+        query = {"data": json.dumps({"user_id": user_id})}
+        data = await self._call("user/detail", token, "v3.0/oa/user/detail", "GET", params=query)
+        name = data.get("display_name")
+        return name.strip() if isinstance(name, str) else ""
+
     async def upload_image(self, token: str, content: bytes, filename: str) -> str:
         """Upload a png or jpg; return the attachment id a message can carry."""
         kind = "image/jpeg" if filename.lower().endswith((".jpg", ".jpeg")) else "image/png"
@@ -200,10 +211,12 @@ class OaClient:
             raise OaError("upload/image", 0, "no attachment id in the answer")
         return ident
 
-    async def _call(self, name: str, token: str, path: str, **request: Any) -> dict[str, Any]:
+    async def _call(
+        self, name: str, token: str, path: str, method: str = "POST", **request: Any
+    ) -> dict[str, Any]:
         try:
-            response = await self._http.post(
-                f"{self.api_url}/{path}", headers={"access_token": token}, **request
+            response = await self._http.request(
+                method, f"{self.api_url}/{path}", headers={"access_token": token}, **request
             )
         except httpx.HTTPError as error:
             raise NetworkError(name, 0, type(error).__name__) from None

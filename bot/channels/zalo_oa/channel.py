@@ -16,6 +16,8 @@
   buttons is sent again as its numbered text alone (the buttons template is the least
   confirmed part of the API); a network failure or -32 (too many calls) is tried twice more,
   a second and then two apart.
+- **Names**: events carry none; the first event of a sender this process has not met looks
+  their Zalo name up (``user/detail``), so that it is stored with them when they agree.
 - **Upkeep**: while the channel is open, the token's expiry is looked at every hour, so a
   quiet OA still renews it (a refresh token unused for three months dies).
 
@@ -31,6 +33,7 @@ import hmac
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
@@ -66,6 +69,8 @@ AHEAD_OF_US = 300_000  # milliseconds an event's time may be ahead of this machi
 SEND_ATTEMPTS = 3
 RETRY_PAUSE = 1.0  # seconds before the second try of a send, twice that before the third
 UPKEEP_SECONDS = 3600.0  # how often the token's expiry is looked at while nothing is sent
+NAMES_KEPT = 10_000  # senders whose Zalo name is kept in memory
+CLOSE_SECONDS = 2.0  # how long a stop waits for the name lookups on their way
 T = TypeVar("T")
 
 
@@ -94,6 +99,8 @@ class ZaloOaChannel:
         self.max_age_ms = settings.inbox_retention_days * 86_400_000
         self.quota_reached = False
         self._upkeep: asyncio.Task[None] | None = None
+        self.names: OrderedDict[str, str] = OrderedDict()  # Zalo names of recent senders
+        self._looking: dict[str, asyncio.Task[None]] = {}
 
     # ------------------------------------------------------------------------- the runner's
 
@@ -118,10 +125,14 @@ class ZaloOaChannel:
         log.info("zalo-oa: the app's webhook URL must be %s", webhook_url)
 
     async def close(self) -> None:
-        if self._upkeep is not None:
-            self._upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._upkeep
+        """Let name lookups on their way finish (a moment: cancelled past it), then stop."""
+        if self._looking:
+            await asyncio.wait(list(self._looking.values()), timeout=CLOSE_SECONDS)
+        for task in [self._upkeep, *self._looking.values()]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.client.aclose()
 
     async def _keep_fresh(self) -> None:
@@ -141,7 +152,7 @@ class ZaloOaChannel:
         person = adapter.person_of(raw)
         if update_id is None or person is None:
             return None
-        inbound = adapter.inbound_of(raw, update_id)
+        inbound = adapter.inbound_of(raw, update_id, self.names.get(person, ""))
         return Incoming(update_id, person, inbound, str(raw.get("event_name") or ""))
 
     async def fetch(self) -> list[Json]:
@@ -168,10 +179,27 @@ class ZaloOaChannel:
         now = int(self.wall_clock() * 1000)
         if not now - self.max_age_ms <= moment <= now + AHEAD_OF_US:
             raise Refused(403, "stale signature")
-        if adapter.person_of(event) is None:  # the OA's own, receipts, groups: nobody's
+        person = adapter.person_of(event)
+        if person is None:  # the OA's own, receipts, groups: nobody's
             log.info("zalo-oa: event %s left", str(event.get("event_name"))[:64])
             return []
+        if person not in self.names and person not in self._looking:
+            self._looking[person] = asyncio.create_task(self._look_up(person))
         return [event]
+
+    async def _look_up(self, person: str) -> None:
+        """Learn a new sender's Zalo name (events carry none), in memory only: it is stored
+        with the person, if they agree, like a Telegram name."""
+        try:
+            name = await self._with_token(lambda token: self.client.display_name(token, person))
+        except Exception as error:  # a name is a nicety: the id stands in, asked again later
+            log.info("zalo-oa: a name could not be looked up (%s)", type(error).__name__)
+            return
+        finally:
+            self._looking.pop(person, None)
+        self.names[person] = name[:200]
+        while len(self.names) > NAMES_KEPT:
+            self.names.popitem(last=False)
 
     async def show(self, incoming: Incoming, out: Outbound, fresh: bool) -> str:
         return await self._send_all(incoming.chat_key, out)

@@ -207,8 +207,9 @@ async def channel(sqlite_url: str) -> AsyncIterator[ZaloOaChannel]:
     now = dt.datetime.fromtimestamp(NOW_MS / 1000, dt.UTC)
     keeper = TokenKeeper(make_sessionmaker(engine), "zalo-oa", "app-secret", lambda: now)
     client = OaClient(APP_ID, "app-secret", "http://127.0.0.1:9", "http://127.0.0.1:9")
-    yield ZaloOaChannel(settings, keeper, client, wall_clock=lambda: NOW_MS / 1000)
-    await client.aclose()
+    channel = ZaloOaChannel(settings, keeper, client, wall_clock=lambda: NOW_MS / 1000)
+    yield channel
+    await channel.close()  # the name lookups an accepted event started, and the client
     await engine.dispose()
 
 

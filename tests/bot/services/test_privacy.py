@@ -40,7 +40,7 @@ async def test_mydata_lists_what_is_kept(
         data = await privacy.personal_data(session, citizen)
         assert (data.name, data.channels, data.self_checks, data.answers) == (
             "Lan",
-            ["telegram"],
+            ["telegram (7)"],
             1,
             10,
         )
