@@ -265,6 +265,32 @@ async def a_person(
         return person.id
 
 
+async def broadcast_to(sessions: Sessions, people: list[int], text: str) -> int:
+    """The commune's message to these people, due now (as the officer's "Send" plans it);
+    return how many rows it planned."""
+    async with sessions() as session:
+        commune = await session.scalar(select(Unit).where(Unit.code == COMMUNE))
+        assert commune is not None
+        broadcast = Broadcast(
+            unit_id=commune.id, author_id=people[0], audience="citizens", text=text, created_at=NOW
+        )
+        session.add(broadcast)
+        await session.flush()
+        planned = [
+            reminders.Planned(
+                f"broadcast:{broadcast.id}:{p}",
+                p,
+                campaigns.BROADCAST,
+                NOW,
+                {"broadcast": broadcast.id},
+            )
+            for p in people
+        ]
+        count = await reminders.add(session, planned, NOW)
+        await session.commit()
+    return count
+
+
 async def reminder_rows(sessions: Sessions) -> list[Reminder]:
     async with sessions() as session:
         return list(await session.scalars(select(Reminder).order_by(Reminder.id)))
@@ -559,29 +585,8 @@ async def test_a_reminder_for_someone_silent_over_a_week_waits_until_she_writes(
         # hoctap thinks she wrote two days ago; Zalo says otherwise (-230): she waits too
         await a_person(session_factory, zalo_says, NOW - dt.timedelta(days=2)),
     ]
+    assert await broadcast_to(session_factory, people, "Họp tổ") == 2
     async with session_factory() as session:
-        commune = await session.scalar(select(Unit).where(Unit.code == COMMUNE))
-        assert commune is not None
-        broadcast = Broadcast(
-            unit_id=commune.id,
-            author_id=people[0],
-            audience="citizens",
-            text="Họp tổ",
-            created_at=NOW,
-        )
-        session.add(broadcast)
-        await session.flush()
-        planned = [
-            reminders.Planned(
-                f"broadcast:{broadcast.id}:{p}",
-                p,
-                campaigns.BROADCAST,
-                NOW,
-                {"broadcast": broadcast.id},
-            )
-            for p in people
-        ]
-        assert await reminders.add(session, planned, NOW) == 2
         now, later = await reminders.reach(session, people, NOW)
         assert (now, later) == (1, 1)  # what the officer's preview says
         await session.commit()
@@ -618,30 +623,7 @@ async def test_the_quota_running_out_mid_broadcast_holds_the_rest_until_next_mon
     for user in users:
         user.last_interaction = (NOW - dt.timedelta(hours=2)).timestamp()
         people.append(await a_person(session_factory, user, NOW - dt.timedelta(hours=2)))
-    async with session_factory() as session:
-        commune = await session.scalar(select(Unit).where(Unit.code == COMMUNE))
-        assert commune is not None
-        broadcast = Broadcast(
-            unit_id=commune.id,
-            author_id=people[0],
-            audience="citizens",
-            text="Tin của xã",
-            created_at=NOW,
-        )
-        session.add(broadcast)
-        await session.flush()
-        planned = [
-            reminders.Planned(
-                f"broadcast:{broadcast.id}:{p}",
-                p,
-                campaigns.BROADCAST,
-                NOW,
-                {"broadcast": broadcast.id},
-            )
-            for p in people
-        ]
-        await reminders.add(session, planned, NOW)
-        await session.commit()
+    assert await broadcast_to(session_factory, people, "Tin của xã") == 6
     oa.quota, oa.used[oa.month()] = 100, 97  # three messages left this month
 
     running = OaRunner(oa, settings, clock)
