@@ -108,6 +108,8 @@ async def _authorize(client: OaClient, settings: Settings, code: str) -> int:
     async with database(settings) as (_engine, sessions), sessions() as session:
         crypt = tokens.cipher(settings.zalo_oa_secret_key.value)
         await tokens.store(session, CHANNEL, fresh, crypt, now)
+        # Repaired: an alert still waiting (it could not go while the OA was cut off) is moot.
+        await reminders.withdraw_alerts(session, f"token_dead:{CHANNEL}:", now)
         await session.commit()
     print(
         _("Authorised. The bot refreshes the tokens itself until {date}.").format(

@@ -381,6 +381,22 @@ async def alert_admins(
     return await add(session, planned, now)
 
 
+async def withdraw_alerts(session: AsyncSession, key: str, now: dt.datetime) -> int:
+    """The trouble behind alerts of ``key`` (a prefix) is repaired: those not sent yet are
+    closed as skipped, so nobody hears of it afterwards; return how many. The caller commits."""
+    prefix = f"{ADMIN_ALERT}:{key}"
+    result = await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.kind == ADMIN_ALERT,
+            Reminder.done_at.is_(None),
+            Reminder.key.startswith(prefix, autoescape=True),
+        )
+        .values(done_at=now, outcome=SKIPPED)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 # ----------------------------------------------------------------------------- sending
 
 
