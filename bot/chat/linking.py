@@ -106,7 +106,7 @@ async def _use_code(turn: Turn, typed: str) -> None:
         turn.session.add(
             Identity(
                 person_id=link.person_id, channel=actor.channel, external_id=actor.external_id,
-                chat_id=actor.chat_id, created_at=turn.now,
+                chat_id=actor.chat_id, created_at=turn.now, last_seen_at=turn.now,
             )
         )  # fmt: skip
     await turn.session.execute(

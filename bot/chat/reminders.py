@@ -294,6 +294,7 @@ async def _broadcast_report_text(session: AsyncSession, data: dict[str, Any]) ->
         ).all()
     )
     blocked, skipped = counts.get(BLOCKED, 0), counts.get(SKIPPED, 0)
+    waiting = counts.get(None, 0)  # still due: the person has to write first
     return Reply(
         lines(
             "📣 "
@@ -311,6 +312,12 @@ async def _broadcast_report_text(session: AsyncSession, data: dict[str, Any]) ->
             else None,
             t(_("Not sent (turned off or no messenger): {count}"), count=format_number(skipped))
             if skipped
+            else None,
+            t(
+                _("Waiting until they next write to the Zalo page (silent over a week): {count}"),
+                count=format_number(waiting),
+            )
+            if waiting
             else None,
         )
     )

@@ -68,8 +68,9 @@ _DEAD = {"what": "token_dead", "channel": CHANNEL}
 
 
 def channel_for(settings: Settings, services: Services) -> ZaloOaChannel:
-    """The channel ``hoctap run --channel zalo-oa`` serves."""
-    return ZaloOaChannel(settings, keeper_for(settings, services), client_for(settings))
+    """The channel ``hoctap run --channel zalo-oa`` serves (the settings checked first)."""
+    client = client_for(settings)
+    return ZaloOaChannel(settings, keeper_for(settings, services), client)
 
 
 async def run_action(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import TIMEZONE
@@ -340,10 +340,16 @@ async def _stale_drafts(session: AsyncSession, now: dt.datetime, year: int) -> l
 
 
 async def _broadcast_reports(session: AsyncSession, now: dt.datetime) -> list[Planned]:
-    """Tell each broadcast's author how it went, once every recipient's row is closed."""
+    """Tell each broadcast's author how it went, once every recipient's row is closed or
+    waits for its person to write again (silent past a messenger's window: counted as
+    waiting, sent when they write)."""
     open_rows = (
         select(Reminder.id)
-        .where(Reminder.broadcast_id == Broadcast.id, Reminder.done_at.is_(None))
+        .where(
+            Reminder.broadcast_id == Broadcast.id,
+            Reminder.done_at.is_(None),
+            ~_waiting_for_silence(now),
+        )
         .exists()
     )
     finished = (
@@ -481,6 +487,16 @@ async def _reachable(
             ready.append(Candidate(row, person, identity))
     await session.flush()
     return ready
+
+
+def _waiting_for_silence(now: dt.datetime) -> Any:
+    """The reminder is on a messenger with a window, and its person fell silent past it."""
+    return or_(
+        *(
+            and_(Reminder.channel == channel, ~_within(channel, now - window))
+            for channel, window in WINDOWS.items()
+        )
+    )
 
 
 def _within(channel: str, since: dt.datetime) -> Any:

@@ -29,14 +29,17 @@ from dataclasses import dataclass, field
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage.db import DatabaseUnavailable
 from bot.storage.models import ChannelToken
 
 log = logging.getLogger(__name__)
 AHEAD = dt.timedelta(hours=1)  # an access token is renewed this long before it expires
 LINK = "hoctap zalo-oa link"  # prints the OA's authorisation page
 REPAIR = "hoctap zalo-oa authorize CODE"  # with the code= that page sends back
+DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ class Tokens:
 class TokenDead(Exception):
     """No usable token: none was ever stored, or the refresh token was refused. Repaired only
     by authorising the app again."""
+
+
+class TokensUnavailable(Exception):
+    """The database holding the tokens could not be read now (busy, or unreachable): the
+    call is tried again later, nothing is lost."""
 
 
 class RefreshRefused(Exception):
@@ -119,7 +127,14 @@ class TokenKeeper:
 
     async def renew(self, refresher: Refresher, stale: str | None) -> str:
         """Read the stored token under the lock; refresh it when it is near its expiry or is
-        ``stale`` (the platform just refused it), unless another process already did."""
+        ``stale`` (the platform just refused it), unless another process already did. A
+        database that cannot be reached (or stays locked) raises ``TokensUnavailable``."""
+        try:
+            return await self._renew(refresher, stale)
+        except DATABASE_ERRORS as error:
+            raise TokensUnavailable(type(error).__name__) from error
+
+    async def _renew(self, refresher: Refresher, stale: str | None) -> str:
         async with self.sessions() as session:
             row = await session.scalar(
                 select(ChannelToken)

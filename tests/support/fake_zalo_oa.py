@@ -142,6 +142,10 @@ class _Handler(tornado.web.RequestHandler):
             self.api.track(task)
         status, body = await self.api.serve(self.method, self.request)
         self.set_status(status)
+        if isinstance(body, str):  # a glitch: not Zalo's JSON at all
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(body)
+            return
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body, ensure_ascii=False))
 
@@ -173,6 +177,9 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
         self.refuse_buttons = False  # refuse every message with buttons (-201), as an OA might
         self.refreshes = 0  # refresh tokens spent
         self.lookups = 0  # profiles asked for
+        # The next OAuth answers as (HTTP status, raw page): a proxy's error page, a 429.
+        self.oauth_glitches: list[tuple[int, str]] = []
+        self.expires_in: str | None = "90000"  # as Zalo sends it (None: left out)
         self._codes: dict[str, tuple[str, float]] = {}  # code -> (challenge, expiry)
         self._access: dict[str, float] = {}  # access token -> expiry
         self._refresh: dict[str, tuple[float, str]] = {}  # refresh -> (expiry, its access)
@@ -353,12 +360,17 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
 
     async def serve(
         self, method: str, request: tornado.httputil.HTTPServerRequest
-    ) -> tuple[int, JsonDict]:
+    ) -> tuple[int, JsonDict | str]:
         try:
             params = read_params(request)
         except ApiError:
             params = {"unreadable": True}
         call = self.record(method, params)
+        if method == "access_token" and self.oauth_glitches:
+            status, page = self.oauth_glitches.pop(0)
+            call.status, call.description, call.declared = status, "a glitch", True
+            self._notify()
+            return status, page
         try:
             if "unreadable" in params:
                 raise OaRefusal(INVALID_PARAM, "Body is not valid JSON")
@@ -416,7 +428,10 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
         else:
             raise OaRefusal(BAD_CODE, "Invalid grant type")
         access, refresh = self._pair()
-        return {"access_token": access, "refresh_token": refresh, "expires_in": "90000"}
+        answer: JsonDict = {"access_token": access, "refresh_token": refresh}
+        if self.expires_in is not None:
+            answer["expires_in"] = self.expires_in
+        return answer
 
     def _check_access(self, token: str) -> None:
         if self._access.get(token, 0.0) <= self.clock():

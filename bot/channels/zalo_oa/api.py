@@ -49,6 +49,8 @@ TITLE_LIMIT = 100  # characters of a button's title
 PAYLOAD_LIMIT = 1000  # characters of an oa.query.show payload
 IMAGE_LIMIT = 1_000_000  # bytes of an uploaded image
 REFRESH_LIFETIME = dt.timedelta(days=90)  # the docs: "3 months"; not sent with the answer
+ACCESS_LIFETIME = 90_000  # seconds: the docs' 25 hours, where an answer does not say
+MIN_LIFETIME = 7_200  # seconds: an access token is taken to live at least this long
 EXPIRED_TOKEN, NOT_FOLLOWER, OUT_OF_QUOTA, NO_INTERACTION = -216, -213, -211, -230
 REVOKED_TOKEN, NO_ALLOWED_INTERACTION, RATE_LIMITED = -220, -232, -32
 
@@ -169,18 +171,22 @@ class OaClient:
             raise NetworkError("access_token", 0, type(error).__name__) from None
         if response.status_code >= 500:
             raise NetworkError("access_token", response.status_code)
-        body = _json(response)
+        body = _json(response, parsed=True)
         access, refresh = body.get("access_token"), body.get("refresh_token")
         if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
             code = body.get("error")
+            if not (isinstance(code, int) and code < 0):  # a proxy's page, a 429: not a refusal
+                raise NetworkError("access_token", response.status_code, "no tokens, no error")
             reason = str(body.get("error_name") or body.get("error_description") or "")
             raise RefreshRefused(f"{code} {reason}".strip()[:200])
         try:
             seconds = int(str(body.get("expires_in") or "0"))
         except ValueError:
             seconds = 0
-        lifetime = dt.timedelta(seconds=seconds) if seconds > 0 else dt.timedelta(hours=1)
-        return Tokens(access, now + lifetime, refresh, now + REFRESH_LIFETIME)
+        # Missing or odd: the documented 25 hours; never under two hours, or the keeper (which
+        # renews an hour ahead) would refresh at every call. Zalo's -216 corrects a guess.
+        seconds = ACCESS_LIFETIME if seconds <= 0 else max(seconds, MIN_LIFETIME)
+        return Tokens(access, now + dt.timedelta(seconds=seconds), refresh, now + REFRESH_LIFETIME)
 
     # ------------------------------------------------------------------------- messages
 
@@ -231,9 +237,12 @@ class OaClient:
         raise ERRORS.get(number, OaError)(name, number, str(body.get("message") or "")[:200])
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: httpx.Response, parsed: bool = False) -> dict[str, Any]:
+    """The JSON object answered; otherwise ``{"error": <HTTP status>}`` (``parsed``: {})."""
     try:
         body = response.json()
     except ValueError:
         body = None
-    return body if isinstance(body, dict) else {"error": response.status_code}
+    if isinstance(body, dict):
+        return body
+    return {} if parsed else {"error": response.status_code}

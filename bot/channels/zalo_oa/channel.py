@@ -61,7 +61,14 @@ from bot.runtime.channel import (
     Refused,
     Unreachable,
 )
-from bot.services.tokens import LINK, REPAIR, TokenDead, TokenKeeper, Tokens
+from bot.services.tokens import (
+    LINK,
+    REPAIR,
+    TokenDead,
+    TokenKeeper,
+    Tokens,
+    TokensUnavailable,
+)
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-ZEvent-Signature"
@@ -121,6 +128,8 @@ class ZaloOaChannel:
             )
         except OaError as error:  # Zalo unreachable: the first send tries again
             log.warning("zalo-oa: the token could not be refreshed now (%s)", error.code)
+        except TokensUnavailable as error:  # the database is busy: the first send tries again
+            log.warning("zalo-oa: the tokens could not be read now (%s)", error)
         self._upkeep = asyncio.create_task(self._keep_fresh())
         log.info("zalo-oa: the app's webhook URL must be %s", webhook_url)
 
@@ -220,7 +229,7 @@ class ZaloOaChannel:
             return Outcome("blocked")
         except OutOfQuota:
             return Outcome("quota")
-        except NetworkError:
+        except (NetworkError, TokensUnavailable):
             return Outcome("retry")
         except TokenDead:
             return Outcome("wait", 600.0)
@@ -253,6 +262,9 @@ class ZaloOaChannel:
                     return UNDELIVERABLE
                 except TokenDead:
                     return AGAIN  # kept: sent once the app is authorised again
+                except TokensUnavailable:
+                    log.warning("zalo-oa: the tokens could not be read now; the answer waits")
+                    return AGAIN  # kept: sent by the next sweep
                 except NetworkError as error:
                     log.warning("zalo-oa: send failed (%s), attempt %d", error.code, attempt)
                     if attempt < SEND_ATTEMPTS:

@@ -374,6 +374,50 @@ async def test_a_finished_broadcast_is_reported_to_its_author_once(
         assert json.loads(payload or "{}") == {"report": broadcast.id}
 
 
+async def test_a_broadcast_is_reported_while_someone_silent_on_the_zalo_page_still_waits(
+    session_factory: async_sessionmaker[AsyncSession], people: dict[str, int]
+) -> None:
+    from bot.storage.models import Broadcast
+
+    now = vn(2026, 11, 2, 9)
+    async with session_factory() as session:
+        silent = await person(session, "zalo-9", channel="zalo-oa")  # last wrote on 2 January
+        await reminders.choose(session, silent.id, campaigns.BROADCAST, True, now)
+        broadcast = Broadcast(
+            unit_id=people["commune"],
+            author_id=people["officer"],
+            audience="citizens",
+            text="Họp tổ",
+            created_at=now,
+        )
+        session.add(broadcast)
+        await session.flush()
+        items = [
+            reminders.Planned(
+                f"broadcast:{broadcast.id}:{who}",
+                who,
+                campaigns.BROADCAST,
+                now,
+                {"broadcast": broadcast.id},
+            )
+            for who in (people["east"], silent.id)
+        ]
+        assert await reminders.add(session, items, now) == 2
+        assert await reminders.reach(session, [people["east"], silent.id], now) == (1, 1)
+        [due] = await chat_reminders.due(session, "telegram", now)
+        assert await chat_reminders.due(session, "zalo-oa", now) == []  # she must write first
+        await reminders.record(session, due.reminder_id, reminders.SENT, now)
+        # The one who can get it has: the author hears now, not once she writes (maybe never).
+        assert await reminders.plan(session, vn(2026, 11, 2, 9, 1)) == 1
+        [report] = await chat_reminders.due(session, "telegram", vn(2026, 11, 2, 9, 1))
+        text = report.reply.text.html()
+        assert "Delivered: 1" in text
+        assert "Waiting until they next write to the Zalo page (silent over a week): 1" in text
+        waiting = await session.scalar(select(Reminder).where(Reminder.person_id == silent.id))
+        assert waiting is not None and waiting.done_at is None  # still goes when she writes
+        await session.commit()
+
+
 async def test_someone_with_no_messenger_is_counted_as_not_sent_at_once(
     session_factory: async_sessionmaker[AsyncSession], people: dict[str, int]
 ) -> None:

@@ -1,7 +1,8 @@
 """A channel's OAuth tokens (Zalo OA) on real database files (and PostgreSQL when set): kept
 encrypted, refreshed ahead of expiry exactly once even by two processes at the same moment,
 renewed when the platform refuses one, and marked dead (with the administrators told) when the
-refresh token is refused or can no longer be decrypted. Also the pauses a used-up monthly
+refresh token is refused or can no longer be decrypted, but never for a glitch of the platform's
+OAuth or a busy database (those only delay). Also the pauses a used-up monthly
 quota leaves: when the quota resets, and the hold that keeps every process waiting for it."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.zalo_oa.api import NetworkError, OaClient
 from bot.i18n import TIMEZONE
 from bot.services.reminders import quota_resets
 from bot.services.tokens import (
@@ -20,12 +22,14 @@ from bot.services.tokens import (
     TokenDead,
     TokenKeeper,
     Tokens,
+    TokensUnavailable,
     cipher,
     store,
 )
 from bot.storage import leases
-from bot.storage.db import create_engine, make_sessionmaker
+from bot.storage.db import create_engine, make_sessionmaker, upgrade
 from bot.storage.models import ChannelToken
+from tests.support.fake_zalo_oa import APP_ID, SECRET_KEY, FakeZaloOa
 
 CHANNEL, SECRET = "zalo-oa", "the app's secret key"
 NOW = dt.datetime(2026, 3, 10, 8, 0, tzinfo=dt.UTC)
@@ -175,6 +179,54 @@ def utc(*when: int) -> dt.datetime:
 
 def vn(*when: int) -> dt.datetime:
     return dt.datetime(*when, tzinfo=TIMEZONE).astimezone(dt.UTC)
+
+
+async def test_a_glitch_of_zalo_s_oauth_is_not_a_refusal_and_a_lifetime_is_never_too_short(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with FakeZaloOa(clock=NOW.timestamp) as oa:
+        access, refresh, _seconds = oa.issue_tokens()
+        await stored(session_factory, Tokens(access, NOW, refresh, NOW + dt.timedelta(days=90)))
+        client = OaClient(APP_ID, SECRET_KEY, oa.url, oa.url, trust_env=False)
+        held = keeper(session_factory)
+
+        async def refresh_with(token: str) -> Tokens:
+            return await client.refresh(token, NOW)
+
+        try:
+            oa.oauth_glitches = [(429, "Too Many Requests"), (200, "<html>proxy</html>")]
+            for _glitch in range(2):  # neither spent the token nor killed the authorisation
+                with pytest.raises(NetworkError):
+                    await held.access(refresh_with)
+            assert (await row_of(session_factory)).dead_at is None
+            oa.expires_in = None  # an answer without its lifetime: the documented 25 hours
+            fresh = await held.access(refresh_with)
+            assert (await row_of(session_factory)).access_expires_at == NOW + dt.timedelta(
+                hours=25
+            )
+            assert await held.access(refresh_with) == fresh  # not refreshed at every call
+            assert oa.refreshes == 1
+        finally:
+            await client.aclose()
+
+
+async def test_a_busy_database_makes_the_tokens_unavailable_for_now_not_dead(
+    sqlite_url: str,
+) -> None:
+    engine = create_engine(sqlite_url, busy_timeout_ms=50)
+    other = create_engine(sqlite_url)
+    try:
+        await upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        await stored(sessions, pair(0, dt.timedelta(minutes=5)))
+        async with other.begin() as holder:  # another process holds the write lock
+            await holder.exec_driver_sql("SELECT 1")
+            with pytest.raises(TokensUnavailable):
+                await keeper(sessions).access(Zalo().refresh)
+        assert await keeper(sessions).access(Zalo().refresh) == "access-1"  # and then it works
+    finally:
+        await other.dispose()
+        await engine.dispose()
 
 
 @pytest.mark.parametrize(
