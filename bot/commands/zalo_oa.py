@@ -56,8 +56,10 @@ def keeper_for(settings: Settings, services: Services) -> tokens.TokenKeeper:
     assert settings.zalo_oa_secret_key is not None
 
     async def tell_admins(session: AsyncSession, now: dt.datetime) -> None:
-        day = now.date().isoformat()
-        await reminders.alert_admins(session, f"token_dead:{CHANNEL}:{day}", _DEAD, now)
+        # One alert per death (called once when the row is marked dead): a second one after a
+        # repair is told again.
+        moment = now.strftime("%Y%m%dT%H%M%S")
+        await reminders.alert_admins(session, f"token_dead:{CHANNEL}:{moment}", _DEAD, now)
 
     return tokens.TokenKeeper(
         services.sessions, CHANNEL, settings.zalo_oa_secret_key.value, services.clock, tell_admins
@@ -96,22 +98,26 @@ async def run_action(args: argparse.Namespace, settings: Settings) -> int:
 async def _authorize(client: OaClient, settings: Settings, code: str) -> int:
     assert settings.zalo_oa_secret_key is not None
     now = utc_now()
-    try:
-        fresh = await client.authorize(code, now)
-    except tokens.RefreshRefused as refused:
-        return fail(
-            _("Zalo refused the code ({reason}). Open the authorisation page again.").format(
-                reason=str(refused)
+    # The database is opened first (and brought up to date): the code is single-use, so it is
+    # spent only once the tokens it gives have somewhere to go.
+    async with database(settings) as (_engine, sessions):
+        try:
+            fresh = await client.authorize(code, now)
+        except tokens.RefreshRefused as refused:
+            return fail(
+                _("Zalo refused the code ({reason}). Open the authorisation page again.").format(
+                    reason=str(refused)
+                )
             )
-        )
-    except NetworkError:
-        return fail(_("Zalo could not be reached; try again in a moment."))
-    async with database(settings) as (_engine, sessions), sessions() as session:
-        crypt = tokens.cipher(settings.zalo_oa_secret_key.value)
-        await tokens.store(session, CHANNEL, fresh, crypt, now)
-        # Repaired: an alert still waiting (it could not go while the OA was cut off) is moot.
-        await reminders.withdraw_alerts(session, f"token_dead:{CHANNEL}:", now)
-        await session.commit()
+        except NetworkError:
+            return fail(_("Zalo could not be reached; try again in a moment."))
+        async with sessions() as session:
+            crypt = tokens.cipher(settings.zalo_oa_secret_key.value)
+            await tokens.store(session, CHANNEL, fresh, crypt, now)
+            # Repaired: an alert still waiting (it could not go while the OA was cut off) is
+            # moot.
+            await reminders.withdraw_alerts(session, f"token_dead:{CHANNEL}:", now)
+            await session.commit()
     print(
         _("Authorised. The bot refreshes the tokens itself until {date}.").format(
             date=format_datetime(fresh.refresh_expires_at)
