@@ -151,8 +151,8 @@ class ZaloOaChannel:
             await asyncio.sleep(UPKEEP_SECONDS)
             try:
                 await self.keeper.access(self._refresh)
-            except TokenDead:
-                pass  # said when it died; repaired by authorising again
+            except TokenDead:  # said when it died; repaired by authorising again
+                continue
             except Exception as error:  # upkeep only: the next send tries again
                 log.warning("zalo-oa: token upkeep failed (%s)", type(error).__name__)
 
