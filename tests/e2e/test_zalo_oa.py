@@ -27,8 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import open_services
 from bot.channels.zalo_oa.api import OaClient
 from bot.channels.zalo_oa.channel import ZaloOaChannel
+from bot.chat.messages import Outbound, Reply
 from bot.commands import zalo_oa
 from bot.config import Secret, Settings
+from bot.rich import data
+from bot.runtime.channel import AGAIN, SHOWN, Incoming
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.runner import run
 from bot.services import campaigns, reminders, tokens
@@ -782,3 +785,31 @@ async def test_a_message_refused_for_its_buttons_goes_again_as_numbered_text(
         assert chat.last().buttons == ()
         [menu] = await chat.send("1")
     assert MENU in menu
+
+
+# --------------------------------------------------------------------------- 11. half sent
+
+
+async def test_an_answer_kept_half_sent_goes_on_from_where_it_stopped(
+    oa: FakeZaloOa, clock: Clock, settings: Settings, session_factory: Sessions
+) -> None:
+    await authorise(oa, session_factory, clock)
+    user = oa.user("1313001112223334445", "Nga")
+    user.last_interaction = clock.seconds()
+    long = "\n".join(f"Dòng {n}: " + "chữ " * 40 for n in range(20))  # over 2,000: two parts
+    out, incoming = Outbound([Reply(data(long))]), Incoming(42, user.id, None)
+    async with open_services(settings) as services:
+        services = replace(services, clock=clock)
+        client = OaClient(APP_ID, SECRET_KEY, oa.url, oa.url, trust_env=False)
+        channel = ZaloOaChannel(settings, zalo_oa.keeper_for(settings, services), client)
+        try:
+            oa.fail_after(1, 3)  # the first part goes, the second meets Zalo failing thrice
+            assert await channel.show(incoming, out, True) == AGAIN  # kept, to go again
+            assert len(oa.messages_to(user)) == 1
+            assert await channel.show(incoming, out, True) == SHOWN  # the sweep's try
+        finally:
+            await channel.close()
+    first, second = (m.text for m in oa.messages_to(user))  # each part once, in order
+    assert first.startswith("Dòng 0: ") and second.startswith("Dòng 11: ")
+    assert "Dòng 19: " in second
+    assert [c.status for c in oa.calls_to("message/cs")] == [200, 503, 503, 503, 200]

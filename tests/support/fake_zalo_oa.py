@@ -180,6 +180,8 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
         # The next OAuth answers as (HTTP status, raw page): a proxy's error page, a 429.
         self.oauth_glitches: list[tuple[int, str]] = []
         self.expires_in: str | None = "90000"  # as Zalo sends it (None: left out)
+        self.server_errors = 0  # the next messages answered 503 (Zalo's side failing)
+        self._passing = 0  # messages that go through before those 503s (``fail_after``)
         self._codes: dict[str, tuple[str, float]] = {}  # code -> (challenge, expiry)
         self._access: dict[str, float] = {}  # access token -> expiry
         self._refresh: dict[str, tuple[float, str]] = {}  # refresh -> (expiry, its access)
@@ -221,6 +223,10 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
     def kill_refresh_tokens(self) -> None:
         """Every refresh token is refused from now on (the app's secret key was changed)."""
         self._spent.update(self._refresh)
+
+    def fail_after(self, passing: int, failing: int) -> None:
+        """Let `passing` messages through, then answer the next `failing` with 503."""
+        self._passing, self.server_errors = passing, failing
 
     def _pair(self) -> tuple[str, str]:
         access, refresh = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
@@ -366,6 +372,13 @@ class FakeZaloOa(FakeHttpServer[OaCall]):
         except ApiError:
             params = {"unreadable": True}
         call = self.record(method, params)
+        if method == "message/cs" and self._passing:
+            self._passing -= 1
+        elif method == "message/cs" and self.server_errors:
+            self.server_errors -= 1
+            call.status, call.description, call.declared = 503, "Service Unavailable", True
+            self._notify()
+            return 503, "<html>503 Service Unavailable</html>"
         if method == "access_token" and self.oauth_glitches:
             status, page = self.oauth_glitches.pop(0)
             call.status, call.description, call.declared = status, "a glitch", True

@@ -77,6 +77,7 @@ SEND_ATTEMPTS = 3
 RETRY_PAUSE = 1.0  # seconds before the second try of a send, twice that before the third
 UPKEEP_SECONDS = 3600.0  # how often the token's expiry is looked at while nothing is sent
 NAMES_KEPT = 10_000  # senders whose Zalo name is kept in memory
+PARTS_KEPT = 1_000  # answers whose sent part is remembered, to resume after it
 CLOSE_SECONDS = 2.0  # how long a stop waits for the name lookups on their way
 T = TypeVar("T")
 
@@ -108,6 +109,7 @@ class ZaloOaChannel:
         self._upkeep: asyncio.Task[None] | None = None
         self.names: OrderedDict[str, str] = OrderedDict()  # Zalo names of recent senders
         self._looking: dict[str, asyncio.Task[None]] = {}
+        self._parts: OrderedDict[int, int] = OrderedDict()  # answers kept half-sent: parts sent
 
     # ------------------------------------------------------------------------- the runner's
 
@@ -211,7 +213,7 @@ class ZaloOaChannel:
             self.names.popitem(last=False)
 
     async def show(self, incoming: Incoming, out: Outbound, fresh: bool) -> str:
-        return await self._send_all(incoming.chat_key, out)
+        return await self._send_all(incoming.chat_key, out, incoming.update_id)
 
     async def tell(self, incoming: Incoming, text: Text) -> None:
         try:
@@ -243,43 +245,57 @@ class ZaloOaChannel:
 
     # ------------------------------------------------------------------------- sending
 
-    async def _send_all(self, user_id: str, out: Outbound) -> str:
-        """Every message of one answer, in order; the rest is given up after a refusal."""
-        for message in adapter.render(out):
-            for attempt in range(1, SEND_ATTEMPTS + 1):
-                try:
-                    await self._deliver(user_id, message)
-                except (NoInteraction, NotFollower) as error:
-                    log.info("zalo-oa: a person cannot be written to now (%s)", error.code)
-                    return UNDELIVERABLE
-                except OutOfQuota:
-                    if not self.quota_reached:
-                        log.error(
-                            "zalo-oa: the OA's monthly message quota is used up; answers are "
-                            "not sent until it resets; messages are still stored and applied"
-                        )
-                    self.quota_reached = True
-                    return UNDELIVERABLE
-                except TokenDead:
-                    return AGAIN  # kept: sent once the app is authorised again
-                except TokensUnavailable:
-                    log.warning("zalo-oa: the tokens could not be read now; the answer waits")
-                    return AGAIN  # kept: sent by the next sweep
-                except NetworkError as error:
-                    log.warning("zalo-oa: send failed (%s), attempt %d", error.code, attempt)
-                    if attempt < SEND_ATTEMPTS:
-                        await asyncio.sleep(RETRY_PAUSE * attempt)
-                    continue
-                except OaError as error:
-                    log.warning("zalo-oa refused a message: %s %s", error.code, error.description)
-                    return UNDELIVERABLE
-                if self.quota_reached:
-                    log.warning("zalo-oa: the OA's messages are accepted again")
-                    self.quota_reached = False
-                break
-            else:
-                return AGAIN
+    async def _send_all(self, user_id: str, out: Outbound, update_id: int | None = None) -> str:
+        """Every message of one answer, in order; the rest is given up after a refusal. An
+        answer kept to be sent again (``AGAIN``) resumes, in this process, after the messages
+        of it that already went (``update_id`` names it)."""
+        messages = adapter.render(out)
+        done = self._parts.pop(update_id, 0) if update_id is not None else 0
+        for index, message in enumerate(messages[done:], start=done):
+            outcome = await self._send_one(user_id, message)
+            if outcome == AGAIN and update_id is not None and index:
+                self._parts[update_id] = index
+                while len(self._parts) > PARTS_KEPT:
+                    self._parts.popitem(last=False)
+            if outcome != SHOWN:
+                return outcome
         return SHOWN
+
+    async def _send_one(self, user_id: str, message: adapter.Outgoing) -> str:
+        """One message, tried again after a network failure: ``SHOWN``, ``AGAIN`` (later) or
+        ``UNDELIVERABLE``."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await self._deliver(user_id, message)
+            except (NoInteraction, NotFollower) as error:
+                log.info("zalo-oa: a person cannot be written to now (%s)", error.code)
+                return UNDELIVERABLE
+            except OutOfQuota:
+                if not self.quota_reached:
+                    log.error(
+                        "zalo-oa: the OA's monthly message quota is used up; answers are "
+                        "not sent until it resets; messages are still stored and applied"
+                    )
+                self.quota_reached = True
+                return UNDELIVERABLE
+            except TokenDead:
+                return AGAIN  # kept: sent once the app is authorised again
+            except TokensUnavailable:
+                log.warning("zalo-oa: the tokens could not be read now; the answer waits")
+                return AGAIN  # kept: sent by the next sweep
+            except NetworkError as error:
+                log.warning("zalo-oa: send failed (%s), attempt %d", error.code, attempt)
+                if attempt < SEND_ATTEMPTS:
+                    await asyncio.sleep(RETRY_PAUSE * attempt)
+                continue
+            except OaError as error:
+                log.warning("zalo-oa refused a message: %s %s", error.code, error.description)
+                return UNDELIVERABLE
+            if self.quota_reached:
+                log.warning("zalo-oa: the OA's messages are accepted again")
+                self.quota_reached = False
+            return SHOWN
+        return AGAIN
 
     async def _deliver(self, user_id: str, message: adapter.Outgoing) -> None:
         """Send one message; one Zalo refuses for anything but the person, the quota or the
