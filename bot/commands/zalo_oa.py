@@ -1,5 +1,6 @@
-"""``hoctap zalo-oa``: connect a commune's Zalo Official Account (link, authorize, status), and
-the channel ``hoctap run --channel zalo-oa`` runs, built from the settings and the database.
+"""``hoctap zalo-oa``: connect a commune's Zalo Official Account (link, authorize, status;
+resume, once a used-up monthly quota was raised), and the channel ``hoctap run --channel
+zalo-oa`` runs, built from the settings and the database.
 
 The OA's administrator opens the link (``hoctap zalo-oa link``), grants the app its
 permissions, and is sent back to the app's callback URL with ``?code=…``; ``hoctap zalo-oa
@@ -22,6 +23,7 @@ from bot.config import Settings, SettingsError
 from bot.i18n import _, format_datetime
 from bot.services import reminders, tokens
 from bot.services.context import Services, utc_now
+from bot.storage import leases
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +36,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     authorize.add_argument("code", help=_("the code= value of the page it sent you back to"))
     actions.add_parser("status", help=_("say whether the tokens are valid, and until when"))
+    actions.add_parser(
+        "resume",
+        help=_("send reminders again before the month ends (the OA's package was raised)"),
+    )
     parser.set_defaults(handler=run_action)
 
 
@@ -90,6 +96,8 @@ async def run_action(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.action == "authorize":
             return await _authorize(client, settings, args.code.strip())
+        if args.action == "resume":
+            return await _resume(settings)
         return await _status(settings)
     finally:
         await client.aclose()
@@ -126,9 +134,28 @@ async def _authorize(client: OaClient, settings: Settings, code: str) -> int:
     return 0
 
 
+async def _resume(settings: Settings) -> int:
+    async with database(settings) as (_engine, sessions), sessions() as session:
+        paused = await leases.lift(session, reminders.quota_hold(CHANNEL))
+        await session.commit()
+    if not paused:
+        print(_("Nothing was paused: reminders and broadcasts go as usual."))
+    else:
+        print(_("Reminders and broadcasts go again from now (a running bot within a minute)."))
+    return 0
+
+
 async def _status(settings: Settings) -> int:
     async with database(settings) as (_engine, sessions), sessions() as session:
+        paused = await leases.held_until(session, reminders.quota_hold(CHANNEL), utc_now())
         row = await tokens.status(session, CHANNEL)
+    if paused is not None:
+        print(
+            _(
+                "Reminders and broadcasts are paused until {date}: the OA's monthly message "
+                "quota was used up. If its package was raised, run hoctap zalo-oa resume."
+            ).format(date=format_datetime(paused))
+        )
     if row is None:
         return fail(_("Not authorised yet: run hoctap zalo-oa link, then authorize CODE."))
     if row.dead_at is not None:

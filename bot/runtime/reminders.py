@@ -230,7 +230,7 @@ class Deliverer:
 
     @property
     def quota_hold(self) -> str:
-        return f"quota:{self.channel}"
+        return reminders.quota_hold(self.channel)
 
     async def _quota_held(self) -> bool:
         async with self.services.sessions() as session:

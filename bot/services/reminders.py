@@ -528,6 +528,12 @@ async def reach(session: AsyncSession, people: Iterable[int], now: dt.datetime) 
     return len(chosen) - later, later
 
 
+def quota_hold(channel: str) -> str:
+    """The name of the pause a used-up monthly quota puts on a channel's reminders
+    (``leases.hold``)."""
+    return f"quota:{channel}"
+
+
 def quota_resets(now: dt.datetime) -> dt.datetime:
     """When a monthly message quota starts again: the first of next month, Vietnam time (Zalo
     does not document the day; taken as the calendar month)."""

@@ -55,6 +55,13 @@ async def hold(session: AsyncSession, name: str, until: dt.datetime) -> None:
     row.holder, row.until = HELD, max(row.until, until) if row.holder == HELD else until
 
 
+async def lift(session: AsyncSession, name: str) -> bool:
+    """End the pause ``name`` now (an operator's decision); False when there was none. The
+    caller commits."""
+    result = await session.execute(delete(Lease).where(Lease.name == name, Lease.holder == HELD))
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def held_until(session: AsyncSession, name: str, now: dt.datetime) -> dt.datetime | None:
     """When the pause ``name`` ends, or None when there is none now."""
     return await session.scalar(

@@ -230,3 +230,21 @@ def test_the_zalo_oa_commands_say_what_is_missing_in_plain_words(tmp_path: Path)
     polling = hoctap(tmp_path, "run", "--channel", "zalo-oa", **app)
     assert polling.returncode != 0
     assert "Zalo Official Account gửi sự kiện qua webhook: thêm --webhook URL." in polling.stderr
+
+
+def test_zalo_oa_status_says_when_reminders_are_paused_for_the_quota(tmp_path: Path) -> None:
+    app = {"HOCTAP_ZALO_OA_APP_ID": "2914612812345678901", "HOCTAP_ZALO_OA_SECRET_KEY": "k" * 20}
+    assert hoctap(tmp_path, "init", **app).returncode == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "hoctap.db") as db:  # a used-up quota, paused till the 1st
+        db.execute(
+            "INSERT INTO leases (name, holder, until) VALUES ('quota:zalo-oa', 'held', ?)",
+            ("2999-01-01 00:00:00.000000",),
+        )
+    status = hoctap(tmp_path, "zalo-oa", "status", **app)
+    assert "Nhắc việc và thông báo đang tạm dừng đến " in status.stdout
+    assert "hoctap zalo-oa resume" in status.stdout
+    resumed = hoctap(tmp_path, "zalo-oa", "resume", **app)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "đang tạm dừng" not in hoctap(tmp_path, "zalo-oa", "status", **app).stdout

@@ -669,6 +669,40 @@ async def test_the_quota_running_out_mid_broadcast_holds_the_rest_until_next_mon
     assert [r.outcome for r in await reminder_rows(session_factory)] == ["sent"] * 6
 
 
+async def test_a_raised_package_is_resumed_with_one_command_before_the_month_ends(
+    oa: FakeZaloOa,
+    clock: Clock,
+    settings: Settings,
+    session_factory: Sessions,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await authorise(oa, session_factory, clock)
+    users = [oa.user(f"34400011122233344{n:02d}", f"Người {n}") for n in range(3)]
+    people = []
+    for user in users:
+        user.last_interaction = clock.seconds()
+        people.append(await a_person(session_factory, user, NOW))
+    assert await broadcast_to(session_factory, people, "Tin của xã") == 3
+    oa.quota, oa.used[oa.month()] = 100, 100  # used up before the broadcast
+    running = OaRunner(oa, settings, clock)
+    with oa.expect_refusal("message/cs", -211):
+        await running.start()
+        await oa.wait_until(lambda: oa.refusals(), describe="Zalo's -211")
+        await running.stop()
+    assert oa.sent == []
+
+    oa.quota = 1_000  # the commune raised its OA package
+    assert await zalo_oa.run_action(argparse.Namespace(action="resume"), settings) == 0
+    assert capsys.readouterr().out.startswith("Nhắc việc và thông báo được gửi lại từ bây giờ")
+    await running.start()  # the same month: nothing waits for the 1st any more
+    try:
+        await oa.wait_until(lambda: len(oa.sent) == 3, describe="the broadcast")
+    finally:
+        await running.stop()
+    assert await zalo_oa.run_action(argparse.Namespace(action="resume"), settings) == 0
+    assert capsys.readouterr().out.startswith("Không có gì bị tạm dừng")
+
+
 # --------------------------------------------------------------------------- 7. signatures
 
 
