@@ -50,6 +50,7 @@ from bot.channels.zalo_oa.api import (
 )
 from bot.chat.messages import Outbound, Reply
 from bot.config import Settings, SettingsError
+from bot.i18n import _
 from bot.rich import Text
 from bot.runtime.channel import (
     AGAIN,
@@ -98,7 +99,10 @@ class ZaloOaChannel:
     ) -> None:
         if settings.zalo_oa_webhook_key is None:
             raise SettingsError(
-                "HOCTAP_ZALO_OA_WEBHOOK_KEY: set the OA secret key of the app's webhook settings"
+                _(
+                    "HOCTAP_ZALO_OA_WEBHOOK_KEY: set the OA secret key of the app's webhook "
+                    "settings"
+                )
             )
         self.webhook_answer: Json = {"message": "Success"}
         self.app_id = settings.zalo_oa_app_id
@@ -116,8 +120,10 @@ class ZaloOaChannel:
     async def open(self, webhook_url: str | None, secret: str | None) -> None:
         if webhook_url is None:
             raise SettingsError(
-                "A Zalo Official Account sends its events by webhook only: run with "
-                "--webhook URL, and set that URL in the app's webhook settings"
+                _(
+                    "A Zalo Official Account sends its events by webhook only: run with "
+                    "--webhook URL, and set that URL in the app's webhook settings"
+                )
             )
         try:
             await self.keeper.access(self._refresh)
