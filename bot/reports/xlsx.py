@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from bot.i18n import _, format_date
 from bot.reports.model import Goal, Line, Report
@@ -95,10 +97,12 @@ def render(report: Report) -> bytes:
     citizens = book.create_sheet(_sheet_name(_("Learning citizens")))
     title = _("Learning citizens: results for {year}").format(year=report.year)
     _fill(citizens, report, title, citizen_columns(), report.total.citizen_target)
-    # Fixed document times keep the file identical for identical numbers.
+    # Fixed document times keep the file identical for identical numbers. ``Workbook.save``
+    # would stamp "modified" with the clock, so the writer is driven directly.
     book.properties.created = book.properties.modified = report.generated_at.replace(tzinfo=None)
     buffer = BytesIO()
-    book.save(buffer)
+    with ZipFile(buffer, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(book, archive).save()
     return buffer.getvalue()
 
 
