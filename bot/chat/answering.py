@@ -20,7 +20,7 @@ from bot.chat.turn import Turn
 from bot.i18n import _
 from bot.rich import Text, lines, t
 from bot.services import assessing, audit
-from bot.services.context import CDHT
+from bot.services.context import CDHT_FORMS
 from bot.services.people import Conversation, villages_led
 from bot.storage.models import Assessment, Household
 from conversations.engine import Input, Outcome, Problem, Prompt, Result, Review
@@ -167,7 +167,7 @@ def _render(outcome: Outcome, assessment: Assessment, header: Text, edit: bool) 
 
 def _estimate_note(assessment: Assessment) -> list[Text]:
     """For a citizen's self-check: it is their own estimate, and the title needs confirming."""
-    if assessment.subject != "person" or assessment.form_key != CDHT:
+    if assessment.subject != "person" or assessment.form_key not in CDHT_FORMS:
         return []
     return [
         t(""),

@@ -22,6 +22,7 @@ REVIEW = "r"  # r:<action>:<id>  (a commune officer's review of submitted househ
 REMINDERS = "n"  # n:<on|off>:<kind>  (a person's own reminders)
 BULLETIN = "b"  # b:<action>:<arg>  (a commune officer's broadcasts and reminder campaigns)
 HOME = "v"  # v:<action>:<id>  (a person saying which village they live in)
+GROUP = "g"  # g:<group>:<then>  (a citizen's group of Công dân học tập)
 # Buttons of an older release that still sit on people's screens carry fewer fields: these
 # prefixes read the missing ones as "".
 SHORTER = {CONSENT: 1}
@@ -37,6 +38,7 @@ ARITY = {
     REMINDERS: 2,
     BULLETIN: 2,
     HOME: 2,
+    GROUP: 2,
 }
 
 

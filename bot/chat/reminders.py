@@ -40,7 +40,7 @@ from bot.services.campaigns import (
     SELFCHECK_INVITE,
     STALE_DRAFT,
 )
-from bot.services.context import CDHT, GDHT
+from bot.services.context import CDHT_FORMS
 from bot.services.people import roles_of
 from bot.services.reminders import (
     BLOCKED,
@@ -55,6 +55,7 @@ from bot.services.reminders import (
     kinds_for,
     upcoming,
 )
+from bot.services.reports import HOUSEHOLD_FORMS, PERSON_FORMS
 from bot.services.tokens import LINK, REPAIR
 from bot.storage import queries
 from bot.storage.models import Assessment, Broadcast, Household, Person, Reminder, Unit
@@ -133,7 +134,7 @@ async def compose(
         done = await session.scalar(
             select(Assessment.id).where(
                 Assessment.person_id == person.id,
-                Assessment.form_key == CDHT,
+                Assessment.form_key.in_(CDHT_FORMS),
                 Assessment.year == data["year"],
                 Assessment.state != "draft",
             )
@@ -221,7 +222,9 @@ async def _not_assessed_text(session: AsyncSession, data: dict[str, Any]) -> Rep
     village = await session.get(Unit, data["unit"])
     if village is None or not village.active:
         return None
-    rows = await queries.child_counts(session, village, data["year"], (GDHT,), (CDHT,))
+    rows = await queries.child_counts(
+        session, village, data["year"], HOUSEHOLD_FORMS, PERSON_FORMS
+    )
     counts = sum((row.counts for row in rows), queries.Counts())
     left = counts.households - counts.assessed
     if left == 0:
@@ -250,7 +253,9 @@ async def _deadline_text(session: AsyncSession, data: dict[str, Any]) -> Reply |
     commune = await session.get(Unit, data["unit"])
     if commune is None:
         return None
-    rows = await queries.child_counts(session, commune, data["year"], (GDHT,), (CDHT,))
+    rows = await queries.child_counts(
+        session, commune, data["year"], HOUSEHOLD_FORMS, PERSON_FORMS
+    )
     total = sum((row.counts for row in rows), queries.Counts())
     text = lines(
         "📊 "

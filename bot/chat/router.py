@@ -35,6 +35,7 @@ from bot.chat.callbacks import (
     ANSWER,
     BULLETIN,
     CONSENT,
+    GROUP,
     HOME,
     HOUSEHOLD,
     LANGUAGE,
@@ -296,6 +297,8 @@ async def _choice(turn: Turn, data: str) -> None:
         await broadcasts.on_button(turn, callback)
     elif callback.prefix == HOME:
         await account.on_home_button(turn, callback)
+    elif callback.prefix == GROUP:
+        await self_check.on_group_button(turn, callback)
     else:
         await _menu_button(turn, callback.fields[0])
 
@@ -303,6 +306,7 @@ async def _choice(turn: Turn, data: str) -> None:
 MENU_ACTIONS: dict[str, Action] = {
     "self": self_check.start_self_check,
     "history": self_check.show_history,
+    "group": self_check.ask_group,
     "mine": lambda turn: _add_plain(turn, menus.own_reply()),
     "village": households.show_summary,
     "review": review.show_pending,

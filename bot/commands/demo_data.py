@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import TIMEZONE, _
 from bot.rich import Refusal
-from bot.services import assessing, review, titles, units
-from bot.services.context import CDHT, GDHT
+from bot.services import assessing, groups, review, titles, units
+from bot.services.context import GDHT
 from bot.storage.models import (
     Answer,
     Assessment,
@@ -39,6 +39,9 @@ from conversations.model import Form
 
 OFFICER_LOGIN = "can-bo-xa"
 LEADER_LOGIN = "chi-hoi-truong-{number:02d}"
+# How the demo's citizens fall into the four groups of Công dân học tập (residents, workers,
+# staff, pupils): a rural commune, most of them farmers.
+GROUP_WEIGHTS = (60, 20, 10, 10)
 VILLAGE_NAMES = (
     "Thôn Đông",
     "Thôn Tây",
@@ -431,13 +434,16 @@ async def _citizens(
     now: dt.datetime,
     tally: _Tally,
 ) -> None:
-    """Citizens of the village who checked themselves against Công dân học tập; the branch
-    leader has confirmed the title of most of those who meet the criteria."""
-    form = forms.get(CDHT)
+    """Citizens of the village who checked themselves against Công dân học tập, each with the
+    form of their group (most are rural residents); the branch leader has confirmed the title
+    of most of those who meet the criteria."""
     for _number in range(rng.randint(8, 25)):
         when = _moment(rng, year, (2, 1), (11, 30), now)
         person = await _person(session, vietnamese_name(rng), None, when)
         person.home_unit_id = village.id  # counted in the village the citizen lives in
+        group = rng.choices(groups.GROUPS, weights=GROUP_WEIGHTS)[0]
+        person.citizen_group = group.id
+        form = forms.get(group.form_key)
         assessment = await assessing.open_own_assessment(
             session, form, person.id, year, when, unit_id=village.id
         )

@@ -4,7 +4,8 @@ text, the spreadsheet and the chart always agree.
 
 The bases are those of the official targets (QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg): families recognised
 of the households in scope; Công dân học tập titles confirmed of the households' working-age
-members. Self-checks that meet the criteria are the people's own estimates: they are counted
+members (people of the three working groups; pupils and students are counted in their own
+group only). Self-checks that meet the criteria are the people's own estimates: they are counted
 beside the titles, never as titles. Where a household has not given its working-age members,
 the base is incomplete, and the line says so rather than using the headcount.
 
@@ -49,6 +50,24 @@ def _needed(goal: Goal | None, base: int, have: int) -> int | None:
 
 
 @dataclass(frozen=True)
+class GroupCounts:
+    """One group's Công dân học tập numbers on a line (its id: bot/services/groups.py)."""
+
+    group: str
+    checked: int = 0  # submitted a self-check with the group's form
+    certified: int = 0  # of whom met the criteria, by their own estimate
+    confirmed: int = 0  # holding the title
+
+    def __add__(self, other: GroupCounts) -> GroupCounts:
+        return GroupCounts(
+            self.group,
+            self.checked + other.checked,
+            self.certified + other.certified,
+            self.confirmed + other.confirmed,
+        )
+
+
+@dataclass(frozen=True)
 class Line:
     """One row of a report: a village or commune (or the totals), its counts and targets."""
 
@@ -71,6 +90,10 @@ class Line:
     villages_reporting: int = 0
     family_target: Goal | None = None
     citizen_target: Goal | None = None
+    # Công dân học tập per group, in the groups' order; a person is counted in the group of
+    # each form they self-checked with. Pupils' titles are not in ``confirmed`` (the base is
+    # working-age people), so only here.
+    groups: tuple[GroupCounts, ...] = ()
 
     @property
     def family_share(self) -> float | None:
@@ -163,4 +186,5 @@ def _line_of(data: dict[str, Any]) -> Line:
     for goal in ("family_target", "citizen_target"):
         if values.get(goal) is not None:
             values[goal] = Goal(**values[goal])
+    values["groups"] = tuple(GroupCounts(**group) for group in values.get("groups", ()))
     return Line(**values)

@@ -27,6 +27,29 @@ def _percent(goal: Goal) -> str:
     return format_percent(goal.share, decimals=0 if goal.percent.is_integer() else 1)
 
 
+def group_name(group: str) -> str:
+    """A Công dân học tập group's name (QĐ 324/QĐ-KHVN's four forms), short enough for a
+    button."""
+    names = {
+        "resident": _("Resident of the commune"),
+        "worker": _("Worker"),
+        "staff": _("Staff or business person"),
+        "pupil": _("Pupil, student or learner"),
+    }
+    return names.get(group, group)
+
+
+def group_hint(group: str) -> str:
+    """Who is in a group, in a few words."""
+    hints = {
+        "resident": _("farming, small trade, working at home"),
+        "worker": _("in a factory, a workshop, a trade or services"),
+        "staff": _("in an agency, a school or an enterprise, or running a business"),
+        "pupil": _("at school, college, university or on a course"),
+    }
+    return hints.get(group, "")
+
+
 def origin(goal: Goal) -> Text:
     """Where a target came from, in a few words."""
     if goal.origin == "unit":
@@ -110,7 +133,7 @@ def citizen_lines(total: Line) -> Parts:
     """The Công dân học tập totals: titles confirmed of the working-age members, then the
     self-checks that meet the criteria by the people's own estimate."""
     parts: Parts = ["👤 " + bold(t(_("Learning citizens"))) + " (QĐ 324/QĐ-KHVN)"]
-    if not total.checked and not total.confirmed:
+    if not total.checked and not total.confirmed and not any(g.checked for g in total.groups):
         return [*parts, t(_("No self-checks submitted yet."))]
     parts.append(
         t(
@@ -128,6 +151,19 @@ def citizen_lines(total: Line) -> Parts:
             total=format_number(total.checked),
         )
     )
+    parts += [
+        "• "
+        + t(
+            _("{group}: self-checked {checked}, meeting the criteria {certified}, "
+              "titles {confirmed}"),
+            group=group_name(group.group),
+            checked=format_number(group.checked),
+            certified=format_number(group.certified),
+            confirmed=format_number(group.confirmed),
+        )
+        for group in total.groups
+        if group.checked
+    ]  # fmt: skip
     if not total.citizen_base_complete:
         parts.append(
             "⚠️ "

@@ -20,8 +20,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from bot.i18n import _, format_date
-from bot.reports.model import Goal, Line, Report
-from bot.reports.text import origin
+from bot.reports.model import Goal, GroupCounts, Line, Report
+from bot.reports.text import group_name, origin
 
 HEADER_ROW = 6  # rows 1-4: title, unit, date, target; row 5 empty
 PERCENT, TARGET = "0.0%", "0%"
@@ -83,6 +83,31 @@ def citizen_columns() -> list[Column]:
         Column(_("Titles still needed"), lambda x: x.citizen_needed, width=14),
         Column(_("Self-checked"), lambda x: x.checked),
         Column(_("Meeting the criteria by their own estimate"), lambda x: x.certified, width=18),
+        *(column for group in GROUP_IDS for column in _group_columns(group)),
+    ]
+
+
+GROUP_IDS = ("resident", "worker", "staff", "pupil")  # bot/services/groups.py, in its order
+
+
+def _group_columns(group: str) -> list[Column]:
+    """A group's self-checks, those meeting the criteria and its titles."""
+
+    def numbers(line: Line) -> GroupCounts:
+        found = [g for g in line.groups if g.group == group]
+        return found[0] if found else GroupCounts(group)
+
+    name = group_name(group)
+    return [
+        Column(
+            _("{group}: self-checked").format(group=name), lambda x: numbers(x).checked, width=14
+        ),
+        Column(
+            _("{group}: meeting the criteria").format(group=name),
+            lambda x: numbers(x).certified,
+            width=14,
+        ),
+        Column(_("{group}: titles").format(group=name), lambda x: numbers(x).confirmed, width=14),
     ]
 
 

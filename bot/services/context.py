@@ -11,8 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import TIMEZONE
 from conversations.loader import FormRegistry
 
-CDHT = "cong-dan-hoc-tap"  # Công dân học tập: the citizen's self-check
 GDHT = "gia-dinh-hoc-tap"  # Gia đình học tập: the household assessment
+# Công dân học tập: the citizen's self-check, one form per group of QĐ 324/QĐ-KHVN
+# (bot/services/groups.py): người dân trong xã (the first form shipped, hence the plain key),
+# người lao động, cán bộ công nhân viên và doanh nhân, học sinh sinh viên học viên.
+CDHT = "cong-dan-hoc-tap"
+CDHT_WORKERS = "cong-dan-hoc-tap-lao-dong"
+CDHT_STAFF = "cong-dan-hoc-tap-can-bo"
+CDHT_PUPILS = "cong-dan-hoc-tap-hoc-sinh"
+CDHT_FORMS = (CDHT, CDHT_WORKERS, CDHT_STAFF, CDHT_PUPILS)
 
 
 def utc_now() -> dt.datetime:

@@ -130,6 +130,7 @@ async def erase_person(session: AsyncSession, person: Person, now: dt.datetime) 
     person.display_name = ERASED_NAME
     person.consent_at = None
     person.consent_purpose = None
+    person.citizen_group = None
     person.erased_at = now
     await audit.record(session, person.id, "person.erased", "person", person.id, now)
 

@@ -14,16 +14,18 @@ from dataclasses import asdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reports.model import Goal, Line, Report
-from bot.services import scope, targets, words
-from bot.services.context import CDHT, GDHT
+from bot.reports.model import Goal, GroupCounts, Line, Report
+from bot.services import groups, scope, targets, words
+from bot.services.context import CDHT_FORMS, GDHT
 from bot.services.review import find_unit
 from bot.storage import queries
 from bot.storage.models import Unit, utcnow
 from conversations.text import vietnamese_key
 
 HOUSEHOLD_FORMS = (GDHT,)
-PERSON_FORMS = (CDHT,)
+# The citizen columns count the groups whose base is the households' working-age members;
+# every group is also counted apart (``Line.groups``).
+PERSON_FORMS = groups.HOUSEHOLD_BASE_FORMS
 VIEWERS = ("leader", "officer", "province")
 MAX_UNITS = 5  # reports sent for one /report; more would flood the chat
 
@@ -42,6 +44,7 @@ def _line(
     name: str,
     counts: queries.Counts,
     goals: dict[tuple[str, str], Goal | None],
+    by_group: tuple[GroupCounts, ...],
 ) -> Line:
     return Line(
         code=code,
@@ -49,7 +52,24 @@ def _line(
         **asdict(counts),
         family_target=goals[(unit_path, queries.TITLE_FAMILY)],
         citizen_target=goals[(unit_path, queries.TITLE_CITIZEN)],
+        groups=by_group,
     )
+
+
+def _groups_of(
+    unit_id: int, found: dict[tuple[int, str], tuple[int, int, int]]
+) -> tuple[GroupCounts, ...]:
+    return tuple(
+        GroupCounts(group.id, *found.get((unit_id, group.form_key), (0, 0, 0)))
+        for group in groups.GROUPS
+    )
+
+
+def _sum_groups(lines: list[Line]) -> tuple[GroupCounts, ...]:
+    total = tuple(GroupCounts(group.id) for group in groups.GROUPS)
+    for line in lines:
+        total = tuple(a + b for a, b in zip(total, line.groups, strict=True))
+    return total
 
 
 async def build_report(
@@ -61,7 +81,11 @@ async def build_report(
     paths = [found.path, *(row.path for row in rows)]
     titles = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN)
     goals = await targets.goals(session, paths, titles, year)
-    lines = [_line(row.path, row.code, row.name, row.counts, goals) for row in rows]
+    by_group = await queries.group_counts(session, found, year, CDHT_FORMS)
+    lines = [
+        _line(row.path, row.code, row.name, row.counts, goals, _groups_of(row.unit_id, by_group))
+        for row in rows
+    ]
     total = sum((row.counts for row in rows), queries.Counts())
     return Report(
         unit_code=found.code,
@@ -69,7 +93,7 @@ async def build_report(
         unit_level=found.level,
         year=year,
         lines=tuple(sorted(lines, key=_sort_key)),
-        total=_line(found.path, found.code, found.name, total, goals),
+        total=_line(found.path, found.code, found.name, total, goals, _sum_groups(lines)),
         generated_at=now or utcnow(),
         words=await words.words_for(session, found),
     )

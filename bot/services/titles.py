@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
 from bot.services import assessing, review, scope
-from bot.services.context import CDHT
+from bot.services.context import CDHT, CDHT_FORMS
 from bot.storage.models import Assessment, Person, Unit
 from conversations.loader import FormRegistry
 from conversations.text import vietnamese_key
@@ -40,18 +40,19 @@ class CitizenItem:
     year: int
     score: float | None
     submitted_at: dt.datetime | None
+    form_key: str = CDHT  # the group's form (bot/services/groups.py)
 
 
 ITEM_COLUMNS = (
     Assessment.id, Assessment.person_id, Person.display_name, Unit.id, Unit.name,
-    Assessment.year, Assessment.score, Assessment.submitted_at,
+    Assessment.year, Assessment.score, Assessment.submitted_at, Assessment.form_key,
 )  # fmt: skip
 
 
 def _waiting(year: int | None) -> list[ColumnElement[bool]]:
     found = [
         Assessment.subject == "person",
-        Assessment.form_key == CDHT,
+        Assessment.form_key.in_(CDHT_FORMS),
         Assessment.state == "submitted",
         Assessment.passed.is_(True),
         Person.erased_at.is_(None),
@@ -78,24 +79,30 @@ async def waiting_in(
         (CitizenItem(*row) for row in rows),
         key=lambda i: (vietnamese_key(i.village), vietnamese_key(i.name), i.assessment_id),
     )
-    allowed: dict[int, bool] = {}
+    allowed: dict[tuple[int, str], bool] = {}
     kept = []
     for item in items:
-        if item.village_id not in allowed:
+        key = (item.village_id, item.form_key)
+        if key not in allowed:
             village = await session.get(Unit, item.village_id)
             assert village is not None
-            allowed[item.village_id] = await may_confirm(session, forms, actor_id, village)
-        if allowed[item.village_id]:
+            allowed[key] = await may_confirm(session, forms, actor_id, village, item.form_key)
+        if allowed[key]:
             kept.append(item)
     return kept
 
 
 async def may_confirm(
-    session: AsyncSession, forms: FormRegistry, actor_id: int, village: Unit
+    session: AsyncSession,
+    forms: FormRegistry,
+    actor_id: int,
+    village: Unit,
+    form_key: str = CDHT,
 ) -> bool:
-    """True when this person may confirm titles of people living in ``village``: the roles
-    the newest form's ``confirmer`` names, as the village's commune or province set it."""
-    form = await assessing.with_settings(session, forms.get(CDHT), village.id)
+    """True when this person may confirm titles of people living in ``village`` made with
+    the group form ``form_key``: the roles its newest version's ``confirmer`` names, as the
+    village's commune or province set it."""
+    form = await assessing.with_settings(session, forms.get(form_key), village.id)
     parameter = form.parameters.get("confirmer")
     roles = (
         BY_PARAMETER.get(int(parameter.value), BY_PARAMETER[3]) if parameter else (LEADER, OFFICER)
@@ -130,14 +137,17 @@ async def _load(
     assessment = await session.scalar(query.with_for_update() if lock else query)
     village = (
         await session.get(Unit, assessment.unit_id)
-        if assessment is not None and assessment.subject == "person" and assessment.unit_id
+        if assessment is not None
+        and assessment.subject == "person"
+        and assessment.form_key in CDHT_FORMS
+        and assessment.unit_id
         else None
     )
     if assessment is None or village is None:
         raise review.ReviewError(
             _("There is no self-check {id} to confirm.").format(id=assessment_id)
         )
-    if not await may_confirm(session, forms, actor_id, village):
+    if not await may_confirm(session, forms, actor_id, village, assessment.form_key):
         raise review.ReviewError(
             _("Only the branch leader of this village or its commune officer can confirm it.")
         )

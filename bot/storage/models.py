@@ -191,6 +191,9 @@ class Person(Base):
     # The village a person lives in: their self-checks count in its totals. No foreign key: see
     # migration 0004 (units are never deleted; the service checks the village exists).
     home_unit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Which group's Công dân học tập form the person self-checks with ("resident", "worker",
+    # "staff", "pupil": bot/services/groups.py); None: not chosen yet.
+    citizen_group: Mapped[str | None] = mapped_column(String(16))
 
 
 class ChatState(Base):

@@ -392,6 +392,49 @@ async def live_child_counts(
     return [_unit_counts(row) for row in rows]
 
 
+async def group_counts(
+    session: AsyncSession, unit: Unit, year: int, forms: Sequence[str]
+) -> dict[tuple[int, str], tuple[int, int, int]]:
+    """Per child of `unit` (a village: itself) and person form: the citizens who submitted a
+    self-check with it, those meeting the criteria, those holding the title; counted as the
+    report's citizen columns are, once per village, then added up (one statement)."""
+    tree = _tree(unit)
+    a = Assessment
+    per_village = (
+        select(
+            a.unit_id.label("village_id"),
+            a.form_key.label("form_key"),
+            func.count(a.person_id.distinct()).label("checked"),
+            func.count(case((a.passed.is_(True), a.person_id)).distinct()).label("certified"),
+            func.count(case((a.state == "recognised", a.person_id)).distinct()).label("confirmed"),
+        )
+        .where(
+            a.unit_id.in_(select(tree.c.member_id)),
+            a.year == year,
+            a.form_key.in_(forms),
+            a.subject == "person",
+            a.state.in_(SUBMITTED),
+        )
+        .group_by(a.unit_id, a.form_key)
+        .subquery("per_village")
+    )
+    rows = await session.execute(
+        select(
+            tree.c.group_id,
+            per_village.c.form_key,
+            func.sum(per_village.c.checked),
+            func.sum(per_village.c.certified),
+            func.sum(per_village.c.confirmed),
+        )
+        .join(per_village, per_village.c.village_id == tree.c.member_id)
+        .group_by(tree.c.group_id, per_village.c.form_key)
+    )
+    return {
+        (group_id, form_key): (int(checked), int(certified), int(confirmed))
+        for group_id, form_key, checked, certified, confirmed in rows
+    }
+
+
 def _unit_counts(row: Any) -> UnitCounts:
     unit_id, code, name, level, path, active, *numbers = row
     return UnitCounts(unit_id, code, name, level, path, bool(active),

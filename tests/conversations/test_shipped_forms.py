@@ -14,7 +14,13 @@ from conversations.model import Form
 def test_every_shipped_form_loads_and_names_its_source() -> None:
     registry = load_forms()
     keys = registry.keys()
-    assert keys == ["cong-dan-hoc-tap", "gia-dinh-hoc-tap"]
+    assert keys == [
+        "cong-dan-hoc-tap",
+        "cong-dan-hoc-tap-can-bo",
+        "cong-dan-hoc-tap-hoc-sinh",
+        "cong-dan-hoc-tap-lao-dong",
+        "gia-dinh-hoc-tap",
+    ]
     # Earlier versions stay shipped: stored assessments keep the version they were made with.
     assert registry.versions("cong-dan-hoc-tap") == [1, 2]
     assert registry.versions("gia-dinh-hoc-tap") == [1, 2]
@@ -88,6 +94,37 @@ def test_cdht_v2_cites_qd_324_of_25_10_2023_and_offers_the_exemption(latest_cdht
     more = latest_cdht.with_overrides({"exempt_cs5": 1})
     assert {q.id for q in more.questions if any(o.exempt for o in q.options)} == {"cs5", "cs6"}
     assert (latest_cdht.rules.pass_mark, latest_cdht.rules.item_min_points) == (80, 5)
+
+
+GROUP_FORMS = ("cong-dan-hoc-tap-lao-dong", "cong-dan-hoc-tap-can-bo", "cong-dan-hoc-tap-hoc-sinh")
+
+
+def test_each_group_form_keeps_the_framework_and_says_its_wording_is_not_official(
+    latest_cdht: Form,
+) -> None:
+    registry = load_forms()
+    for key in GROUP_FORMS:
+        form = registry.get(key)
+        assert "324/QĐ-KHVN ngày 25/10/2023" in form.source
+        assert "chưa công khai" in form.source  # the official wording of this group: not found
+        header = (FORMS_DIR / f"{key}.toml").read_text(encoding="utf-8")[:2000]
+        assert "NOT CONFIRMED" in header
+        # The framework's competencies, indicators and scoring, as in the first group's form.
+        assert [(s.id, s.max_points) for s in form.sections] == [
+            (s.id, s.max_points) for s in latest_cdht.sections
+        ]
+        assert [(q.id, q.section, q.max_points) for q in form.questions] == [
+            (q.id, q.section, q.max_points) for q in latest_cdht.questions
+        ]
+        assert (form.rules.pass_mark, form.rules.item_min_points) == (80, 5)
+        assert set(form.parameters) == set(latest_cdht.parameters)
+        assert not any(p.confirmed for n, p in form.parameters.items() if n.startswith("exempt"))
+        for question in form.questions:
+            assert len(question.text["vi"]) <= 110, (key, question.id)
+            # the group's own wording, not the rural residents' form copied
+            assert question.text["vi"] != latest_cdht.question(question.id).text["vi"] or (
+                question.id in ("cs1", "cs6")
+            ), (key, question.id)
 
 
 def test_gdht_v2_asks_how_many_adults_hold_the_title(latest_gdht: Form) -> None:

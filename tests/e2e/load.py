@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.chat.callbacks import ANSWER, CONSENT, pack
+from bot.chat.callbacks import ANSWER, CONSENT, GROUP, pack
 from bot.chat.presenting import REVIEW_STEP, SUBMIT
 from bot.services.context import CDHT
 from bot.storage.models import Answer, Assessment, ChatState, Identity, InboxUpdate, Person
@@ -95,6 +95,7 @@ class Script:
             self.text(citizen, "/start"),
             self.tap(citizen, pack(CONSENT, "yes", "vi", "")),
             self.text(citizen, "/selfcheck"),
+            self.tap(citizen, pack(GROUP, "resident", "s")),  # the group, asked once
             self.text(citizen, self._number(first.id, citizen.answers[first.id])),
             self.text(citizen, self._number(second.id, citizen.answers[second.id])),
         ]
@@ -307,6 +308,7 @@ async def walk(api: FakeBotApi, form: Form, citizen: Citizen, deliver: Deliver) 
     await step(text("/start"))
     await step(tap(pack(CONSENT, "yes", "vi", "")))
     await step(text("/selfcheck"))
+    await step(tap(pack(GROUP, "resident", "s")))
     for index, question in enumerate(form.questions):
         option = citizen.answers[question.id]
         number = next(n for n, o in enumerate(question.options, start=1) if o.id == option)

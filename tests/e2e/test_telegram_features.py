@@ -94,4 +94,5 @@ async def test_an_officers_own_self_check_is_kept_apart_from_the_communes_work(
         "◀ Menu",
     ]
     await officer.click("📝 Tự đánh giá Công dân học tập")
+    await officer.click("Người dân trong xã, phường")  # the group, asked once
     assert "Câu 1/10" in officer.last_reply()

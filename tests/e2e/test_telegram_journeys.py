@@ -33,6 +33,7 @@ Sessions = async_sessionmaker[AsyncSession]
 pytestmark = pytest.mark.usefixtures("bot")
 
 CDHT = "cong-dan-hoc-tap"
+RESIDENT = "Người dân trong xã, phường"  # the first group of Công dân học tập
 GDHT = "gia-dinh-hoc-tap"
 DAILY, OFTEN, RARELY, NEVER = "Thường xuyên, hằng ngày", "Khá thường xuyên", "Hiếm khi", "Chưa làm"
 YES, NO = "Có", "Không"
@@ -171,8 +172,14 @@ async def test_citizen_consents_checks_herself_twice_and_reads_her_results(
     assert "🏠" not in " ".join(labels(menu))  # a citizen has no households
 
     await chat.click("📝 Tự đánh giá Công dân học tập")
+    asked = chat.last_message()
+    assert asked.message_id == menu.message_id  # the menu turned into the group question
+    assert "Bạn thuộc nhóm nào?" in asked.content
+    assert labels(asked) == [RESIDENT, "Người lao động", "Cán bộ, công nhân viên, doanh nhân",
+                             "Học sinh, sinh viên, học viên"]  # fmt: skip
+    await chat.click(RESIDENT)  # one tap, kept: the next self-check does not ask
     first = chat.last_message()
-    assert first.message_id == menu.message_id  # the menu turned into the first question
+    assert first.message_id == menu.message_id  # and the question into the first question
     assert "Câu 1/10 ░░░░░░░░░░" in first.content
     assert "<b>Năng lực 1: Tự học và học suốt đời</b>" in first.content
     assert "Bạn có đọc sách báo" in first.content
@@ -239,9 +246,11 @@ async def test_citizen_consents_checks_herself_twice_and_reads_her_results(
     await chat.click("📊 Kết quả của tôi")
     history = chat.last_reply().split("\n")
     assert history[0] == "<b>Kết quả của tôi</b>"
-    assert len(history) == 3
+    assert len(history) == 4
     assert history[1].endswith(": 90 điểm, chưa đạt tiêu chí")  # newest first
     assert history[2].endswith(": 98 điểm, ✅ đạt tiêu chí — chờ xác nhận")  # not the title
+    assert history[3] == "Nhóm của bạn: Người dân trong xã, phường"
+    assert labels(chat.last_message()) == ["👥 Đổi nhóm"]
 
     await chat.send("/language")
     assert chat.last_reply() == "Chọn ngôn ngữ:"
@@ -401,6 +410,7 @@ async def test_a_redelivered_update_is_applied_once(
     chat = Chat(api, lan)
     await consent(chat)
     await chat.click("📝 Tự đánh giá Công dân học tập")
+    await chat.click(RESIDENT)
     await chat.click(OFTEN)
     tapped = max(api.acknowledged_ids())
     await chat.send("2")
@@ -440,6 +450,7 @@ async def test_old_buttons_and_double_taps_are_answered_and_applied_at_most_once
     chat = Chat(api, minh)
     await consent(chat)
     await chat.click("📝 Tự đánh giá Công dân học tập")
+    await chat.click(RESIDENT)
     message = chat.last_message()
     first_options = [data for row in message.buttons for _label, data in row]
     await chat.click(DAILY)
@@ -516,6 +527,8 @@ async def test_bad_input_gets_a_clear_answer_and_forged_buttons_are_refused(
     assert chat.last_reply().endswith("Bạn có đồng ý không?")
     assert await assessments(session_factory, form_key=CDHT) == []
     await chat.click("Tôi đồng ý", replies=1)  # then what was asked for goes ahead
+    assert "Bạn thuộc nhóm nào?" in chat.last_reply()
+    await chat.click(RESIDENT)
     assert "Câu 1/10" in chat.last_reply()
 
     # An unknown command in the middle of the self-check: one line, and the question again.

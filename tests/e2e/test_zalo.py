@@ -230,8 +230,10 @@ async def inbox_rows(sessions: Sessions) -> list[InboxUpdate]:
 
 
 async def start_self_check(chat: ZaloChat) -> str:
-    """Greet, agree (typing 1) and open the self-check; return its first question."""
+    """Greet, agree (typing 1) and open the self-check as a resident of the commune (typing 1
+    for the menu's first item, then 1 for the first group); return its first question."""
     await chat.send("Xin chào")
+    await chat.send("1")
     await chat.send("1")
     [first] = await chat.send("1")
     return first
@@ -276,6 +278,12 @@ async def test_a_citizen_consents_and_checks_herself_to_her_result(
     )
     assert (await person_of(session_factory, hoa)).consent_at == NOW
 
+    [asked] = await chat.send("1")
+    assert "Bạn thuộc nhóm nào?" in asked
+    assert asked.endswith(
+        "  1. Người dân trong xã, phường\n  2. Người lao động\n"
+        "  3. Cán bộ, công nhân viên, doanh nhân\n  4. Học sinh, sinh viên, học viên"
+    )
     [first] = await chat.send("1")
     assert "Câu 1/10" in first
     assert "\n  1. Thường xuyên, hằng ngày\n" in first
@@ -386,7 +394,7 @@ async def test_the_same_event_delivered_twice_is_applied_once(
     else:
         assert [d.status for d in zalo.deliveries if d.message_id == typed] == [200, 200]
     rows = await inbox_rows(session_factory)
-    assert len(rows) == len(chat.sent_ids) == 5  # the copy was not stored again
+    assert len(rows) == len(chat.sent_ids) == 6  # the copy was not stored again
     assert all(row.done_at == NOW for row in rows)
     assert zalo.refused() == []
 

@@ -328,7 +328,10 @@ async def test_a_follower_is_greeted_agrees_by_button_and_checks_herself_with_bu
     assert (stored.consent_at, stored.display_name) == (NOW, "Hoa")  # her name, looked up
     assert oa.lookups == 1
 
-    [first] = await chat.tap("📝 Tự đánh giá Công dân học tập")
+    [asked] = await chat.tap("📝 Tự đánh giá Công dân học tập")
+    assert "Bạn thuộc nhóm nào?" in asked
+    assert len(chat.titles()) == 4  # the four groups, within the OA's five buttons
+    [first] = await chat.tap("Người dân trong xã, phường")
     assert "Câu 1/10" in first
     assert first.endswith("  6. ⏸ Tạm dừng")  # six choices: the five answers are buttons
     assert chat.titles() == [
@@ -442,6 +445,7 @@ async def test_an_event_delivered_twice_is_applied_once_and_receipts_are_left(
     chat = OaChat(oa, oa.user("1122334455667788990", "Lan"))
     await consented(chat)
     await chat.tap("📝 Tự đánh giá Công dân học tập")
+    await chat.tap("Người dân trong xã, phường")
     await chat.tap("Khá thường xuyên")
     typed = chat.sent_ids[-1]
     person = await person_of(session_factory, chat.user)
@@ -751,6 +755,7 @@ async def test_an_unfollow_marks_her_unreachable_keeps_her_data_and_erasure_stil
     chat = OaChat(oa, oa.user("6660001112223334445", "Mai"))
     await consented(chat)
     await chat.tap("📝 Tự đánh giá Công dân học tập")
+    await chat.tap("Người dân trong xã, phường")
     await chat.tap("Thỉnh thoảng")
     person = await person_of(session_factory, chat.user)
 

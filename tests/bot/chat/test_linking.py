@@ -44,6 +44,7 @@ async def test_a_self_check_started_on_telegram_finishes_on_zalo(
     await say(session_factory, TELEGRAM, "/start")
     await say(session_factory, TELEGRAM, "1")  # agree
     await say(session_factory, TELEGRAM, "/selfcheck")
+    await say(session_factory, TELEGRAM, "1")  # the group: kept, so Zalo does not ask again
     for _answer in range(3):
         await say(session_factory, TELEGRAM, "1")
     code = await link_code(session_factory)
@@ -79,6 +80,7 @@ async def test_a_messenger_with_answers_of_its_own_is_not_merged_silently(
     await say(session_factory, ZALO, "/start")
     await say(session_factory, ZALO, "1")  # agree
     await say(session_factory, ZALO, "/selfcheck")
+    await say(session_factory, ZALO, "1")  # the group
     await say(session_factory, ZALO, "1")
     assert "/link" in await say(session_factory, ZALO, f"/link {code}")
     async with session_factory() as session:

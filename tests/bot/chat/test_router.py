@@ -48,7 +48,8 @@ async def test_a_typed_number_is_the_listed_choice_even_after_a_restart(
     )
     assert first.replies[-1].keys() == ["1", "2", "3"]  # agree, do not agree, language
     assert "đồng ý" in await say(session_factory, "1")  # agreed: the menu follows
-    assert "Câu 1/10" in await say(session_factory, "1")  # menu item 1: the self-check
+    assert "Bạn thuộc nhóm nào?" in await say(session_factory, "1")  # menu item 1: self-check
+    assert "Câu 1/10" in await say(session_factory, "2")  # group 2: người lao động
     assert "Câu 2/10" in await say(session_factory, "2")  # option 2 of question 1
     assert "Câu 1/10" in await say(session_factory, "6")  # after the options: ◀ back
 
@@ -77,6 +78,7 @@ async def test_a_citizen_who_names_their_village_counts_in_its_report(
     )
     assert "Thôn Đông" in reply.replies[0].text.html()
     await say(session_factory, "1")  # menu: the self-check
+    await say(session_factory, "1")  # the group: người dân trong xã
     for _question in range(10):
         await say(session_factory, "1")
     assert "đạt tiêu chí — chờ xác nhận" in await say(session_factory, "1")  # submitted

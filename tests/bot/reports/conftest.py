@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from bot.i18n import Words
-from bot.reports.model import Goal, Line, Report
+from bot.reports.model import Goal, GroupCounts, Line, Report
 
 FAMILY = Goal(72.0, "default", documents="QĐ 387/QĐ-TTg")
 CITIZEN = Goal(44.0, "default", documents="QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg")
@@ -18,7 +18,7 @@ WARD_EN = Words("ward", "residential group", "residential groups")
 WARD_VI = Words("phường", "tổ dân phố", "tổ dân phố")
 
 
-def _line(code: str, name: str, households: int, recognised: int, **more: int) -> Line:
+def _line(code: str, name: str, households: int, recognised: int, **more: object) -> Line:
     return Line(
         code=code,
         name=name,
@@ -26,8 +26,14 @@ def _line(code: str, name: str, households: int, recognised: int, **more: int) -
         recognised=recognised,
         family_target=FAMILY,
         citizen_target=CITIZEN,
-        **more,
+        **more,  # type: ignore[arg-type]
     )
+
+
+def _groups(*numbers: tuple[int, int, int]) -> tuple[GroupCounts, ...]:
+    """Công dân học tập per group: residents, workers, staff, pupils."""
+    ids = ("resident", "worker", "staff", "pupil")
+    return tuple(GroupCounts(group, *n) for group, n in zip(ids, numbers, strict=True))
 
 
 @pytest.fixture
@@ -51,6 +57,7 @@ def commune_report() -> Report:
             confirmed=20,
             villages=1,
             villages_reporting=1,
+            groups=_groups((30, 22, 15), (10, 8, 5), (0, 0, 0), (6, 4, 1)),
         ),
         _line(
             "V2",
@@ -70,6 +77,7 @@ def commune_report() -> Report:
             confirmed=10,
             villages=1,
             villages_reporting=1,
+            groups=_groups((50, 20, 10), (0, 0, 0), (0, 0, 0), (0, 0, 0)),
         ),
         _line("V3", "Thôn Tây", 0, 0, villages=1),
     )
@@ -91,6 +99,7 @@ def commune_report() -> Report:
         confirmed=30,
         villages=3,
         villages_reporting=2,
+        groups=_groups((80, 42, 25), (10, 8, 5), (0, 0, 0), (6, 4, 1)),
     )
     return Report(
         "00070",

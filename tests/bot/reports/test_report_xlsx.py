@@ -75,12 +75,31 @@ def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
         "Titles still needed",
         "Self-checked",
         "Meeting the criteria by their own estimate",
+        *(
+            f"{group}: {what}"
+            for group in (
+                "Resident of the commune",
+                "Worker",
+                "Staff or business person",
+                "Pupil, student or learner",
+            )
+            for what in ("self-checked", "meeting the criteria", "titles")
+        ),
     )
     # 44 % of 180 is 79.2 (80, 60 more than 20); of 250, 110 (100 more); of 430, 190 (160).
-    assert rows[6] == (1, "Thôn Đông", 180, 0, 20, pytest.approx(20 / 180), 0.44, 60, 40, 30)
-    assert rows[7] == (2, "Xóm Chùa & <Mới>", 250, 5, 10, 0.04, 0.44, 100, 50, 20)
-    assert rows[8] == (3, "Thôn Tây", 0, 0, 0, None, 0.44, 0, 0, 0)
-    assert rows[9] == (None, "Total", 430, 5, 30, pytest.approx(30 / 430), 0.44, 160, 90, 50)
+    # Then per group: self-checked, meeting the criteria, titles.
+    assert rows[6] == (
+        1, "Thôn Đông", 180, 0, 20, pytest.approx(20 / 180), 0.44, 60, 40, 30,
+        30, 22, 15, 10, 8, 5, 0, 0, 0, 6, 4, 1,
+    )  # fmt: skip
+    assert rows[7] == (
+        2, "Xóm Chùa & <Mới>", 250, 5, 10, 0.04, 0.44, 100, 50, 20, 50, 20, 10, *[0] * 9,
+    )  # fmt: skip
+    assert rows[8] == (3, "Thôn Tây", 0, 0, 0, None, 0.44, 0, 0, 0, *[0] * 12)
+    assert rows[9] == (
+        None, "Total", 430, 5, 30, pytest.approx(30 / 430), 0.44, 160, 90, 50,
+        80, 42, 25, 10, 8, 5, 0, 0, 0, 6, 4, 1,
+    )  # fmt: skip
 
 
 def test_a_province_sheet_counts_villages_per_commune(commune_report: Report) -> None:

@@ -90,6 +90,7 @@ async def _passing_citizen(
     if village is not None:
         await citizen.send(f"/village {village.code}")
     await citizen.send("/selfcheck")
+    await citizen.send("1")  # the first group: người dân trong xã
     for _question in range(10):
         await citizen.send("1")  # "Regularly, every day": 10 points each
     return citizen
