@@ -119,7 +119,10 @@ def advance(form: Form, state: State, inp: Input, lang: str = "vi") -> Outcome:
 
 def _view(form: Form, state: State, lang: str) -> _View:
     shown, _ = visible(form, state.answers)
-    first_open = next((i for i, q in enumerate(shown) if _open(q, state.answers)), None)
+    # A figure is the bot's to fill, never asked: one missing is missing at the review.
+    first_open = next(
+        (i for i, q in enumerate(shown) if _open(q, state.answers) and not q.figure), None
+    )
     return _View(form, state, lang, shown, {q.id: i for i, q in enumerate(shown)}, first_open)
 
 
@@ -163,14 +166,15 @@ def _check_step(question: Question | None, inp: Input) -> Problem | None:
 def _on_back(view: _View, inp: Input) -> Outcome:
     current = view.position
     where = len(view.shown) if current is None else view.index[current.id]
-    if where == 0:
+    earlier = [q for q in view.shown[:where] if not q.figure]  # figures are the bot's to fill
+    if not earlier:
         return _stay(view, Problem("no_previous"))
-    return _move(view, view.shown[where - 1].id)
+    return _move(view, earlier[-1].id)
 
 
 def _on_edit(view: _View, inp: Input) -> Outcome:
     qid = inp.value.strip()
-    if not view.reachable(qid):
+    if not view.reachable(qid) or view.form.question(qid).figure:
         params: dict[str, str | int | float] = {}
         if view.form.has_question(qid):
             params["question"] = view.form.question(qid).label[view.lang]
@@ -250,7 +254,7 @@ def _prompt(view: _View, question: Question, problem: Problem | None) -> Prompt:
         total=_expected_total(view),
         current=display(question, view.state.answers.get(question.id), lang),
         problem=problem,
-        can_back=where > 0,
+        can_back=any(not q.figure for q in view.shown[:where]),
         can_skip=not question.required,
         minimum=question.minimum if number else None,
         maximum=question.maximum if number else None,
@@ -279,7 +283,11 @@ def _review(view: _View, problem: Problem | None) -> Review:
         answer = view.state.answers.get(question.id)
         status = "missing" if answer is None else "skipped" if answer == SKIPPED else "answered"
         shown = display(question, answer, view.lang)
-        items.append(ReviewItem(question.id, question.label[view.lang], shown, status))
+        items.append(
+            ReviewItem(
+                question.id, question.label[view.lang], shown, status, bool(question.figure)
+            )
+        )
     return Review(
         items=tuple(items),
         answered=sum(1 for item in items if item.status == "answered"),

@@ -81,6 +81,10 @@ class Question:
     # 0: not a must-pass item. Otherwise: met by full points (scored), "yes" (unscored yes/no),
     # or an option whose grade is at least this threshold (unscored, graded options).
     must_pass: float = 0.0
+    # A number the bot fills from data it holds (the share of recognised families, say) under
+    # this name; "": the person answers. A figure is never asked, edited or stepped back onto:
+    # it is shown at the review, for the person to confirm by submitting.
+    figure: str = ""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ _ONLY_FOR: dict[str, frozenset[str]] = {
     "maximum": frozenset({"number", "text"}),
     "score_value": frozenset({"number"}),
     "bands": frozenset({"number"}),
+    "figure": frozenset({"number"}),
 }
 _ONLY_FOR["exemptable"] = frozenset({"choice"})
 _WORDING = frozenset({"label", "text", "help", "improve"})
@@ -172,7 +173,18 @@ def read_question(
         score_value=score_value,
         bands=bands,
         must_pass=_must_pass(reader, fields, where, options),
+        figure=_figure(reader, fields, where),
     )
+
+
+def _figure(reader: Reader, fields: Mapping[str, Any], where: str) -> str:
+    """The name of the figure the bot fills a number question with, or ""."""
+    if "figure" not in fields:
+        return ""
+    name = reader.text(fields, "figure", where)
+    if not name.replace("_", "").isalnum() or not name[:1].isalpha():
+        raise reader.error(f"{where}.figure", "a figure's name is letters, digits and '_'")
+    return name
 
 
 def _exemption(
@@ -236,10 +248,17 @@ def _bands(reader: Reader, fields: Mapping[str, Any], where: str) -> tuple[Band,
     for index, item in enumerate(value, 1):
         place = f"{where}.band {index}"
         band = reader.table(item, place, frozenset({"minimum", "maximum", "points"}))
-        low, high = reader.integer(band, "minimum", place), reader.integer(band, "maximum", place)
-        if low is None or high is None or low > high:
+        # A bound may be a parameter (a threshold a commune sets): read as an amount.
+        low, high = (reader.amount(band, bound, place) for bound in ("minimum", "maximum"))
+        if (
+            low is None
+            or high is None
+            or low > high
+            or not (low.is_integer() and high.is_integer())
+        ):
             raise reader.error(place, "needs whole numbers 'minimum' <= 'maximum'")
-        bands.append(Band(low, high, reader.amount(band, "points", place, required=True) or 0.0))
+        points = reader.amount(band, "points", place, required=True) or 0.0
+        bands.append(Band(int(low), int(high), points))
     return tuple(bands)
 
 

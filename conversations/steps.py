@@ -68,6 +68,7 @@ class ReviewItem:
     label: str
     answer: str | None  # displayed answer; None when skipped or missing
     status: str  # "answered" | "skipped" | "missing"
+    figure: bool = False  # filled by the bot from its data: shown, never edited
 
 
 @dataclass(frozen=True)

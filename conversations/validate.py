@@ -131,9 +131,12 @@ def _check_number(form: Form, question: Question, where: str) -> None:
 
 
 def _check_bands(form: Form, question: Question, where: str, low: int, high: int) -> None:
-    """Bands must cover minimum..maximum exactly once, so every valid answer has points."""
-    expected = low
-    for band in sorted(question.bands, key=lambda b: b.minimum):
+    """Bands must cover minimum..maximum exactly once, so every valid answer has points. A
+    figure's bands may start above its minimum (a threshold a commune sets): below them, the
+    figure scores nothing."""
+    bands = sorted(question.bands, key=lambda b: b.minimum)
+    expected = max(low, bands[0].minimum) if question.figure else low
+    for band in bands:
         if band.minimum > expected:
             raise _fail(form, f"{where}.bands", f"no band covers {expected} to {band.minimum - 1}")
         if band.minimum < expected:

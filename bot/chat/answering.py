@@ -1,8 +1,10 @@
 """Walking an assessment: a tapped answer or typed text goes through the engine, is stored, and
 the next question (or the review, or the result) comes back.
 
-Who may touch an assessment: its own person (a self-check), or a leader of the household's
-village. Must not import any platform library.
+Who may touch an assessment: its own person (a self-check), a leader of the household's
+village, or, for a village's own assessment, its leader or its commune's officer. A village's
+figures are counted again before each step (``bot/services/communities.py``). Must not import
+any platform library.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from bot.chat.messages import Button, Reply
 from bot.chat.turn import Turn
 from bot.i18n import _
 from bot.rich import Text, lines, t
-from bot.services import assessing, audit
+from bot.services import assessing, audit, communities
 from bot.services.context import CDHT_FORMS
 from bot.services.people import Conversation, villages_led
-from bot.storage.models import Assessment, Household
+from bot.storage.models import Assessment, Household, Unit
 from conversations.engine import Input, Outcome, Problem, Prompt, Result, Review
 from conversations.text import fold
 
@@ -119,6 +121,8 @@ async def _step(
     problem: Problem | None = None,
 ) -> None:
     form = await assessing.form_of(turn.session, turn.services.forms, assessment)
+    if await communities.fill_figures(turn.session, form, assessment, turn.person.id, turn.now):
+        answers = None  # the figures just stored are read with the rest
     outcome = await assessing.apply(
         turn.session, assessment, form, inp, turn.lang, turn.now, answers, by=turn.person.id
     )
@@ -202,6 +206,11 @@ async def _header(session: AsyncSession, assessment: Assessment, title: str) -> 
         if assessment.household_id is not None
         else None
     )
+    if assessment.subject == "village" and assessment.unit_id is not None:
+        village = await session.get(Unit, assessment.unit_id)
+        return "🏘 " + t(
+            "{village} · {title}", village=village.name if village else "", title=title
+        )
     if household is None:
         return t("📝 {title}", title=title)
     return "🏠 " + t(_("Household {code} · {name}"), code=household.code, name=household.head_name)
@@ -215,5 +224,11 @@ async def _allowed(turn: Turn, assessment_id: int) -> assessing.Locked | None:
     assessment = locked.assessment
     if assessment.subject == "person":
         return locked if assessment.person_id == turn.person.id else None
+    if assessment.subject == "village":
+        village = await turn.session.get(Unit, assessment.unit_id)
+        mine = village is not None and await communities.may_assess(
+            turn.session, turn.person.id, village
+        )
+        return locked if mine else None
     villages = {v.id for v in await villages_led(turn.session, turn.person.id)}
     return locked if assessment.unit_id in villages else None

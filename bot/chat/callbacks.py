@@ -23,6 +23,7 @@ REMINDERS = "n"  # n:<on|off>:<kind>  (a person's own reminders)
 BULLETIN = "b"  # b:<action>:<arg>  (a commune officer's broadcasts and reminder campaigns)
 HOME = "v"  # v:<action>:<id>  (a person saying which village they live in)
 GROUP = "g"  # g:<group>:<then>  (a citizen's group of Công dân học tập)
+COMMUNITY = "k"  # k:<action>:<village id>  (a village's own Cộng đồng học tập assessment)
 # Buttons of an older release that still sit on people's screens carry fewer fields: these
 # prefixes read the missing ones as "".
 SHORTER = {CONSENT: 1}
@@ -39,6 +40,7 @@ ARITY = {
     BULLETIN: 2,
     HOME: 2,
     GROUP: 2,
+    COMMUNITY: 2,
 }
 
 

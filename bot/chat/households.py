@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat import answering
+from bot.chat import answering, communities, presenting
 from bot.chat.callbacks import HOUSEHOLD, MENU, Callback, pack
 from bot.chat.menus import menu_reply
 from bot.chat.messages import Button, Reply
@@ -516,10 +516,11 @@ async def summary_reply(turn: Turn, village: Unit) -> Reply:
             count=format_number(passing),
             share=share,
         ),
+        await communities.status_line(turn, village),
         "",
         t(
             _("Residents check themselves by sending /village {code} to the bot."),
             code=village.code,
         ),
     )
-    return Reply(text)
+    return Reply(text, ((presenting.community_button(village.id),),))

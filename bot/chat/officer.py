@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.chat import activity, broadcasts
+from bot.chat import activity, broadcasts, presenting
 from bot.chat.callbacks import MENU, OFFICER, Callback, pack
 from bot.chat.messages import Button, Reply
 from bot.chat.turn import Turn
@@ -173,6 +173,7 @@ async def _village(turn: Turn, village: Unit) -> None:
                     Button(_("Merge into another"), pack(OFFICER, "merge", village.id)),
                 ),
                 (Button(_("Invite a branch leader"), pack(OFFICER, "invite", village.id)),),
+                (presenting.community_button(village.id),),
                 (Button("◀ " + _("Back"), pack(OFFICER, "villages", village.parent_id)),),
             ),
             edit=turn.tapped,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.chat.callbacks import ANSWER, pack
+from bot.chat.callbacks import ANSWER, COMMUNITY, pack
 from bot.chat.messages import Button, Reply
 from bot.i18n import _, format_number
 from bot.rich import Text, bold, italic, lines, t
@@ -125,6 +125,8 @@ def review_reply(
         )
         parts.append(t("{number}. {label}: {answer}", number=number, label=item.label,
                        answer=italic(answer)))  # fmt: skip
+        if item.figure:  # the bot's own count: confirmed by submitting, never typed
+            parts.append("   📊 " + t(_("counted by hoctap from this year's results")))
     if review.problem:
         parts.append("⚠️ " + problem_text(review.problem))
     edits = [
@@ -133,6 +135,7 @@ def review_reply(
             pack(ANSWER, assessment_id, REVIEW_STEP, EDIT + item.question_id),
         )
         for n, item in enumerate(review.items, start=1)
+        if not item.figure
     ]
     rows = [tuple(edits[i : i + 4]) for i in range(0, len(edits), 4)]
     rows.insert(
@@ -140,6 +143,12 @@ def review_reply(
     )
     rows.append((Button("⏸ " + _("Stop for now"), PAUSE),))
     return Reply(lines(*parts), tuple(rows), edit=edit)
+
+
+def community_button(village_id: int) -> Button:
+    """The button that opens a village's own Cộng đồng học tập assessment
+    (``bot/chat/communities.py``)."""
+    return Button("🏘 " + _("Learning community of the village"), pack(COMMUNITY, "go", village_id))
 
 
 def verdict(subject: str, state: str, meets: bool) -> str:

@@ -33,7 +33,7 @@ from bot.chat.review_callbacks import (
 from bot.chat.turn import Turn
 from bot.i18n import Words, _, format_date, format_number, local_time, ngettext
 from bot.rich import Text, bold, lines, t
-from bot.services import review, scope, titles
+from bot.services import communities, review, scope, titles
 from bot.services.people import Conversation
 from bot.services.words import words_of
 from bot.storage.models import Unit
@@ -212,6 +212,9 @@ def _village_label(group: list[review.ReviewItem]) -> str:
 def _item_label(item: review.ReviewItem) -> str:
     mark = "✅" if item.passed else "✖"
     score = format_number(item.score or 0, decimals=1)
+    if item.subject == "village":  # the village's own assessment, first in its list
+        title = _("Learning community")
+        return f"{mark} 🏘 {title} · {score}"
     # The village is the list's own heading: the label keeps to what tells households apart.
     return f"{mark} {item.household_code} · {item.head_name} · {score}"
 
@@ -254,8 +257,14 @@ def _answer_text(question: Question, value: str | None, lang: str) -> str:
 
 def _card(item: review.ReviewItem, history: Sequence[Text | str] = ()) -> Reply:
     verdict = _("meets the criteria") if item.passed else _("does not meet the criteria")
+    heading = (
+        "🏘 " + t(_("Learning community: {village}"), village=item.village)
+        if item.subject == "village"
+        else "🏠 "
+        + t(_("Household {code} · {name}"), code=item.household_code, name=item.head_name)
+    )
     parts: list[Text | str] = [
-        "🏠 " + t(_("Household {code} · {name}"), code=item.household_code, name=item.head_name),
+        heading,
         t(_("{unit}, year {year}"), unit=item.village, year=item.year),
         t(
             _("Score: {score} of {maximum}, {verdict}"),
@@ -337,7 +346,7 @@ async def _act(turn: Turn, action: str, ident: int) -> None:
         village = await review.reviewable_village(turn.session, turn.person.id, ident)
         year = turn.services.year()
         waiting = await review.pending_reviews(turn.session, turn.person.id, village, year)
-        if not any(item.passed for item in waiting):
+        if not any(item.passed and item.subject == "household" for item in waiting):
             raise review.ReviewError(
                 t(
                     _("No household of {village} meets the criteria and waits."),
@@ -408,9 +417,15 @@ async def _decide(turn: Turn, action: str, ident: int, text: str) -> bool:
         return False
     number, day = parsed
     if action == RECOGNISE:
-        await review.recognise(turn.session, turn.person.id, ident, number, day, turn.now)
+        # A village's figures are counted again first (a household recognised since).
+        _done, changes = await communities.recognise(
+            turn.session, turn.services.forms, turn.person.id, ident, number, day, turn.now
+        )
         message = _("Recognised under decision {number} of {date}.")
         turn.out.add(Reply(t(message, number=number, date=format_date(day))))
+        if changes:
+            said = ", ".join(f"{c.before or '—'}% → {c.after}%" for c in changes)
+            turn.out.add(Reply(t(_("Counted again before recognising: {changes}."), changes=said)))
         return True
     count = await review.recognise_all_passing(
         turn.session, turn.person.id, ident, turn.services.year(), number, day, turn.now

@@ -21,6 +21,7 @@ from bot.chat import (
     account,
     answering,
     broadcasts,
+    communities,
     households,
     linking,
     menus,
@@ -34,6 +35,7 @@ from bot.chat.callbacks import (
     ACCOUNT,
     ANSWER,
     BULLETIN,
+    COMMUNITY,
     CONSENT,
     GROUP,
     HOME,
@@ -299,6 +301,8 @@ async def _choice(turn: Turn, data: str) -> None:
         await account.on_home_button(turn, callback)
     elif callback.prefix == GROUP:
         await self_check.on_group_button(turn, callback)
+    elif callback.prefix == COMMUNITY:
+        await communities.on_button(turn, callback)
     else:
         await _menu_button(turn, callback.fields[0])
 

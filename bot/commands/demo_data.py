@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import TIMEZONE, _
 from bot.rich import Refusal
-from bot.services import assessing, groups, review, titles, units
+from bot.services import assessing, communities, groups, review, titles, units
 from bot.services.context import GDHT
 from bot.storage.models import (
     Answer,
@@ -277,6 +277,7 @@ async def fill(
         await _fill_village(session, forms, village, leader, year, rng, now, tally)
         await _review_village(session, officer, commune, village, year, rng, now, tally)
         await _citizens(session, forms, village, leader, year, rng, now, tally)
+        await _community(session, forms, village, leader, officer, year, rng, now)
     return DemoSummary(
         len(names),
         tally.households,
@@ -422,6 +423,37 @@ async def _review_village(
     tally.recognised += await review.recognise_all_passing(
         session, officer.id, village.id, year, number, decided, now
     )
+
+
+async def _community(
+    session: AsyncSession,
+    forms: FormRegistry,
+    village: Unit,
+    leader: Person,
+    officer: Person,
+    year: int,
+    rng: random.Random,
+    now: dt.datetime,
+) -> None:
+    """Most branch leaders have assessed their village for Cộng đồng học tập (its figures
+    counted from the households' and citizens' results above); the commune has recognised
+    most of those that meet the criteria."""
+    if rng.random() < 0.25:
+        return  # not assessed yet
+    when = _moment(rng, year, (11, 15), (12, 10), now)
+    assessment = await communities.open_assessment(session, forms, village, year, leader.id, when)
+    form = forms.get(assessment.form_key, assessment.form_version)
+    await communities.fill_figures(session, form, assessment, leader.id, when)
+    await _store(session, assessment, walk(form, rng, 0.85), when)
+    answers = await assessing.stored_answers(session, assessment.id)
+    assessing.submit(assessment, evaluate(form, answers, "vi"), when)
+    await session.flush()
+    if assessment.passed and rng.random() < 0.8:
+        decided = _moment(rng, year, (12, 1), (12, 10), now).astimezone(TIMEZONE).date()
+        number = f"{rng.randint(10, 250)}/QĐ-UBND"
+        await communities.recognise(
+            session, forms, officer.id, assessment.id, number, decided, now
+        )
 
 
 async def _citizens(

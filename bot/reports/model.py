@@ -94,6 +94,11 @@ class Line:
     # each form they self-checked with. Pupils' titles are not in ``confirmed`` (the base is
     # working-age people), so only here.
     groups: tuple[GroupCounts, ...] = ()
+    # Cộng đồng học tập cấp thôn: villages whose own assessment was submitted, and recognised;
+    # the base is the active villages (``villages``).
+    communities_assessed: int = 0
+    communities_recognised: int = 0
+    community_target: Goal | None = None
 
     @property
     def family_share(self) -> float | None:
@@ -139,6 +144,16 @@ class Line:
         """How many more confirmed titles reach the target on the base given so far."""
         return _needed(self.citizen_target, self.working_age, self.confirmed)
 
+    @property
+    def community_share(self) -> float | None:
+        """Villages recognised Cộng đồng học tập as a share of the active villages."""
+        return _ratio(self.communities_recognised, self.villages)
+
+    @property
+    def community_needed(self) -> int | None:
+        """How many more villages must be recognised to reach the target."""
+        return _needed(self.community_target, self.villages, self.communities_recognised)
+
 
 @dataclass(frozen=True)
 class Report:
@@ -183,7 +198,7 @@ class Report:
 def _line_of(data: dict[str, Any]) -> Line:
     known = {f.name for f in fields(Line)}
     values = {name: value for name, value in data.items() if name in known}
-    for goal in ("family_target", "citizen_target"):
+    for goal in ("family_target", "citizen_target", "community_target"):
         if values.get(goal) is not None:
             values[goal] = Goal(**values[goal])
     values["groups"] = tuple(GroupCounts(**group) for group in values.get("groups", ()))

@@ -73,6 +73,7 @@ def render(report: Report) -> Text:
             )
         )
     parts += citizen_lines(report.total)
+    parts += community_lines(report)
     if report.unit_level < 3:
         parts += ["", *row_lines(report)]
     return lines(*parts)
@@ -178,6 +179,44 @@ def citizen_lines(total: Line) -> Parts:
                 count=format_number(total.working_age_missing),
             )
         )
+    return parts
+
+
+def community_lines(report: Report) -> Parts:
+    """The Cộng đồng học tập cấp thôn totals: villages recognised against the target."""
+    total, said = report.total, report.words.placeholders()
+    parts: Parts = ["🏘 " + bold(t(_("Learning communities")))]
+    if not total.villages:
+        return [*parts, t(_("No {villages_word} yet."), **said)]
+    parts.append(
+        t(
+            _("Recognised: {count} of {total} {villages_word} ({share}); assessed: {assessed}"),
+            count=format_number(total.communities_recognised),
+            total=format_number(total.villages),
+            share=_share(total.community_share),
+            assessed=format_number(total.communities_assessed),
+            **said,
+        )
+    )
+    goal, needed = total.community_target, total.community_needed
+    if goal is None or needed is None:
+        parts.append(t(_("No target set for this year.")))
+    elif needed == 0:
+        parts.append(
+            "✅ " + t(_("Target {target} ({origin}) reached."), target=_percent(goal),
+                      origin=origin(goal))
+        )  # fmt: skip
+    else:
+        parts.append(
+            "🎯 " + t(
+                ngettext(
+                    "Target {target} ({origin}): {count} more {village_word} needed.",
+                    "Target {target} ({origin}): {count} more {villages_word} needed.",
+                    needed,
+                ),
+                target=_percent(goal), origin=origin(goal), count=format_number(needed), **said,
+            )
+        )  # fmt: skip
     return parts
 
 

@@ -87,6 +87,23 @@ def citizen_columns() -> list[Column]:
     ]
 
 
+def community_columns(report: Report) -> list[Column]:
+    """The Cộng đồng học tập cấp thôn columns: villages, their own assessments, recognised."""
+    words = report.words.placeholders()
+    return [
+        Column(_("Number of {villages_word}").format(**words), lambda x: x.villages, width=14),
+        Column(_("Assessed"), lambda x: x.communities_assessed),
+        Column(_("Recognised"), lambda x: x.communities_recognised),
+        Column(_("Share recognised"), lambda x: x.community_share, PERCENT),
+        Column(_("Target"), lambda x: _goal(x.community_target), TARGET),
+        Column(
+            _("{Villages_word} still needed").format(**words),
+            lambda x: x.community_needed,
+            width=14,
+        ),
+    ]
+
+
 GROUP_IDS = ("resident", "worker", "staff", "pupil")  # bot/services/groups.py, in its order
 
 
@@ -122,6 +139,9 @@ def render(report: Report) -> bytes:
     citizens = book.create_sheet(_sheet_name(_("Learning citizens")))
     title = _("Learning citizens: results for {year}").format(year=report.year)
     _fill(citizens, report, title, citizen_columns(), report.total.citizen_target)
+    villages = book.create_sheet(_sheet_name(_("Learning communities")))
+    title = _("Learning communities: results for {year}").format(year=report.year)
+    _fill(villages, report, title, community_columns(report), report.total.community_target)
     # Fixed document times keep the file identical for identical numbers. ``Workbook.save``
     # would stamp "modified" with the clock, so the writer is driven directly.
     book.properties.created = book.properties.modified = report.generated_at.replace(tzinfo=None)

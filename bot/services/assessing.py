@@ -300,6 +300,27 @@ async def _write(
     return fresh
 
 
+async def write_answers(
+    session: AsyncSession,
+    assessment: Assessment,
+    changed: Mapping[str, str | None],
+    now: dt.datetime,
+    by: int,
+) -> None:
+    """Store answers the bot gives (figures it holds), each replaced one kept as a revision."""
+    before = await stored_answers(session, assessment.id)
+    await _insert(session, await _write(session, assessment, before, changed, now, by))
+
+
+def score(assessment: Assessment, result: Result) -> None:
+    """Record a result again on an assessment already submitted (its figures changed)."""
+    assessment.score = result.total
+    assessment.max_score = result.max_total
+    assessment.passed = result.recognised
+    assessment.level = result.level
+    assessment.result = json.dumps(asdict(result), ensure_ascii=False, default=str)
+
+
 def _revision(assessment: Assessment, row: Answer, now: dt.datetime, by: int) -> AnswerRevision:
     return AnswerRevision(
         assessment_id=assessment.id,
@@ -317,11 +338,7 @@ def submit(assessment: Assessment, result: Result, now: dt.datetime) -> None:
     assessment.state = "submitted"
     assessment.submitted_at = now
     assessment.submissions = (assessment.submissions or 0) + 1
-    assessment.score = result.total
-    assessment.max_score = result.max_total
-    assessment.passed = result.recognised
-    assessment.level = result.level
-    assessment.result = json.dumps(asdict(result), ensure_ascii=False, default=str)
+    score(assessment, result)
 
 
 async def result_of(

@@ -20,6 +20,7 @@ CDHT_WORKERS = "cong-dan-hoc-tap-lao-dong"
 CDHT_STAFF = "cong-dan-hoc-tap-can-bo"
 CDHT_PUPILS = "cong-dan-hoc-tap-hoc-sinh"
 CDHT_FORMS = (CDHT, CDHT_WORKERS, CDHT_STAFF, CDHT_PUPILS)
+CDONG = "cong-dong-hoc-tap"  # Cộng đồng học tập cấp thôn: a village's own assessment
 
 
 def utc_now() -> dt.datetime:

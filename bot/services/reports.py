@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.model import Goal, GroupCounts, Line, Report
 from bot.services import groups, scope, targets, words
-from bot.services.context import CDHT_FORMS, GDHT
+from bot.services.context import CDHT_FORMS, CDONG, GDHT
 from bot.services.review import find_unit
 from bot.storage import queries
 from bot.storage.models import Unit, utcnow
@@ -26,6 +26,8 @@ HOUSEHOLD_FORMS = (GDHT,)
 # The citizen columns count the groups whose base is the households' working-age members;
 # every group is also counted apart (``Line.groups``).
 PERSON_FORMS = groups.HOUSEHOLD_BASE_FORMS
+VILLAGE_FORMS = (CDONG,)  # a village's own assessment: Cộng đồng học tập cấp thôn
+TITLE_COMMUNITY = "cong_dong"  # its target (bot/services/targets.py)
 VIEWERS = ("leader", "officer", "province")
 MAX_UNITS = 5  # reports sent for one /report; more would flood the chat
 
@@ -45,6 +47,7 @@ def _line(
     counts: queries.Counts,
     goals: dict[tuple[str, str], Goal | None],
     by_group: tuple[GroupCounts, ...],
+    community: tuple[int, int],
 ) -> Line:
     return Line(
         code=code,
@@ -53,6 +56,9 @@ def _line(
         family_target=goals[(unit_path, queries.TITLE_FAMILY)],
         citizen_target=goals[(unit_path, queries.TITLE_CITIZEN)],
         groups=by_group,
+        communities_assessed=community[0],
+        communities_recognised=community[1],
+        community_target=goals[(unit_path, TITLE_COMMUNITY)],
     )
 
 
@@ -79,13 +85,17 @@ async def build_report(
     found = await find_unit(session, unit)
     rows = await queries.child_counts(session, found, year, HOUSEHOLD_FORMS, PERSON_FORMS)
     paths = [found.path, *(row.path for row in rows)]
-    titles = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN)
+    titles = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN, TITLE_COMMUNITY)
     goals = await targets.goals(session, paths, titles, year)
     by_group = await queries.group_counts(session, found, year, CDHT_FORMS)
+    villages = await queries.community_counts(session, found, year, VILLAGE_FORMS)
     lines = [
-        _line(row.path, row.code, row.name, row.counts, goals, _groups_of(row.unit_id, by_group))
+        _line(row.path, row.code, row.name, row.counts, goals, _groups_of(row.unit_id, by_group),
+              villages.get(row.unit_id, (0, 0)))
         for row in rows
-    ]
+    ]  # fmt: skip
+    community = (sum(x.communities_assessed for x in lines),
+                 sum(x.communities_recognised for x in lines))  # fmt: skip
     total = sum((row.counts for row in rows), queries.Counts())
     return Report(
         unit_code=found.code,
@@ -93,7 +103,9 @@ async def build_report(
         unit_level=found.level,
         year=year,
         lines=tuple(sorted(lines, key=_sort_key)),
-        total=_line(found.path, found.code, found.name, total, goals, _sum_groups(lines)),
+        total=_line(
+            found.path, found.code, found.name, total, goals, _sum_groups(lines), community
+        ),
         generated_at=now or utcnow(),
         words=await words.words_for(session, found),
     )

@@ -1,4 +1,5 @@
-"""The commune's review of submitted household assessments.
+"""The commune's review of submitted household assessments, and of villages' own assessments
+for Cộng đồng học tập (``subject == "village"``; their figures: ``bot/services/communities.py``).
 
 States: a leader's submitted assessment is recognised (with the UBND decision's number and date),
 not recognised, or returned for changes with a comment; a returned one is open again in the
@@ -59,6 +60,7 @@ class ReviewItem:
     form_key: str = GDHT
     form_version: int = 1
     submissions: int = 0  # 2 or more: resubmitted after the commune returned it
+    subject: str = "household"  # or "village": the village's own (no household code or head)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,28 @@ async def _fetch(session: AsyncSession, *where: ColumnElement[bool]) -> list[Rev
     return [ReviewItem(*row[:8], bool(row[8]), *row[9:]) for row in rows]
 
 
+VILLAGE_COLUMNS = (
+    Assessment.id, Assessment.year, Unit.id, Unit.name, Assessment.score, Assessment.max_score,
+    Assessment.passed, Assessment.state, Assessment.review_comment, Assessment.form_key,
+    Assessment.form_version, Assessment.submissions,
+)  # fmt: skip
+
+
+async def _fetch_villages(session: AsyncSession, *where: ColumnElement[bool]) -> list[ReviewItem]:
+    """Villages' own assessments as review items (no household code or head's name)."""
+    rows = await session.execute(
+        select(*VILLAGE_COLUMNS)
+        .join(Unit, Unit.id == Assessment.unit_id)
+        .where(Assessment.subject == "village", *where)
+        .order_by(Assessment.year, Unit.name)
+    )
+    return [
+        ReviewItem(aid, year, vid, name, "", "", score, top, bool(passed), state, comment,
+                   key, version, rounds, subject="village")
+        for aid, year, vid, name, score, top, passed, state, comment, key, version, rounds in rows
+    ]  # fmt: skip
+
+
 async def pending_reviews(
     session: AsyncSession, actor_id: int, commune: str | int | Unit, year: int | None = None
 ) -> list[ReviewItem]:
@@ -123,6 +147,7 @@ async def pending_reviews(
     unit = await find_unit(session, commune)
     await _authorise(session, actor_id, unit)
     a = Assessment
+    in_year = a.year == year if year is not None else true()
     found = await _fetch(
         session,
         Unit.path.startswith(unit.path),
@@ -130,15 +155,27 @@ async def pending_reviews(
         a.form_key.in_(HOUSEHOLD_FORMS),
         a.state == "submitted",
         deciding(a, HOUSEHOLD_FORMS),
-        a.year == year if year is not None else true(),
+        in_year,
     )
-    return sorted(found, key=lambda item: (vietnamese_key(item.village), item.village_id))
+    # A village's own assessment comes first in its village's list.
+    villages = await _fetch_villages(
+        session, Unit.path.startswith(unit.path), a.state == "submitted", in_year
+    )
+    return sorted(
+        [*villages, *found],
+        key=lambda item: (
+            vietnamese_key(item.village),
+            item.village_id,
+            item.subject != "village",
+        ),
+    )
 
 
 async def review_item(session: AsyncSession, actor_id: int, assessment_id: int) -> ReviewItem:
     """One household assessment, for an officer of its commune."""
-    await _load(session, actor_id, assessment_id, lock=False)
-    [item] = await _fetch(session, Assessment.id == assessment_id)
+    assessment, _village = await _load(session, actor_id, assessment_id, lock=False)
+    fetch = _fetch_villages if assessment.subject == "village" else _fetch
+    [item] = await fetch(session, Assessment.id == assessment_id)
     return item
 
 
@@ -190,6 +227,11 @@ async def _load(
 ) -> tuple[Assessment, Unit]:
     query = select(Assessment).where(Assessment.id == assessment_id)
     assessment = await session.scalar(query.with_for_update() if lock else query)
+    if assessment is not None and assessment.subject == "village" and assessment.unit_id:
+        own = await session.get(Unit, assessment.unit_id)
+        assert own is not None  # a foreign key
+        await _authorise(session, actor_id, own)
+        return assessment, own
     household = (
         await session.get(Household, assessment.household_id)
         if assessment is not None and assessment.household_id is not None
@@ -208,7 +250,9 @@ def require(assessment: Assessment | ReviewItem, *states: str) -> None:
     button: it was decided meanwhile), before anything is asked for it."""
     if assessment.state == "recognised":
         raise ReviewError(
-            _("This household is already recognised; the result can no longer change.")
+            _("This village is already recognised; the result can no longer change.")
+            if assessment.subject == "village"
+            else _("This household is already recognised; the result can no longer change.")
         )
     if assessment.state not in states:
         raise ReviewError(_("Only a submitted assessment can be reviewed."))

@@ -297,7 +297,7 @@ async def _run_alembic(url_or_engine: str | AsyncEngine, action: Any, revision: 
     owned = isinstance(url_or_engine, str)
     engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
-        async with engine.begin() as connection:
+        async with engine.connect() as connection:
             await connection.run_sync(_alembic_in_connection, action, revision)
     finally:
         if owned:
@@ -308,7 +308,33 @@ def _alembic_in_connection(connection: Connection, action: Any, revision: str) -
     config = alembic_config()
     # env.py runs the migration on this connection instead of opening its own.
     config.attributes["connection"] = connection
-    action(config, revision)
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A migration that rebuilds a table other tables point to (SQLite's only way to change
+        # a CHECK) drops the old one: with foreign keys on, that would delete, or refuse, the
+        # rows pointing at it. SQLite's own procedure turns them off outside the transaction
+        # and checks them all before the commit (https://sqlite.org/lang_altertable.html).
+        _driver_sql(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        with connection.begin():
+            action(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+    finally:
+        if sqlite:
+            _driver_sql(connection, "PRAGMA foreign_keys=ON")
+
+
+def _driver_sql(connection: Connection, statement: str) -> None:
+    """Run a statement on the driver's connection outside any transaction (a PRAGMA that is a
+    no-op inside one)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 __all__ = [

@@ -47,7 +47,7 @@ NAMING_CONVENTION = {
 
 UNIT_LEVELS = {"province": 1, "commune": 2, "village": 3}
 ROLES = ("citizen", "leader", "officer", "province", "admin")
-SUBJECTS = ("household", "person")
+SUBJECTS = ("household", "person", "village")
 ASSESSMENT_STATES = ("draft", "submitted", "returned", "recognised", "not_recognised")
 
 
@@ -275,7 +275,8 @@ class FormSetting(Base):
 
 
 class Assessment(Base):
-    """One assessment of a household or a person against one form version, for one year."""
+    """One assessment of a household, a person or a village (its Cộng đồng học tập title:
+    ``unit_id`` is the village) against one form version, for one year."""
 
     __tablename__ = "assessments"
     __table_args__ = (
@@ -283,7 +284,9 @@ class Assessment(Base):
         CheckConstraint(_one_of("state", ASSESSMENT_STATES), name="state"),
         CheckConstraint(
             "(subject = 'household' AND household_id IS NOT NULL)"
-            " OR (subject = 'person' AND person_id IS NOT NULL)",
+            " OR (subject = 'person' AND person_id IS NOT NULL)"
+            " OR (subject = 'village' AND unit_id IS NOT NULL AND household_id IS NULL"
+            " AND person_id IS NULL)",
             name="subject_given",
         ),
         Index("ix_assessments_unit_id_year_form_key", "unit_id", "year", "form_key"),

@@ -435,6 +435,36 @@ async def group_counts(
     }
 
 
+async def community_counts(
+    session: AsyncSession, unit: Unit, year: int, forms: Sequence[str]
+) -> dict[int, tuple[int, int]]:
+    """Per child of `unit` (a village: itself): its villages whose own assessment of the year
+    (Cộng đồng học tập) was submitted, and those recognised; a village counts once, by its
+    newest assessment or a recognised one (one statement)."""
+    tree = _tree(unit)
+    a, other = Assessment, aliased(Assessment)
+    won = other.state == "recognised"
+    better = or_(and_(won, a.state != "recognised"),
+                 and_(other.id > a.id, or_(won, a.state != "recognised")))  # fmt: skip
+    deciding_one = ~(
+        select(other.id)
+        .where(other.subject == "village", other.unit_id == a.unit_id, other.year == a.year,
+               other.form_key.in_(forms), better)
+        .exists()
+    )  # fmt: skip
+    rows = await session.execute(
+        select(
+            tree.c.group_id,
+            _count_if(a.state.in_(SUBMITTED)),
+            _count_if(a.state == "recognised"),
+        )
+        .join(a, a.unit_id == tree.c.member_id)
+        .where(a.subject == "village", a.year == year, a.form_key.in_(forms), deciding_one)
+        .group_by(tree.c.group_id)
+    )
+    return {group_id: (int(done or 0), int(won_ or 0)) for group_id, done, won_ in rows}
+
+
 def _unit_counts(row: Any) -> UnitCounts:
     unit_id, code, name, level, path, active, *numbers = row
     return UnitCounts(unit_id, code, name, level, path, bool(active),

@@ -32,7 +32,15 @@ def test_demo_fills_a_commune_once_and_the_report_agrees(tmp_path: Path) -> None
     families = book.worksheets[0]
     total_row = [row for row in families.iter_rows(values_only=True) if row[2] is not None][-1]
     assert total_row[0] is None and total_row[2] == households
-    assert len(book.worksheets) == 2
+    assert [sheet.title for sheet in book.worksheets] == [
+        "Gia đình học tập",
+        "Công dân học tập",
+        "Cộng đồng học tập",
+    ]
+    villages = book.worksheets[2]
+    total = [row for row in villages.iter_rows(values_only=True) if row[2] is not None][-1]
+    assert total[1] == "Tổng cộng" and total[2] >= 10  # the demo's 10 to 15 villages
+    assert 0 < total[4] <= total[3] <= total[2]  # recognised of assessed of villages
     chart = hoctap(
         tmp_path,
         "report",

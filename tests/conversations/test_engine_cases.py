@@ -1,7 +1,8 @@
 """Golden conversations: each file in cases/ is a form, a sequence of inputs and what must follow.
 
-A case file holds ``form``, optional ``version`` (default: the newest), ``lang`` and
-``overrides``, a list of ``[[steps]]`` and an optional ``[result]``. A step gives ``do`` (an
+A case file holds ``form``, optional ``version`` (default: the newest), ``lang``,
+``overrides`` and ``given`` (answers there before the first step: the figures the bot fills),
+a list of ``[[steps]]`` and an optional ``[result]``. A step gives ``do`` (an
 Input kind), ``value`` or ``values`` (several answers in a row, each expected to be accepted),
 ``question`` (Input.question), and expectations:
 ``expect`` (the Prompt's step id, "review" or "result"), ``problem`` (a code; absent = none),
@@ -98,7 +99,7 @@ def test_case(path: Path, forms: FormRegistry, apply: ApplyChanges) -> None:
     if "overrides" in case:
         form = form.with_overrides(case["overrides"])
     lang = case.get("lang", "vi")
-    state = State()
+    state = State({key: str(value) for key, value in case.get("given", {}).items()})
     for number, step in enumerate(case["steps"], 1):
         state = _run_step(form, state, step, lang, apply, f"{path.stem} step {number}")
     if "result" in case:

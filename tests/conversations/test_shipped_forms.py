@@ -19,6 +19,7 @@ def test_every_shipped_form_loads_and_names_its_source() -> None:
         "cong-dan-hoc-tap-can-bo",
         "cong-dan-hoc-tap-hoc-sinh",
         "cong-dan-hoc-tap-lao-dong",
+        "cong-dong-hoc-tap",
         "gia-dinh-hoc-tap",
     ]
     # Earlier versions stay shipped: stored assessments keep the version they were made with.
@@ -125,6 +126,17 @@ def test_each_group_form_keeps_the_framework_and_says_its_wording_is_not_officia
             assert question.text["vi"] != latest_cdht.question(question.id).text["vi"] or (
                 question.id in ("cs1", "cs6")
             ), (key, question.id)
+
+
+def test_the_village_community_form_marks_every_amount_unconfirmed_and_fills_its_figures() -> None:
+    form = load_forms().get("cong-dong-hoc-tap")
+    assert "448/QĐ-KHVN" in form.source and "chưa công khai" in form.source
+    assert not any(p.confirmed for p in form.parameters.values())  # no public text says
+    assert {q.id: q.figure for q in form.questions if q.figure} == {
+        "gdht": "family_share",
+        "cdht": "citizen_share",
+    }
+    assert sum(s.max_points for s in form.sections) == form.max_points == 100
 
 
 def test_gdht_v2_asks_how_many_adults_hold_the_title(latest_gdht: Form) -> None:

@@ -377,6 +377,7 @@ async def test_leader_assesses_three_households_one_across_a_restart(
         "Đang làm dở: 0",
         "Đã đánh giá: 3",
         "Đạt tiêu chí: 2 (66,7% số hộ)",
+        "🏘 Cộng đồng học tập: chưa đánh giá",  # the village's own title, one tap below
         "",
         f"Người dân tự đánh giá bằng cách nhắn /village {village.village.code} cho bot.",
     ]

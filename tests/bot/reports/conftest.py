@@ -100,6 +100,9 @@ def commune_report() -> Report:
         villages=3,
         villages_reporting=2,
         groups=_groups((80, 42, 25), (10, 8, 5), (0, 0, 0), (6, 4, 1)),
+        communities_assessed=2,
+        communities_recognised=1,
+        community_target=Goal(67.0, "default", documents="QĐ 387/QĐ-TTg"),
     )
     return Report(
         "00070",

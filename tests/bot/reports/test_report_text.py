@@ -33,6 +33,10 @@ def test_the_text_reads_as_worked_out_by_hand(commune_report: Report) -> None:
         "• Worker: self-checked 10, meeting the criteria 8, titles 5",
         "• Pupil, student or learner: self-checked 6, meeting the criteria 4, titles 1",
         "⚠️ The base is incomplete: 5 households have not given their working-age members.",
+        # Villages: 67 % of 3 is 2.01, so 3 villages, 2 more than the 1 recognised.
+        "🏘 Learning communities",
+        "Recognised: 1 of 3 residential groups (33.3%); assessed: 2",
+        "🎯 Target 67% (national default, QĐ 387/QĐ-TTg): 2 more residential groups needed.",
         "",
         "By residential group",
         "✅ Thôn Đông: 60/80 (75.0%)",

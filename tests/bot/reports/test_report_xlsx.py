@@ -28,7 +28,7 @@ def _book(report: Report) -> list[Worksheet]:
 
 
 def test_the_family_sheet_holds_every_number(commune_report: Report) -> None:
-    families, _citizens = _book(commune_report)
+    families, _citizens, _villages = _book(commune_report)
     assert families.title == "Learning families"
     rows = _rows(families)
     assert rows[0][0] == "LEARNING FAMILIES: RESULTS FOR 2025"
@@ -59,7 +59,7 @@ def test_the_family_sheet_holds_every_number(commune_report: Report) -> None:
 
 
 def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
-    _families, citizens = _book(commune_report)
+    _families, citizens, _villages = _book(commune_report)
     assert citizens.title == "Learning citizens"
     rows = _rows(citizens)
     assert rows[0][0] == "LEARNING CITIZENS: RESULTS FOR 2025"
@@ -102,8 +102,20 @@ def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
     )  # fmt: skip
 
 
+def test_the_community_sheet_counts_villages(commune_report: Report) -> None:
+    _families, _citizens, villages = _book(commune_report)
+    assert villages.title == "Learning communities"
+    rows = _rows(villages)
+    assert rows[3][0] == "Target 67%: national default, QĐ 387/QĐ-TTg"
+    assert rows[5] == (
+        "No.", "Residential group", "Number of residential groups", "Assessed", "Recognised",
+        "Share recognised", "Target", "Residential groups still needed",
+    )  # fmt: skip
+    assert rows[9] == (None, "Total", 3, 2, 1, pytest.approx(1 / 3), 0.67, 2)
+
+
 def test_a_province_sheet_counts_villages_per_commune(commune_report: Report) -> None:
-    families, _citizens = _book(replace(commune_report, unit_level=1))
+    families, _citizens, _villages = _book(replace(commune_report, unit_level=1))
     rows = _rows(families)
     assert rows[5][:5] == (
         "No.",
