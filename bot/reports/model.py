@@ -99,6 +99,13 @@ class Line:
     communities_assessed: int = 0
     communities_recognised: int = 0
     community_target: Goal | None = None
+    # QĐ 677/QĐ-TTg: Công dân học tập title holders (every group), those with digital skills,
+    # and of whom proficient (from the forms' digital indicator).
+    digital_holders: int = 0
+    digital_skilled: int = 0
+    digital_proficient: int = 0
+    digital_target: Goal | None = None
+    proficient_target: Goal | None = None
 
     @property
     def family_share(self) -> float | None:
@@ -145,6 +152,16 @@ class Line:
         return _needed(self.citizen_target, self.working_age, self.confirmed)
 
     @property
+    def digital_share(self) -> float | None:
+        """Title holders with digital skills, of all title holders."""
+        return _ratio(self.digital_skilled, self.digital_holders)
+
+    @property
+    def proficient_share(self) -> float | None:
+        """Title holders proficient in digital skills, of all title holders."""
+        return _ratio(self.digital_proficient, self.digital_holders)
+
+    @property
     def community_share(self) -> float | None:
         """Villages recognised Cộng đồng học tập as a share of the active villages."""
         return _ratio(self.communities_recognised, self.villages)
@@ -153,6 +170,20 @@ class Line:
     def community_needed(self) -> int | None:
         """How many more villages must be recognised to reach the target."""
         return _needed(self.community_target, self.villages, self.communities_recognised)
+
+
+@dataclass(frozen=True)
+class RecognisedSubject:
+    """A household or village recognised in the year: one line of the list attached to the
+    commune's recognition decision."""
+
+    subject: str  # "household" | "village"
+    village: str
+    code: str  # the household's code; "" for a village
+    name: str  # the household's head, or the village
+    score: float | None
+    decision_no: str | None
+    decision_date: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -167,6 +198,8 @@ class Report:
     total: Line
     generated_at: dt.datetime
     words: Words = field(default_factory=Words)  # the commune's own; general above communes
+    # A commune's or village's report: what it recognised in the year (none for a province).
+    recognised: tuple[RecognisedSubject, ...] = ()
 
     @property
     def by_village(self) -> bool:
@@ -178,6 +211,9 @@ class Report:
         files are rendered from after the commit (see ``from_data``)."""
         data = asdict(self)
         data["generated_at"] = self.generated_at.isoformat()
+        for item in data["recognised"]:
+            day = item["decision_date"]
+            item["decision_date"] = day.isoformat() if day is not None else None
         return data
 
     @classmethod
@@ -192,13 +228,24 @@ class Report:
             total=_line_of(data["total"]),
             generated_at=dt.datetime.fromisoformat(data["generated_at"]),
             words=Words(**data["words"]),
+            recognised=tuple(_recognised_of(item) for item in data.get("recognised", ())),
         )
+
+
+def _recognised_of(data: dict[str, Any]) -> RecognisedSubject:
+    day = data.get("decision_date")
+    return RecognisedSubject(
+        **{**data, "decision_date": dt.date.fromisoformat(day) if day else None}
+    )
 
 
 def _line_of(data: dict[str, Any]) -> Line:
     known = {f.name for f in fields(Line)}
     values = {name: value for name, value in data.items() if name in known}
-    for goal in ("family_target", "citizen_target", "community_target"):
+    for goal in (
+        "family_target", "citizen_target", "community_target", "digital_target",
+        "proficient_target",
+    ):  # fmt: skip
         if values.get(goal) is not None:
             values[goal] = Goal(**values[goal])
     values["groups"] = tuple(GroupCounts(**group) for group in values.get("groups", ()))

@@ -165,6 +165,8 @@ def citizen_lines(total: Line) -> Parts:
         for group in total.groups
         if group.checked
     ]  # fmt: skip
+    if total.digital_holders:
+        parts.append(_digital_line(total))
     if not total.citizen_base_complete:
         parts.append(
             "⚠️ "
@@ -180,6 +182,25 @@ def citizen_lines(total: Line) -> Parts:
             )
         )
     return parts
+
+
+def _digital_line(total: Line) -> Text:
+    """QĐ 677/QĐ-TTg: title holders with digital skills (and proficient), against its targets."""
+
+    def goal(found: Goal | None) -> str:
+        return _percent(found) if found is not None else DASH
+
+    return "💻 " + t(
+        _("Digital skills (QĐ 677): {skilled} of {holders} title holders ({share}, target "
+          "{target}); proficient {proficient} ({proficient_share}, target {proficient_target})"),
+        skilled=format_number(total.digital_skilled),
+        holders=format_number(total.digital_holders),
+        share=_share(total.digital_share),
+        target=goal(total.digital_target),
+        proficient=format_number(total.digital_proficient),
+        proficient_share=_share(total.proficient_share),
+        proficient_target=goal(total.proficient_target),
+    )  # fmt: skip
 
 
 def community_lines(report: Report) -> Parts:

@@ -84,6 +84,13 @@ def citizen_columns() -> list[Column]:
         Column(_("Self-checked"), lambda x: x.checked),
         Column(_("Meeting the criteria by their own estimate"), lambda x: x.certified, width=18),
         *(column for group in GROUP_IDS for column in _group_columns(group)),
+        Column(_("Title holders, every group"), lambda x: x.digital_holders, width=14),
+        Column(_("With digital skills (QĐ 677)"), lambda x: x.digital_skilled, width=14),
+        Column(_("Share with digital skills"), lambda x: x.digital_share, PERCENT, 14),
+        Column(_("Target"), lambda x: _goal(x.digital_target), TARGET),
+        Column(_("Proficient"), lambda x: x.digital_proficient),
+        Column(_("Share proficient"), lambda x: x.proficient_share, PERCENT, 14),
+        Column(_("Target"), lambda x: _goal(x.proficient_target), TARGET),
     ]
 
 
@@ -142,6 +149,8 @@ def render(report: Report) -> bytes:
     villages = book.create_sheet(_sheet_name(_("Learning communities")))
     title = _("Learning communities: results for {year}").format(year=report.year)
     _fill(villages, report, title, community_columns(report), report.total.community_target)
+    if report.by_village:
+        _recognised_sheet(book.create_sheet(_sheet_name(_("Recognised"))), report)
     # Fixed document times keep the file identical for identical numbers. ``Workbook.save``
     # would stamp "modified" with the clock, so the writer is driven directly.
     book.properties.created = book.properties.modified = report.generated_at.replace(tzinfo=None)
@@ -149,6 +158,41 @@ def render(report: Report) -> bytes:
     with ZipFile(buffer, "w", ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(book, archive).save()
     return buffer.getvalue()
+
+
+def _recognised_sheet(sheet: Worksheet, report: Report) -> None:
+    """The households and villages recognised in the year, one per row, with their decision:
+    the list a commune attaches to its recognition decision."""
+    sheet["A1"] = (
+        _("Recognised in {year}: list for the recognition decision")
+        .format(year=report.year)
+        .upper()
+    )
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet["A2"] = _("Unit: {unit} (code {code})").format(
+        unit=report.unit_name, code=report.unit_code
+    )
+    sheet["A3"] = _("Made on {date}").format(date=format_date(report.generated_at))
+    words = report.words.placeholders()
+    headings = [_("No."), _("Title"), words["Village_word"], _("Household code"), _("Name"),
+                _("Score"), _("Decision number"), _("Decision date")]  # fmt: skip
+    for number, heading in enumerate(headings, start=1):
+        cell = sheet.cell(HEADER_ROW, number, heading)
+        cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    titles = {"household": _("Learning family"), "village": _("Learning community")}
+    for offset, item in enumerate(report.recognised, start=1):
+        values = [offset, titles.get(item.subject, item.subject), item.village, item.code,
+                  item.name, item.score, item.decision_no or "", item.decision_date]  # fmt: skip
+        formats = ["0", "@", "@", "@", "@", "0.0", "@", "dd/mm/yyyy"]
+        for col, (value, number_format) in enumerate(zip(values, formats, strict=True), 1):
+            cell = sheet.cell(HEADER_ROW + offset, col, value)
+            if isinstance(value, str):  # names are text, even one that starts with "="
+                cell.data_type = "s"
+            cell.number_format, cell.border = number_format, BOX
+    for number, width in enumerate([6, 18, 22, 12, 28, 8, 18, 14], start=1):
+        sheet.column_dimensions[get_column_letter(number)].width = width
+    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 1)
 
 
 def _sheet_name(name: str) -> str:

@@ -39,6 +39,13 @@ GROUPS = (
 )
 BY_ID = {group.id: group for group in GROUPS}
 BY_FORM = {group.form_key: group for group in GROUPS}
+# QĐ 677/QĐ-TTg's digital-skills share of title holders, from indicator 5 (using IT for
+# learning and work), which every group's form has: "Thường xuyên" or "Khá thường xuyên"
+# counts as having digital skills, "Thường xuyên" as proficient. The product's reading: no
+# public text maps the indicator to QĐ 677's skills.
+DIGITAL_QUESTION = "cs5"
+DIGITAL_SKILLED = ("thuong-xuyen", "kha")
+DIGITAL_PROFICIENT = ("thuong-xuyen",)
 # The forms whose titles count on the households' working-age members.
 HOUSEHOLD_BASE_FORMS = tuple(group.form_key for group in GROUPS if group.household_base)
 

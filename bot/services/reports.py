@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reports.model import Goal, GroupCounts, Line, Report
+from bot.reports.model import Goal, GroupCounts, Line, RecognisedSubject, Report
 from bot.services import groups, scope, targets, words
 from bot.services.context import CDHT_FORMS, CDONG, GDHT
 from bot.services.review import find_unit
@@ -28,6 +28,9 @@ HOUSEHOLD_FORMS = (GDHT,)
 PERSON_FORMS = groups.HOUSEHOLD_BASE_FORMS
 VILLAGE_FORMS = (CDONG,)  # a village's own assessment: Cộng đồng học tập cấp thôn
 TITLE_COMMUNITY = "cong_dong"  # its target (bot/services/targets.py)
+TITLE_DIGITAL, TITLE_PROFICIENT = "digital", "digital_proficient"  # QĐ 677/QĐ-TTg's
+TITLES = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN, TITLE_COMMUNITY, TITLE_DIGITAL,
+          TITLE_PROFICIENT)  # fmt: skip
 VIEWERS = ("leader", "officer", "province")
 MAX_UNITS = 5  # reports sent for one /report; more would flood the chat
 
@@ -48,6 +51,7 @@ def _line(
     goals: dict[tuple[str, str], Goal | None],
     by_group: tuple[GroupCounts, ...],
     community: tuple[int, int],
+    digital: tuple[int, int, int],
 ) -> Line:
     return Line(
         code=code,
@@ -59,6 +63,11 @@ def _line(
         communities_assessed=community[0],
         communities_recognised=community[1],
         community_target=goals[(unit_path, TITLE_COMMUNITY)],
+        digital_holders=digital[0],
+        digital_skilled=digital[1],
+        digital_proficient=digital[2],
+        digital_target=goals[(unit_path, TITLE_DIGITAL)],
+        proficient_target=goals[(unit_path, TITLE_PROFICIENT)],
     )
 
 
@@ -85,17 +94,22 @@ async def build_report(
     found = await find_unit(session, unit)
     rows = await queries.child_counts(session, found, year, HOUSEHOLD_FORMS, PERSON_FORMS)
     paths = [found.path, *(row.path for row in rows)]
-    titles = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN, TITLE_COMMUNITY)
-    goals = await targets.goals(session, paths, titles, year)
+    goals = await targets.goals(session, paths, TITLES, year)
     by_group = await queries.group_counts(session, found, year, CDHT_FORMS)
     villages = await queries.community_counts(session, found, year, VILLAGE_FORMS)
+    digital = await queries.digital_counts(
+        session, found, year, CDHT_FORMS, groups.DIGITAL_QUESTION, groups.DIGITAL_SKILLED,
+        groups.DIGITAL_PROFICIENT,
+    )  # fmt: skip
     lines = [
         _line(row.path, row.code, row.name, row.counts, goals, _groups_of(row.unit_id, by_group),
-              villages.get(row.unit_id, (0, 0)))
+              villages.get(row.unit_id, (0, 0)), digital.get(row.unit_id, (0, 0, 0)))
         for row in rows
     ]  # fmt: skip
     community = (sum(x.communities_assessed for x in lines),
                  sum(x.communities_recognised for x in lines))  # fmt: skip
+    skills = (sum(x.digital_holders for x in lines), sum(x.digital_skilled for x in lines),
+              sum(x.digital_proficient for x in lines))  # fmt: skip
     total = sum((row.counts for row in rows), queries.Counts())
     return Report(
         unit_code=found.code,
@@ -104,11 +118,32 @@ async def build_report(
         year=year,
         lines=tuple(sorted(lines, key=_sort_key)),
         total=_line(
-            found.path, found.code, found.name, total, goals, _sum_groups(lines), community
+            found.path,
+            found.code,
+            found.name,
+            total,
+            goals,
+            _sum_groups(lines),
+            community,
+            skills,
         ),
         generated_at=now or utcnow(),
         words=await words.words_for(session, found),
+        recognised=await _recognised(session, found, year),
     )
+
+
+async def _recognised(
+    session: AsyncSession, unit: Unit, year: int
+) -> tuple[RecognisedSubject, ...]:
+    """What a commune (or village) recognised in the year, by village and code (a province's
+    list is each commune's own: none here)."""
+    if unit.level < queries.VILLAGE - 1:
+        return ()
+    rows = await queries.recognised_subjects(session, unit, year, HOUSEHOLD_FORMS, VILLAGE_FORMS)
+    found = [RecognisedSubject(**asdict(row)) for row in rows]
+    return tuple(sorted(found, key=lambda r: (vietnamese_key(r.village), r.subject != "village",
+                                              vietnamese_key(r.code))))  # fmt: skip
 
 
 async def units_in_view(session: AsyncSession, person_id: int) -> list[Unit]:

@@ -54,6 +54,7 @@ from sqlalchemy.orm import aliased
 from bot.storage.db import insert_of
 from bot.storage.models import (
     UNIT_LEVELS,
+    Answer,
     Assessment,
     Household,
     Registration,
@@ -463,6 +464,100 @@ async def community_counts(
         .group_by(tree.c.group_id)
     )
     return {group_id: (int(done or 0), int(won_ or 0)) for group_id, done, won_ in rows}
+
+
+async def digital_counts(
+    session: AsyncSession,
+    unit: Unit,
+    year: int,
+    forms: Sequence[str],
+    question: str,
+    skilled: Sequence[str],
+    proficient: Sequence[str],
+) -> dict[int, tuple[int, int, int]]:
+    """Per child of `unit` (a village: itself): Công dân học tập title holders of the year, those
+    whose answer to the digital indicator `question` is one of `skilled`, and of `proficient`;
+    a person once per village, then added up (one statement)."""
+    tree = _tree(unit)
+    a = Assessment
+    digital = (
+        select(Answer.value)
+        .where(Answer.assessment_id == a.id, Answer.question_id == question)
+        .scalar_subquery()
+    )
+    per_village = (
+        select(
+            a.unit_id.label("village_id"),
+            func.count(a.person_id.distinct()).label("holders"),
+            func.count(case((digital.in_(skilled), a.person_id)).distinct()).label("skilled"),
+            func.count(case((digital.in_(proficient), a.person_id)).distinct()).label("best"),
+        )
+        .where(
+            a.unit_id.in_(select(tree.c.member_id)),
+            a.year == year,
+            a.form_key.in_(forms),
+            a.subject == "person",
+            a.state == "recognised",
+        )
+        .group_by(a.unit_id)
+        .subquery("per_village")
+    )
+    rows = await session.execute(
+        select(
+            tree.c.group_id,
+            func.sum(per_village.c.holders),
+            func.sum(per_village.c.skilled),
+            func.sum(per_village.c.best),
+        )
+        .join(per_village, per_village.c.village_id == tree.c.member_id)
+        .group_by(tree.c.group_id)
+    )
+    return {gid: (int(h or 0), int(s or 0), int(p or 0)) for gid, h, s, p in rows}
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """A household or village recognised in the year: a line of the recognition decision."""
+
+    subject: str  # "household" | "village"
+    village: str
+    code: str  # the household's code; "" for a village
+    name: str  # the head of the household, or the village
+    score: float | None
+    decision_no: str | None
+    decision_date: dt.date | None
+
+
+async def recognised_subjects(
+    session: AsyncSession,
+    unit: Unit,
+    year: int,
+    household_forms: Sequence[str],
+    village_forms: Sequence[str],
+) -> list[Recognised]:
+    """The households (in scope) and villages of `unit` recognised in the year, for the list
+    a commune attaches to its recognition decision (two statements)."""
+    a, h = Assessment, Household
+    in_area = or_(Unit.id == unit.id, Unit.path.startswith(unit.path))
+    households = await session.execute(
+        select(Unit.name, h.code, h.head_name, a.score, a.decision_no, a.decision_date)
+        .join(h, h.id == a.household_id)
+        .join(Unit, Unit.id == h.village_id)
+        .where(in_area, h.removed_at.is_(None), h.created_at < year_end(year), a.year == year,
+               a.form_key.in_(household_forms), a.state == "recognised")
+    )  # fmt: skip
+    villages = await session.execute(
+        select(Unit.name, a.score, a.decision_no, a.decision_date)
+        .join(Unit, Unit.id == a.unit_id)
+        .where(in_area, a.subject == "village", a.year == year, a.form_key.in_(village_forms),
+               a.state == "recognised")
+    )  # fmt: skip
+    return [
+        *(Recognised("village", name, "", name, score, number, day)
+          for name, score, number, day in villages),
+        *(Recognised("household", village, code, head, score, number, day)
+          for village, code, head, score, number, day in households),
+    ]  # fmt: skip
 
 
 def _unit_counts(row: Any) -> UnitCounts:

@@ -26,6 +26,7 @@ def test_demo_fills_a_commune_once_and_the_report_agrees(tmp_path: Path) -> None
     assert report.stdout.strip() in demo.stdout  # the demo printed this very report
     recognised = next(line for line in report.stdout.splitlines() if "Recognised:" in line)
     households = int(recognised.split(" of ")[1].split()[0].replace(",", ""))
+    households_recognised = int(recognised.split(": ")[1].split()[0].replace(",", ""))
     written = hoctap(tmp_path, "report", "--unit", COMMUNE, "--year", YEAR, "--format", "xlsx")
     assert written.returncode == 0, written.stderr
     book = load_workbook(BytesIO((tmp_path / f"bao-cao-{COMMUNE}-{YEAR}.xlsx").read_bytes()))
@@ -36,11 +37,16 @@ def test_demo_fills_a_commune_once_and_the_report_agrees(tmp_path: Path) -> None
         "Gia đình học tập",
         "Công dân học tập",
         "Cộng đồng học tập",
+        "Được công nhận",
     ]
     villages = book.worksheets[2]
     total = [row for row in villages.iter_rows(values_only=True) if row[2] is not None][-1]
     assert total[1] == "Tổng cộng" and total[2] >= 10  # the demo's 10 to 15 villages
     assert 0 < total[4] <= total[3] <= total[2]  # recognised of assessed of villages
+    # The list for the decision: every household recognised, and the villages recognised.
+    listed = [row for row in book.worksheets[3].iter_rows(min_row=7, values_only=True)]
+    assert sum(1 for row in listed if row[1] == "Gia đình học tập") == households_recognised
+    assert sum(1 for row in listed if row[1] == "Cộng đồng học tập") == total[4]
     chart = hoctap(
         tmp_path,
         "report",

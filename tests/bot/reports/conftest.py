@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from bot.i18n import Words
-from bot.reports.model import Goal, GroupCounts, Line, Report
+from bot.reports.model import Goal, GroupCounts, Line, RecognisedSubject, Report
 
 FAMILY = Goal(72.0, "default", documents="QĐ 387/QĐ-TTg")
 CITIZEN = Goal(44.0, "default", documents="QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg")
@@ -103,6 +103,11 @@ def commune_report() -> Report:
         communities_assessed=2,
         communities_recognised=1,
         community_target=Goal(67.0, "default", documents="QĐ 387/QĐ-TTg"),
+        digital_holders=31,
+        digital_skilled=20,
+        digital_proficient=9,
+        digital_target=Goal(74.0, "default", documents="QĐ 677/QĐ-TTg"),
+        proficient_target=Goal(64.0, "default", documents="QĐ 677/QĐ-TTg"),
     )
     return Report(
         "00070",
@@ -113,4 +118,10 @@ def commune_report() -> Report:
         total,
         dt.datetime(2025, 12, 10, 2, 0, tzinfo=dt.UTC),
         WARD_EN,
-    )
+        (
+            RecognisedSubject("village", "Thôn Đông", "", "Thôn Đông", 85, "12/QĐ-UBND",
+                              dt.date(2025, 12, 5)),
+            RecognisedSubject("household", "Thôn Đông", "H001", "=Lê <b>Văn</b> & Ân", 90,
+                              "12/QĐ-UBND", dt.date(2025, 12, 5)),
+        ),
+    )  # fmt: skip

@@ -32,6 +32,8 @@ def test_the_text_reads_as_worked_out_by_hand(commune_report: Report) -> None:
         "• Resident of the commune: self-checked 80, meeting the criteria 42, titles 25",
         "• Worker: self-checked 10, meeting the criteria 8, titles 5",
         "• Pupil, student or learner: self-checked 6, meeting the criteria 4, titles 1",
+        "💻 Digital skills (QĐ 677): 20 of 31 title holders (64.5%, target 74%); proficient 9 "
+        "(29.0%, target 64%)",
         "⚠️ The base is incomplete: 5 households have not given their working-age members.",
         # Villages: 67 % of 3 is 2.01, so 3 villages, 2 more than the 1 recognised.
         "🏘 Learning communities",

@@ -3,6 +3,7 @@ title, unit and date on top, a row per village and a totals row, shares as perce
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 from dataclasses import replace
 from io import BytesIO
@@ -28,7 +29,7 @@ def _book(report: Report) -> list[Worksheet]:
 
 
 def test_the_family_sheet_holds_every_number(commune_report: Report) -> None:
-    families, _citizens, _villages = _book(commune_report)
+    families, _citizens, _villages, *_rest = _book(commune_report)
     assert families.title == "Learning families"
     rows = _rows(families)
     assert rows[0][0] == "LEARNING FAMILIES: RESULTS FOR 2025"
@@ -59,7 +60,7 @@ def test_the_family_sheet_holds_every_number(commune_report: Report) -> None:
 
 
 def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
-    _families, citizens, _villages = _book(commune_report)
+    _families, citizens, _villages, _recognised = _book(commune_report)
     assert citizens.title == "Learning citizens"
     rows = _rows(citizens)
     assert rows[0][0] == "LEARNING CITIZENS: RESULTS FOR 2025"
@@ -85,25 +86,35 @@ def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
             )
             for what in ("self-checked", "meeting the criteria", "titles")
         ),
+        "Title holders, every group",
+        "With digital skills (QĐ 677)",
+        "Share with digital skills",
+        "Target",
+        "Proficient",
+        "Share proficient",
+        "Target",
     )
+    no_digital = (0, 0, None, None, 0, None, None)  # the villages' lines hold none here
     # 44 % of 180 is 79.2 (80, 60 more than 20); of 250, 110 (100 more); of 430, 190 (160).
     # Then per group: self-checked, meeting the criteria, titles.
     assert rows[6] == (
         1, "Thôn Đông", 180, 0, 20, pytest.approx(20 / 180), 0.44, 60, 40, 30,
-        30, 22, 15, 10, 8, 5, 0, 0, 0, 6, 4, 1,
+        30, 22, 15, 10, 8, 5, 0, 0, 0, 6, 4, 1, *no_digital,
     )  # fmt: skip
     assert rows[7] == (
         2, "Xóm Chùa & <Mới>", 250, 5, 10, 0.04, 0.44, 100, 50, 20, 50, 20, 10, *[0] * 9,
+        *no_digital,
     )  # fmt: skip
-    assert rows[8] == (3, "Thôn Tây", 0, 0, 0, None, 0.44, 0, 0, 0, *[0] * 12)
+    assert rows[8] == (3, "Thôn Tây", 0, 0, 0, None, 0.44, 0, 0, 0, *[0] * 12, *no_digital)
     assert rows[9] == (
         None, "Total", 430, 5, 30, pytest.approx(30 / 430), 0.44, 160, 90, 50,
         80, 42, 25, 10, 8, 5, 0, 0, 0, 6, 4, 1,
+        31, 20, pytest.approx(20 / 31), 0.74, 9, pytest.approx(9 / 31), 0.64,
     )  # fmt: skip
 
 
 def test_the_community_sheet_counts_villages(commune_report: Report) -> None:
-    _families, _citizens, villages = _book(commune_report)
+    _families, _citizens, villages, _recognised = _book(commune_report)
     assert villages.title == "Learning communities"
     rows = _rows(villages)
     assert rows[3][0] == "Target 67%: national default, QĐ 387/QĐ-TTg"
@@ -114,8 +125,26 @@ def test_the_community_sheet_counts_villages(commune_report: Report) -> None:
     assert rows[9] == (None, "Total", 3, 2, 1, pytest.approx(1 / 3), 0.67, 2)
 
 
+def test_the_recognised_sheet_lists_the_decision_names_as_text(commune_report: Report) -> None:
+    *_totals, recognised = _book(commune_report)
+    assert recognised.title == "Recognised"
+    rows = _rows(recognised)
+    assert rows[0][0] == "RECOGNISED IN 2025: LIST FOR THE RECOGNITION DECISION"
+    assert rows[5] == ("No.", "Title", "Residential group", "Household code", "Name", "Score",
+                       "Decision number", "Decision date")  # fmt: skip
+    assert rows[6][:7] == (1, "Learning community", "Thôn Đông", None, "Thôn Đông", 85,
+                           "12/QĐ-UBND")  # fmt: skip
+    assert rows[6][7].date() == dt.date(2025, 12, 5)
+    assert rows[7][:5] == (2, "Learning family", "Thôn Đông", "H001", "=Lê <b>Văn</b> & Ân")
+    assert recognised.cell(8, 5).data_type == "s"  # a name, never a formula
+
+
+def test_a_province_book_has_no_list_of_names(commune_report: Report) -> None:
+    assert len(_book(replace(commune_report, unit_level=1))) == 3
+
+
 def test_a_province_sheet_counts_villages_per_commune(commune_report: Report) -> None:
-    families, _citizens, _villages = _book(replace(commune_report, unit_level=1))
+    families, _citizens, _villages, *_rest = _book(replace(commune_report, unit_level=1))
     rows = _rows(families)
     assert rows[5][:5] == (
         "No.",

@@ -13,7 +13,7 @@ from bot.services import groups
 from bot.services.context import CDHT, CDHT_PUPILS, CDHT_STAFF, CDHT_WORKERS
 from bot.services.reports import build_report
 from bot.services.units import add_village
-from bot.storage.models import Assessment, Household, Person, Unit
+from bot.storage.models import Answer, Assessment, Household, Person, Unit
 
 pytestmark = pytest.mark.usefixtures("geography")
 
@@ -22,16 +22,33 @@ NOW = dt.datetime(2025, 12, 1, 3, 0, tzinfo=dt.UTC)
 
 
 async def _check(
-    session: AsyncSession, village: Unit, form_key: str, state: str, passed: bool
+    session: AsyncSession,
+    village: Unit,
+    form_key: str,
+    state: str,
+    passed: bool,
+    digital: str = "hiem-khi",
 ) -> Person:
+    """A self-check of the group form, with its answer to indicator 5 (using IT)."""
     person = Person(display_name="Lan", consent_at=NOW)
     session.add(person)
     await session.flush()
-    session.add(
-        Assessment(form_key=form_key, form_version=1, year=2025, subject="person",
-                   person_id=person.id, unit_id=village.id, created_by=person.id, state=state,
-                   passed=passed, score=90 if passed else 60, submitted_at=NOW)
-    )  # fmt: skip
+    check = Assessment(
+        form_key=form_key,
+        form_version=1,
+        year=2025,
+        subject="person",
+        person_id=person.id,
+        unit_id=village.id,
+        created_by=person.id,
+        state=state,
+        passed=passed,
+        score=90 if passed else 60,
+        submitted_at=NOW,
+    )
+    session.add(check)
+    await session.flush()
+    session.add(Answer(assessment_id=check.id, question_id="cs5", value=digital, answered_at=NOW))
     return person
 
 
@@ -44,10 +61,10 @@ async def test_each_group_is_counted_apart_and_pupils_stay_out_of_the_working_ag
         session.add(Household(village_id=village.id, code="H1", head_name="An", members=8,
                               working_age=working_age, created_at=NOW))  # fmt: skip
     # Thôn Đông: two residents (one titled), a worker titled, a pupil titled, a pupil failing.
-    await _check(session, dong, CDHT, "recognised", True)
-    await _check(session, dong, CDHT, "submitted", False)
-    await _check(session, dong, CDHT_WORKERS, "recognised", True)
-    await _check(session, dong, CDHT_PUPILS, "recognised", True)
+    await _check(session, dong, CDHT, "recognised", True, "thuong-xuyen")
+    await _check(session, dong, CDHT, "submitted", False, "thuong-xuyen")  # not a holder
+    await _check(session, dong, CDHT_WORKERS, "recognised", True, "kha")
+    await _check(session, dong, CDHT_PUPILS, "recognised", True, "thinh-thoang")
     await _check(session, dong, CDHT_PUPILS, "submitted", False)
     # Thôn Tây: a member of staff meeting the criteria, waiting; a draft, which counts nowhere.
     await _check(session, tay, CDHT_STAFF, "submitted", True)
@@ -70,6 +87,11 @@ async def test_each_group_is_counted_apart_and_pupils_stay_out_of_the_working_ag
     assert [g.checked for g in lines["Thôn Đông"].groups] == [2, 1, 0, 2]
     assert [g.checked for g in lines["Thôn Tây"].groups] == [0, 0, 1, 0]
     assert [g.group for g in lines["Thôn Tây"].groups] == [g.id for g in groups.GROUPS]
+
+    # QĐ 677: of the 3 holders (every group), 2 use IT often (skills), 1 every day (proficient).
+    assert (total.digital_holders, total.digital_skilled, total.digital_proficient) == (3, 2, 1)
+    assert total.digital_share == pytest.approx(2 / 3)
+    assert total.digital_target is not None and total.digital_target.percent == 70
 
     village_report = await build_report(session, dong.code, 2025, NOW)
     assert [g.confirmed for g in village_report.total.groups] == [1, 1, 0, 1]
