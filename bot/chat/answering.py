@@ -21,11 +21,12 @@ from bot.chat.messages import Button, Reply
 from bot.chat.turn import Turn
 from bot.i18n import _
 from bot.rich import Text, lines, t
-from bot.services import assessing, audit, communities
+from bot.services import assessing, audit, communities, organisations
 from bot.services.context import CDHT_FORMS
 from bot.services.people import Conversation, villages_led
-from bot.storage.models import Assessment, Household, Unit
+from bot.storage.models import Assessment, Household, Organisation, Unit
 from conversations.engine import Input, Outcome, Problem, Prompt, Result, Review
+from conversations.model import Form
 from conversations.text import fold
 
 FLOW = "assess"
@@ -141,7 +142,7 @@ async def _step(
         turn.out.notice = presenting.problem_text(reply.problem)
         return
     header = await _header(turn.session, assessment, form.title.get(turn.lang, form.key))
-    turn.out.add(_render(outcome, assessment, header, edit=turn.tapped))
+    turn.out.add(_render(outcome, assessment, form, header, edit=turn.tapped))
     if isinstance(reply, Result) and assessment.subject == "person" and not assessment.unit_id:
         turn.out.add(account.no_village_reply())
     if isinstance(reply, Result):
@@ -158,7 +159,9 @@ async def _step(
         turn.out.add(await menu_reply(turn))
 
 
-def _render(outcome: Outcome, assessment: Assessment, header: Text, edit: bool) -> Reply:
+def _render(
+    outcome: Outcome, assessment: Assessment, form: Form, header: Text, edit: bool
+) -> Reply:
     reply = outcome.reply
     if isinstance(reply, Prompt):
         return presenting.prompt_reply(reply, assessment.id, header, edit=edit)
@@ -166,7 +169,16 @@ def _render(outcome: Outcome, assessment: Assessment, header: Text, edit: bool) 
         return presenting.review_reply(reply, assessment.id, header, edit=edit)
     says = presenting.verdict(assessment.subject, assessment.state, reply.recognised)
     text = t(_("Submitted. Thank you!")) + "\n\n" + presenting.result_text(reply, header, says)
-    return Reply(lines(text, *_estimate_note(assessment)), edit=edit)
+    notes = [*_rating_note(form, assessment), *_estimate_note(assessment)]
+    return Reply(lines(text, *notes), edit=edit)
+
+
+def _rating_note(form: Form, assessment: Assessment) -> list[Text]:
+    """For a learning unit: its rating under TT 22/2020 (Tốt, Khá, Trung bình)."""
+    if assessment.subject != "organisation":
+        return []
+    rated = organisations.rating(form, assessment.score or 0, bool(assessment.passed))
+    return ["🏫 " + t(_("Rating (TT 22/2020): {rating}"), rating=presenting.rating_name(rated))]
 
 
 def _estimate_note(assessment: Assessment) -> list[Text]:
@@ -195,7 +207,8 @@ async def show_result(turn: Turn, assessment: Assessment) -> None:
         to_list = pack(HOUSEHOLD, "list", f"{assessment.unit_id}-0")
         back = ((Button("◀ " + _("Households"), to_list),),)
     says = presenting.verdict(assessment.subject, assessment.state, bool(assessment.passed))
-    text = lines(presenting.result_text(result, header, says), *_estimate_note(assessment))
+    notes = [*_rating_note(form, assessment), *_estimate_note(assessment)]
+    text = lines(presenting.result_text(result, header, says), *notes)
     turn.out.add(Reply(text, back, edit=turn.tapped))
     turn.conversation = Conversation()
 
@@ -206,6 +219,9 @@ async def _header(session: AsyncSession, assessment: Assessment, title: str) -> 
         if assessment.household_id is not None
         else None
     )
+    if assessment.organisation_id is not None:
+        unit = await session.get(Organisation, assessment.organisation_id)
+        return "🏫 " + t("{unit} · {title}", unit=unit.name if unit else "", title=title)
     if assessment.subject == "village" and assessment.unit_id is not None:
         village = await session.get(Unit, assessment.unit_id)
         return "🏘 " + t(
@@ -224,6 +240,12 @@ async def _allowed(turn: Turn, assessment_id: int) -> assessing.Locked | None:
     assessment = locked.assessment
     if assessment.subject == "person":
         return locked if assessment.person_id == turn.person.id else None
+    if assessment.subject == "organisation" and assessment.organisation_id is not None:
+        unit = await turn.session.get(Organisation, assessment.organisation_id)
+        mine = unit is not None and await organisations.may_assess(
+            turn.session, turn.person.id, unit
+        )
+        return locked if mine else None
     if assessment.subject == "village":
         village = await turn.session.get(Unit, assessment.unit_id)
         mine = village is not None and await communities.may_assess(

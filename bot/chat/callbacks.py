@@ -24,6 +24,7 @@ BULLETIN = "b"  # b:<action>:<arg>  (a commune officer's broadcasts and reminder
 HOME = "v"  # v:<action>:<id>  (a person saying which village they live in)
 GROUP = "g"  # g:<group>:<then>  (a citizen's group of Công dân học tập)
 COMMUNITY = "k"  # k:<action>:<village id>  (a village's own Cộng đồng học tập assessment)
+ORGANISATION = "d"  # d:<action>:<id>  (the commune's learning units, Đơn vị học tập)
 # Buttons of an older release that still sit on people's screens carry fewer fields: these
 # prefixes read the missing ones as "".
 SHORTER = {CONSENT: 1}
@@ -41,6 +42,7 @@ ARITY = {
     HOME: 2,
     GROUP: 2,
     COMMUNITY: 2,
+    ORGANISATION: 2,
 }
 
 

@@ -151,6 +151,12 @@ def community_button(village_id: int) -> Button:
     return Button("🏘 " + _("Learning community of the village"), pack(COMMUNITY, "go", village_id))
 
 
+def rating_name(rating: str | None) -> str:
+    """TT 22/2020's rating of a learning unit, in words (``organisations.rating``)."""
+    names = {"good": _("rated Good"), "fair": _("rated Fair"), "average": _("rated Average")}
+    return names.get(rating or "", _("not achieved"))
+
+
 def verdict(subject: str, state: str, meets: bool) -> str:
     """What a result means for its title: meeting the criteria is not the title; a household is
     recognised by the commune, a citizen's title confirmed by the branch or the commune."""

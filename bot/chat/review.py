@@ -42,6 +42,7 @@ from conversations.model import Question
 
 FLOW = "review"
 PAGE = 8  # villages or households listed at once; ◀ ▶ page through the rest
+COMMUNE = 2  # the unit level whose own list holds its learning units
 DECISION = re.compile(
     r"^(?P<number>.+?)(?:[\s,;]+(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})[/.-](?P<year>\d{4}))?$"
 )
@@ -139,11 +140,22 @@ async def _households_pending(turn: Turn, commune: Unit, page: int) -> Reply:
 async def show_village(turn: Turn, village_id: int, page: int) -> None:
     """One village's households waiting for review, ``PAGE`` at a time."""
     village = await review.reviewable_village(turn.session, turn.person.id, village_id)
-    commune = await turn.session.get(Unit, village.parent_id) if village.parent_id else None
+    # A commune's own list is its learning units' assessments.
+    commune = (
+        village
+        if village.level == COMMUNE
+        else await turn.session.get(Unit, village.parent_id)
+        if village.parent_id
+        else None
+    )
     everywhere = await review.pending_reviews(turn.session, turn.person.id, commune or village)
     waiting = [item for item in everywhere if item.village_id == village_id]
     # "◀ Villages" only when there are others to go back to.
-    back = commune.id if commune and len(waiting) < len(everywhere) else None
+    back = (
+        commune.id
+        if commune and len(waiting) < len(everywhere) and commune.id != village_id
+        else None
+    )
     said = words_of(commune)
     if not waiting:
         notice = t(_("Nothing is waiting for review in {commune}."), commune=village.name)
@@ -215,6 +227,8 @@ def _item_label(item: review.ReviewItem) -> str:
     if item.subject == "village":  # the village's own assessment, first in its list
         title = _("Learning community")
         return f"{mark} 🏘 {title} · {score}"
+    if item.subject == "organisation":  # a learning unit, listed under its commune
+        return f"{mark} 🏫 {item.head_name} · {score}"
     # The village is the list's own heading: the label keeps to what tells households apart.
     return f"{mark} {item.household_code} · {item.head_name} · {score}"
 
@@ -260,6 +274,8 @@ def _card(item: review.ReviewItem, history: Sequence[Text | str] = ()) -> Reply:
     heading = (
         "🏘 " + t(_("Learning community: {village}"), village=item.village)
         if item.subject == "village"
+        else "🏫 " + t(_("Learning unit: {unit}"), unit=item.head_name)
+        if item.subject == "organisation"
         else "🏠 "
         + t(_("Household {code} · {name}"), code=item.household_code, name=item.head_name)
     )

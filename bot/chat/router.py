@@ -26,6 +26,7 @@ from bot.chat import (
     linking,
     menus,
     officer,
+    organisations,
     reminders,
     reports,
     review,
@@ -43,6 +44,7 @@ from bot.chat.callbacks import (
     LANGUAGE,
     MENU,
     OFFICER,
+    ORGANISATION,
     REMINDERS,
     REVIEW,
     CallbackError,
@@ -303,6 +305,8 @@ async def _choice(turn: Turn, data: str) -> None:
         await self_check.on_group_button(turn, callback)
     elif callback.prefix == COMMUNITY:
         await communities.on_button(turn, callback)
+    elif callback.prefix == ORGANISATION:
+        await organisations.on_button(turn, callback)
     else:
         await _menu_button(turn, callback.fields[0])
 
@@ -349,6 +353,8 @@ async def _text(turn: Turn, text: str) -> None:
         await broadcasts.on_text(turn, text)
     elif flow == account.HOME_FLOW:
         await account.on_home_text(turn, text)
+    elif flow == organisations.FLOW:
+        await organisations.on_text(turn, text)
     else:
         turn.out.add(Reply(t(_("Please choose from the menu."))))
         await _menu(turn)

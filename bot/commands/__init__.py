@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import chat, demo, forms, people, reminders, report, run, setup, zalo_oa
+from bot.commands import (
+    chat,
+    demo,
+    forms,
+    organisations,
+    people,
+    reminders,
+    report,
+    run,
+    setup,
+    zalo_oa,
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,6 +25,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     chat.register(commands)
     run.register(commands)
     people.register(commands)
+    organisations.register(commands)
     report.register(commands)
     reminders.register(commands)
     demo.register(commands)

@@ -20,7 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import TIMEZONE, _
 from bot.rich import Refusal
-from bot.services import assessing, communities, groups, review, titles, units
+from bot.services import (
+    assessing,
+    communities,
+    groups,
+    organisations,
+    review,
+    titles,
+    units,
+)
 from bot.services.context import GDHT
 from bot.storage.models import (
     Answer,
@@ -278,6 +286,7 @@ async def fill(
         await _review_village(session, officer, commune, village, year, rng, now, tally)
         await _citizens(session, forms, village, leader, year, rng, now, tally)
         await _community(session, forms, village, leader, officer, year, rng, now)
+    await _learning_units(session, forms, commune, officer, year, rng, now)
     return DemoSummary(
         len(names),
         tally.households,
@@ -454,6 +463,51 @@ async def _community(
         await communities.recognise(
             session, forms, officer.id, assessment.id, number, decided, now
         )
+
+
+UNIT_NAMES = (
+    ("school", "Trường Mầm non {commune}"),
+    ("school", "Trường Tiểu học {commune}"),
+    ("school", "Trường THCS {commune}"),
+    ("agency", "Trạm Y tế {commune}"),
+    ("agency", "Ủy ban nhân dân {commune}"),
+    ("cooperative", "Hợp tác xã Nông nghiệp {commune}"),
+    ("enterprise", "Công ty TNHH May Thành Công"),
+)
+
+
+async def _learning_units(
+    session: AsyncSession,
+    forms: FormRegistry,
+    commune: Unit,
+    officer: Person,
+    year: int,
+    rng: random.Random,
+    now: dt.datetime,
+) -> None:
+    """The commune's schools, agencies, cooperative and an enterprise; most assessed
+    themselves (their heads), and the commune recognised most of those that met the mark."""
+    place = commune.name.split(" ", 1)[-1]
+    for kind, name in UNIT_NAMES:
+        staff = rng.randint(8, 60)
+        unit = await organisations.add(
+            session, officer.id, commune, kind, name.format(commune=place), staff, now
+        )
+        if rng.random() < 0.15:
+            continue  # not assessed yet
+        when = _moment(rng, year, (10, 1), (12, 5), now)
+        assessment = await organisations.open_assessment(
+            session, forms, unit, year, officer.id, when
+        )
+        form = forms.get(assessment.form_key, assessment.form_version)
+        answers = walk(form, rng, 0.8)
+        await _store(session, assessment, answers, when)
+        assessing.submit(assessment, evaluate(form, answers, "vi"), when)
+        await session.flush()
+        if assessment.passed and rng.random() < 0.8:
+            decided = _moment(rng, year, (12, 1), (12, 10), now).astimezone(TIMEZONE).date()
+            await review.recognise(session, officer.id, assessment.id,
+                                   f"{rng.randint(10, 250)}/QĐ-UBND", decided, now)  # fmt: skip
 
 
 async def _citizens(

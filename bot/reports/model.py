@@ -106,6 +106,15 @@ class Line:
     digital_proficient: int = 0
     digital_target: Goal | None = None
     proficient_target: Goal | None = None
+    # Đơn vị học tập: the learning units (schools, agencies, enterprises, cooperatives) counted
+    # where each is now (none on a village's line), and their staff: the base of the staff
+    # group's Công dân học tập share.
+    organisations: int = 0
+    organisations_assessed: int = 0
+    organisations_recognised: int = 0
+    organisation_target: Goal | None = None
+    unit_staff: int = 0
+    staff_target: Goal | None = None
 
     @property
     def family_share(self) -> float | None:
@@ -160,6 +169,26 @@ class Line:
     def proficient_share(self) -> float | None:
         """Title holders proficient in digital skills, of all title holders."""
         return _ratio(self.digital_proficient, self.digital_holders)
+
+    @property
+    def organisation_share(self) -> float | None:
+        """Learning units recognised, of the units in scope."""
+        return _ratio(self.organisations_recognised, self.organisations)
+
+    @property
+    def organisation_needed(self) -> int | None:
+        """How many more units must be recognised to reach the target."""
+        return _needed(self.organisation_target, self.organisations, self.organisations_recognised)
+
+    @property
+    def staff_titles(self) -> int:
+        """Công dân học tập titles of the staff group (cán bộ, công nhân viên, doanh nhân)."""
+        return sum(group.confirmed for group in self.groups if group.group == "staff")
+
+    @property
+    def staff_share(self) -> float | None:
+        """The staff group's titles, of the learning units' staff."""
+        return _ratio(self.staff_titles, self.unit_staff)
 
     @property
     def community_share(self) -> float | None:
@@ -244,7 +273,7 @@ def _line_of(data: dict[str, Any]) -> Line:
     values = {name: value for name, value in data.items() if name in known}
     for goal in (
         "family_target", "citizen_target", "community_target", "digital_target",
-        "proficient_target",
+        "proficient_target", "organisation_target", "staff_target",
     ):  # fmt: skip
         if values.get(goal) is not None:
             values[goal] = Goal(**values[goal])

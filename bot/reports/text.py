@@ -75,6 +75,8 @@ def render(report: Report) -> Text:
     parts += citizen_lines(report.total)
     parts += community_lines(report)
     if report.unit_level < 3:
+        parts += organisation_lines(report.total)
+    if report.unit_level < 3:
         parts += ["", *row_lines(report)]
     return lines(*parts)
 
@@ -201,6 +203,53 @@ def _digital_line(total: Line) -> Text:
         proficient_share=_share(total.proficient_share),
         proficient_target=goal(total.proficient_target),
     )  # fmt: skip
+
+
+def _goal_line(goal: Goal | None, needed: int | None, more: Text) -> Text:
+    """A target: reached, or ``more`` needed (with its own count), or none set."""
+    if goal is None or needed is None:
+        return t(_("No target set for this year."))
+    if needed == 0:
+        return "✅ " + t(
+            _("Target {target} ({origin}) reached."), target=_percent(goal), origin=origin(goal)
+        )
+    return "🎯 " + t(_("Target {target} ({origin}): {more}"), target=_percent(goal),
+                    origin=origin(goal), more=more)  # fmt: skip
+
+
+def organisation_lines(total: Line) -> Parts:
+    """The Đơn vị học tập totals, and the staff's Công dân học tập share (its base is the
+    units' staff)."""
+    parts: Parts = ["🏫 " + bold(t(_("Learning units"))) + " (TT 22/2020/TT-BGDĐT)"]
+    if not total.organisations:
+        return [*parts, t(_("No learning units added yet."))]
+    parts.append(
+        t(
+            _("Recognised: {count} of {total} units ({share}); assessed: {assessed}"),
+            count=format_number(total.organisations_recognised),
+            total=format_number(total.organisations),
+            share=_share(total.organisation_share),
+            assessed=format_number(total.organisations_assessed),
+        )
+    )
+    needed = total.organisation_needed or 0
+    more = t(
+        ngettext("{count} more unit needed.", "{count} more units needed.", needed),
+        count=format_number(needed),
+    )
+    parts.append(_goal_line(total.organisation_target, total.organisation_needed, more))
+    if total.unit_staff:
+        goal = total.staff_target
+        parts.append(
+            t(
+                _("Staff holding Learning citizen: {count} of {staff} ({share}, target {target})"),
+                count=format_number(total.staff_titles),
+                staff=format_number(total.unit_staff),
+                share=_share(total.staff_share),
+                target=_percent(goal) if goal is not None else DASH,
+            )
+        )
+    return parts
 
 
 def community_lines(report: Report) -> Parts:

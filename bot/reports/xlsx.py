@@ -111,6 +111,22 @@ def community_columns(report: Report) -> list[Column]:
     ]
 
 
+def organisation_columns() -> list[Column]:
+    """The Đơn vị học tập columns, then the staff's Công dân học tập share."""
+    return [
+        Column(_("Number of learning units"), lambda x: x.organisations, width=14),
+        Column(_("Assessed"), lambda x: x.organisations_assessed),
+        Column(_("Recognised"), lambda x: x.organisations_recognised),
+        Column(_("Share recognised"), lambda x: x.organisation_share, PERCENT),
+        Column(_("Target"), lambda x: _goal(x.organisation_target), TARGET),
+        Column(_("Units still needed"), lambda x: x.organisation_needed, width=14),
+        Column(_("Staff of the units"), lambda x: x.unit_staff, width=14),
+        Column(_("Staff holding Learning citizen"), lambda x: x.staff_titles, width=16),
+        Column(_("Share of staff"), lambda x: x.staff_share, PERCENT, 14),
+        Column(_("Target"), lambda x: _goal(x.staff_target), TARGET),
+    ]
+
+
 GROUP_IDS = ("resident", "worker", "staff", "pupil")  # bot/services/groups.py, in its order
 
 
@@ -149,6 +165,11 @@ def render(report: Report) -> bytes:
     villages = book.create_sheet(_sheet_name(_("Learning communities")))
     title = _("Learning communities: results for {year}").format(year=report.year)
     _fill(villages, report, title, community_columns(report), report.total.community_target)
+    units = book.create_sheet(_sheet_name(_("Learning units")))
+    title = _("Learning units: results for {year}").format(year=report.year)
+    # A commune's units are the commune's own, not its villages': only the totals row then.
+    shown = () if report.by_village else report.lines
+    _fill(units, report, title, organisation_columns(), report.total.organisation_target, shown)
     if report.by_village:
         _recognised_sheet(book.create_sheet(_sheet_name(_("Recognised"))), report)
     # Fixed document times keep the file identical for identical numbers. ``Workbook.save``
@@ -201,7 +222,12 @@ def _sheet_name(name: str) -> str:
 
 
 def _fill(
-    sheet: Worksheet, report: Report, title: str, columns: Sequence[Column], goal: Goal | None
+    sheet: Worksheet,
+    report: Report,
+    title: str,
+    columns: Sequence[Column],
+    goal: Goal | None,
+    lines: Sequence[Line] | None = None,
 ) -> None:
     sheet["A1"] = title.upper()
     sheet["A1"].font = Font(bold=True, size=13)
@@ -221,9 +247,10 @@ def _fill(
         cell = sheet.cell(HEADER_ROW, number, heading)
         cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-    for offset, line in enumerate(report.lines, start=1):
+    shown = report.lines if lines is None else lines
+    for offset, line in enumerate(shown, start=1):
         _row(sheet, HEADER_ROW + offset, offset, line, columns)
-    total_row = HEADER_ROW + len(report.lines) + 1
+    total_row = HEADER_ROW + len(shown) + 1
     _row(sheet, total_row, None, report.total, columns, label=_("Total"))
     for cell in sheet[total_row]:
         cell.font, cell.fill = Font(bold=True), TOTAL_FILL

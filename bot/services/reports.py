@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.model import Goal, GroupCounts, Line, RecognisedSubject, Report
 from bot.services import groups, scope, targets, words
-from bot.services.context import CDHT_FORMS, CDONG, GDHT
+from bot.services.context import CDHT_FORMS, CDONG, DVHT, GDHT
 from bot.services.review import find_unit
 from bot.storage import queries
 from bot.storage.models import Unit, utcnow
@@ -29,8 +29,10 @@ PERSON_FORMS = groups.HOUSEHOLD_BASE_FORMS
 VILLAGE_FORMS = (CDONG,)  # a village's own assessment: Cộng đồng học tập cấp thôn
 TITLE_COMMUNITY = "cong_dong"  # its target (bot/services/targets.py)
 TITLE_DIGITAL, TITLE_PROFICIENT = "digital", "digital_proficient"  # QĐ 677/QĐ-TTg's
+ORGANISATION_FORMS = (DVHT,)  # a learning unit's: Đơn vị học tập
+TITLE_ORGANISATION, TITLE_STAFF = "dvht", "cdht_staff"
 TITLES = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN, TITLE_COMMUNITY, TITLE_DIGITAL,
-          TITLE_PROFICIENT)  # fmt: skip
+          TITLE_PROFICIENT, TITLE_ORGANISATION, TITLE_STAFF)  # fmt: skip
 VIEWERS = ("leader", "officer", "province")
 MAX_UNITS = 5  # reports sent for one /report; more would flood the chat
 
@@ -52,6 +54,7 @@ def _line(
     by_group: tuple[GroupCounts, ...],
     community: tuple[int, int],
     digital: tuple[int, int, int],
+    units: queries.OrganisationCounts,
 ) -> Line:
     return Line(
         code=code,
@@ -68,6 +71,12 @@ def _line(
         digital_proficient=digital[2],
         digital_target=goals[(unit_path, TITLE_DIGITAL)],
         proficient_target=goals[(unit_path, TITLE_PROFICIENT)],
+        organisations=units.units,
+        organisations_assessed=units.assessed,
+        organisations_recognised=units.recognised,
+        organisation_target=goals[(unit_path, TITLE_ORGANISATION)],
+        unit_staff=units.staff,
+        staff_target=goals[(unit_path, TITLE_STAFF)],
     )
 
 
@@ -101,9 +110,11 @@ async def build_report(
         session, found, year, CDHT_FORMS, groups.DIGITAL_QUESTION, groups.DIGITAL_SKILLED,
         groups.DIGITAL_PROFICIENT,
     )  # fmt: skip
+    units, all_units = await queries.organisation_counts(session, found, year, ORGANISATION_FORMS)
     lines = [
         _line(row.path, row.code, row.name, row.counts, goals, _groups_of(row.unit_id, by_group),
-              villages.get(row.unit_id, (0, 0)), digital.get(row.unit_id, (0, 0, 0)))
+              villages.get(row.unit_id, (0, 0)), digital.get(row.unit_id, (0, 0, 0)),
+              units.get(row.unit_id, queries.OrganisationCounts()))
         for row in rows
     ]  # fmt: skip
     community = (sum(x.communities_assessed for x in lines),
@@ -126,6 +137,7 @@ async def build_report(
             _sum_groups(lines),
             community,
             skills,
+            all_units,
         ),
         generated_at=now or utcnow(),
         words=await words.words_for(session, found),

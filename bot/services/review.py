@@ -24,7 +24,7 @@ from bot.i18n import _
 from bot.rich import Refusal
 from bot.services import audit, scope
 from bot.services.context import GDHT
-from bot.storage.models import Answer, AnswerRevision, Assessment, Household, Unit
+from bot.storage.models import Answer, AnswerRevision, Assessment, Household, Organisation, Unit
 from bot.storage.queries import deciding
 from conversations.text import vietnamese_key
 
@@ -139,6 +139,32 @@ async def _fetch_villages(session: AsyncSession, *where: ColumnElement[bool]) ->
     ]  # fmt: skip
 
 
+ORGANISATION_COLUMNS = (
+    Assessment.id, Assessment.year, Unit.id, Unit.name, Organisation.name, Assessment.score,
+    Assessment.max_score, Assessment.passed, Assessment.state, Assessment.review_comment,
+    Assessment.form_key, Assessment.form_version, Assessment.submissions,
+)  # fmt: skip
+
+
+async def _fetch_organisations(
+    session: AsyncSession, *where: ColumnElement[bool]
+) -> list[ReviewItem]:
+    """Learning units' assessments as review items, listed under their commune."""
+    rows = await session.execute(
+        select(*ORGANISATION_COLUMNS)
+        .join(Organisation, Organisation.id == Assessment.organisation_id)
+        .join(Unit, Unit.id == Organisation.commune_id)
+        .where(Assessment.subject == "organisation", *where)
+        .order_by(Assessment.year, Organisation.name)
+    )
+    return [
+        ReviewItem(aid, year, cid, commune, "", name, score, top, bool(passed), state, comment,
+                   key, version, rounds, subject="organisation")
+        for aid, year, cid, commune, name, score, top, passed, state, comment, key, version,
+        rounds in rows
+    ]  # fmt: skip
+
+
 async def pending_reviews(
     session: AsyncSession, actor_id: int, commune: str | int | Unit, year: int | None = None
 ) -> list[ReviewItem]:
@@ -161,8 +187,12 @@ async def pending_reviews(
     villages = await _fetch_villages(
         session, Unit.path.startswith(unit.path), a.state == "submitted", in_year
     )
+    units = await _fetch_organisations(
+        session, Unit.path.startswith(unit.path), a.state == "submitted", in_year,
+        Organisation.removed_at.is_(None),
+    )  # fmt: skip
     return sorted(
-        [*villages, *found],
+        [*villages, *found, *units],
         key=lambda item: (
             vietnamese_key(item.village),
             item.village_id,
@@ -174,7 +204,9 @@ async def pending_reviews(
 async def review_item(session: AsyncSession, actor_id: int, assessment_id: int) -> ReviewItem:
     """One household assessment, for an officer of its commune."""
     assessment, _village = await _load(session, actor_id, assessment_id, lock=False)
-    fetch = _fetch_villages if assessment.subject == "village" else _fetch
+    fetch = {"village": _fetch_villages, "organisation": _fetch_organisations}.get(
+        assessment.subject, _fetch
+    )
     [item] = await fetch(session, Assessment.id == assessment_id)
     return item
 
@@ -227,7 +259,11 @@ async def _load(
 ) -> tuple[Assessment, Unit]:
     query = select(Assessment).where(Assessment.id == assessment_id)
     assessment = await session.scalar(query.with_for_update() if lock else query)
-    if assessment is not None and assessment.subject == "village" and assessment.unit_id:
+    if (
+        assessment is not None
+        and assessment.subject in ("village", "organisation")
+        and (assessment.unit_id)
+    ):
         own = await session.get(Unit, assessment.unit_id)
         assert own is not None  # a foreign key
         await _authorise(session, actor_id, own)
@@ -252,6 +288,8 @@ def require(assessment: Assessment | ReviewItem, *states: str) -> None:
         raise ReviewError(
             _("This village is already recognised; the result can no longer change.")
             if assessment.subject == "village"
+            else _("This unit is already recognised; the result can no longer change.")
+            if assessment.subject == "organisation"
             else _("This household is already recognised; the result can no longer change.")
         )
     if assessment.state not in states:

@@ -47,7 +47,8 @@ NAMING_CONVENTION = {
 
 UNIT_LEVELS = {"province": 1, "commune": 2, "village": 3}
 ROLES = ("citizen", "leader", "officer", "province", "admin")
-SUBJECTS = ("household", "person", "village")
+SUBJECTS = ("household", "person", "village", "organisation")
+ORGANISATION_KINDS = ("school", "agency", "enterprise", "cooperative")
 ASSESSMENT_STATES = ("draft", "submitted", "returned", "recognised", "not_recognised")
 
 
@@ -166,6 +167,27 @@ class Household(Base):
     village: Mapped[Unit] = relationship(lazy="raise")
 
 
+class Organisation(Base):
+    """A learning unit's subject (Đơn vị học tập): a school, agency, enterprise or cooperative
+    of a commune, with its head (who assesses it) and its staff (the base of their Công dân
+    học tập share). Moving to another commune changes ``commune_id``; removal keeps the row."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ORGANISATION_KINDS), name="kind"),
+        CheckConstraint("staff IS NULL OR staff >= 0", name="staff_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    staff: Mapped[int | None] = mapped_column(Integer)
+    head_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class Registration(Base):
     """A household registered for the titles of one calendar year."""
 
@@ -275,8 +297,9 @@ class FormSetting(Base):
 
 
 class Assessment(Base):
-    """One assessment of a household, a person or a village (its Cộng đồng học tập title:
-    ``unit_id`` is the village) against one form version, for one year."""
+    """One assessment of a household, a person, a village (its Cộng đồng học tập title:
+    ``unit_id`` is the village) or an organisation (Đơn vị học tập: ``unit_id`` is its commune)
+    against one form version, for one year."""
 
     __tablename__ = "assessments"
     __table_args__ = (
@@ -286,7 +309,8 @@ class Assessment(Base):
             "(subject = 'household' AND household_id IS NOT NULL)"
             " OR (subject = 'person' AND person_id IS NOT NULL)"
             " OR (subject = 'village' AND unit_id IS NOT NULL AND household_id IS NULL"
-            " AND person_id IS NULL)",
+            " AND person_id IS NULL)"
+            " OR (subject = 'organisation' AND organisation_id IS NOT NULL)",
             name="subject_given",
         ),
         Index("ix_assessments_unit_id_year_form_key", "unit_id", "year", "form_key"),
@@ -310,6 +334,7 @@ class Assessment(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     state: Mapped[str] = mapped_column(String(16), default="draft")
     cursor: Mapped[str | None] = mapped_column(String(64))
@@ -579,6 +604,8 @@ class Invite(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    # For the head of a learning unit ("head"): the organisation they will assess.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

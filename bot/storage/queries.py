@@ -57,6 +57,7 @@ from bot.storage.models import (
     Answer,
     Assessment,
     Household,
+    Organisation,
     Registration,
     Target,
     Unit,
@@ -558,6 +559,65 @@ async def recognised_subjects(
         *(Recognised("household", village, code, head, score, number, day)
           for village, code, head, score, number, day in households),
     ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OrganisationCounts:
+    """Learning units (Đơn vị học tập) in scope, assessed and recognised, and their staff."""
+
+    units: int = 0
+    assessed: int = 0
+    recognised: int = 0
+    staff: int = 0
+
+
+async def organisation_counts(
+    session: AsyncSession, unit: Unit, year: int, forms: Sequence[str]
+) -> tuple[dict[int, OrganisationCounts], OrganisationCounts]:
+    """Learning units per child of `unit` (a commune's children are villages, which hold none)
+    and for `unit` as a whole, counted where each unit is now: those not removed and added by
+    the end of the year, by their deciding assessment (a recognised one, else the newest)."""
+    o, a, other = Organisation, Assessment, aliased(Assessment)
+    won = other.state == "recognised"
+    better = or_(and_(won, a.state != "recognised"),
+                 and_(other.id > a.id, or_(won, a.state != "recognised")))  # fmt: skip
+    decided = (
+        select(a.organisation_id, a.state)
+        .where(a.subject == "organisation", a.year == year, a.form_key.in_(forms),
+               ~select(other.id).where(other.organisation_id == a.organisation_id,
+                                       other.year == a.year, other.form_key.in_(forms),
+                                       better).exists())
+        .subquery("decided")
+    )  # fmt: skip
+    per_unit = (
+        select(
+            o.commune_id.label("commune_id"),
+            func.coalesce(o.staff, 0).label("staff"),
+            case((decided.c.state.in_(SUBMITTED), 1), else_=0).label("assessed"),
+            case((decided.c.state == "recognised", 1), else_=0).label("recognised"),
+        )
+        .outerjoin(decided, decided.c.organisation_id == o.id)
+        .where(o.removed_at.is_(None), o.created_at < year_end(year))
+        .subquery("per_unit")
+    )
+    numbers = (func.count(), func.sum(per_unit.c.assessed), func.sum(per_unit.c.recognised),
+               func.sum(per_unit.c.staff))  # fmt: skip
+    tree = _tree(unit)
+    rows = await session.execute(
+        select(tree.c.group_id, *numbers)
+        .join(per_unit, per_unit.c.commune_id == tree.c.member_id)
+        .group_by(tree.c.group_id)
+    )
+    by_group = {gid: OrganisationCounts(*(int(n or 0) for n in found)) for gid, *found in rows}
+    commune = aliased(Unit)
+    whole = (
+        await session.execute(
+            select(*numbers)
+            .join(commune, commune.id == per_unit.c.commune_id)
+            .where(or_(commune.id == unit.id, commune.path.startswith(unit.path)))
+        )
+    ).one()
+    return by_group, OrganisationCounts(*(int(n or 0) for n in whole))
 
 
 def _unit_counts(row: Any) -> UnitCounts:

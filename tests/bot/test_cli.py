@@ -248,3 +248,21 @@ def test_zalo_oa_status_says_when_reminders_are_paused_for_the_quota(tmp_path: P
     resumed = hoctap(tmp_path, "zalo-oa", "resume", **app)
     assert resumed.returncode == 0, resumed.stderr
     assert "đang tạm dừng" not in hoctap(tmp_path, "zalo-oa", "status", **app).stdout
+
+
+def test_learning_units_are_added_listed_moved_and_their_heads_invited(tmp_path: Path) -> None:
+    assert hoctap(tmp_path, "init").returncode == 0
+    added = hoctap(tmp_path, "organisations", "add", "--commune", "00070", "--kind", "school",
+                   "--name", "Trường Tiểu học Hoàn Kiếm", "--staff", "30")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "Đã thêm đơn vị học tập 1: Trường Tiểu học Hoàn Kiếm" in added.stdout
+    listed = hoctap(tmp_path, "organisations", "list", "--commune", "00070")
+    assert listed.stdout.splitlines() == ["1\tschool\tTrường Tiểu học Hoàn Kiếm\t30"]
+    invited = hoctap(tmp_path, "organisations", "invite", "1")
+    assert invited.returncode == 0 and "/join " in invited.stdout
+    moved = hoctap(tmp_path, "organisations", "move", "1", "--commune", "00073")
+    assert moved.returncode == 0, moved.stderr
+    assert hoctap(tmp_path, "organisations", "list", "--commune", "00070").stdout == ""
+    village = hoctap(tmp_path, "organisations", "add", "--commune", "00070-001", "--kind",
+                     "agency", "--name", "X")  # fmt: skip
+    assert village.returncode != 0 and village.stderr.count("\n") == 1

@@ -20,6 +20,7 @@ def test_every_shipped_form_loads_and_names_its_source() -> None:
         "cong-dan-hoc-tap-hoc-sinh",
         "cong-dan-hoc-tap-lao-dong",
         "cong-dong-hoc-tap",
+        "don-vi-hoc-tap",
         "gia-dinh-hoc-tap",
     ]
     # Earlier versions stay shipped: stored assessments keep the version they were made with.
@@ -137,6 +138,20 @@ def test_the_village_community_form_marks_every_amount_unconfirmed_and_fills_its
         "cdht": "citizen_share",
     }
     assert sum(s.max_points for s in form.sections) == form.max_points == 100
+
+
+def test_the_learning_unit_form_follows_circular_22_of_2020() -> None:
+    form = load_forms().get("don-vi-hoc-tap")
+    assert "22/2020/TT-BGDĐT" in form.source
+    assert [(s.id, s.max_points) for s in form.sections] == [("tc1", 30), ("tc2", 30), ("tc3", 40)]
+    best = {q.id: q.max_points for q in form.questions}
+    assert best == {"c1a": 10, "c1b": 10, "c1c": 10, "c2a": 10, "c2b": 5, "c2c": 10, "c2d": 5,
+                    "c3a": 25, "c3b": 10, "c3c": 5}  # fmt: skip
+    confirmed = {name for name, p in form.parameters.items() if p.confirmed}
+    assert confirmed == {"pass_mark", "rating_good", "rating_fair"}  # 50, 85, 70
+    assert [form.parameters[n].value for n in ("pass_mark", "rating_fair", "rating_good")] == [
+        50, 70, 85,
+    ]  # fmt: skip
 
 
 def test_gdht_v2_asks_how_many_adults_hold_the_title(latest_gdht: Form) -> None:

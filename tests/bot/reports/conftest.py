@@ -108,6 +108,12 @@ def commune_report() -> Report:
         digital_proficient=9,
         digital_target=Goal(74.0, "default", documents="QĐ 677/QĐ-TTg"),
         proficient_target=Goal(64.0, "default", documents="QĐ 677/QĐ-TTg"),
+        organisations=5,
+        organisations_assessed=4,
+        organisations_recognised=3,
+        organisation_target=Goal(82.0, "default", documents="QĐ 387/QĐ-TTg"),
+        unit_staff=120,
+        staff_target=Goal(64.0, "default", documents="QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg"),
     )
     return Report(
         "00070",

@@ -39,6 +39,11 @@ def test_the_text_reads_as_worked_out_by_hand(commune_report: Report) -> None:
         "🏘 Learning communities",
         "Recognised: 1 of 3 residential groups (33.3%); assessed: 2",
         "🎯 Target 67% (national default, QĐ 387/QĐ-TTg): 2 more residential groups needed.",
+        # Units: 82 % of 5 is 4.1, so 5 units, 2 more than the 3 recognised.
+        "🏫 Learning units (TT 22/2020/TT-BGDĐT)",
+        "Recognised: 3 of 5 units (60.0%); assessed: 4",
+        "🎯 Target 82% (national default, QĐ 387/QĐ-TTg): 2 more units needed.",
+        "Staff holding Learning citizen: 0 of 120 (0.0%, target 64%)",
         "",
         "By residential group",
         "✅ Thôn Đông: 60/80 (75.0%)",

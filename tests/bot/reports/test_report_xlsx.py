@@ -60,7 +60,7 @@ def test_the_family_sheet_holds_every_number(commune_report: Report) -> None:
 
 
 def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
-    _families, citizens, _villages, _recognised = _book(commune_report)
+    _families, citizens, *_rest = _book(commune_report)
     assert citizens.title == "Learning citizens"
     rows = _rows(citizens)
     assert rows[0][0] == "LEARNING CITIZENS: RESULTS FOR 2025"
@@ -114,7 +114,7 @@ def test_the_citizen_sheet_holds_every_number(commune_report: Report) -> None:
 
 
 def test_the_community_sheet_counts_villages(commune_report: Report) -> None:
-    _families, _citizens, villages, _recognised = _book(commune_report)
+    _families, _citizens, villages, *_rest = _book(commune_report)
     assert villages.title == "Learning communities"
     rows = _rows(villages)
     assert rows[3][0] == "Target 67%: national default, QĐ 387/QĐ-TTg"
@@ -139,8 +139,22 @@ def test_the_recognised_sheet_lists_the_decision_names_as_text(commune_report: R
     assert recognised.cell(8, 5).data_type == "s"  # a name, never a formula
 
 
+def test_the_unit_sheet_holds_the_communes_own_units_only(commune_report: Report) -> None:
+    _families, _citizens, _villages, units, _recognised = _book(commune_report)
+    assert units.title == "Learning units"
+    rows = _rows(units)
+    assert rows[5] == (
+        "No.", "Residential group", "Number of learning units", "Assessed", "Recognised",
+        "Share recognised", "Target", "Units still needed", "Staff of the units",
+        "Staff holding Learning citizen", "Share of staff", "Target",
+    )  # fmt: skip
+    # Units belong to the commune, not to its villages: the totals row only.
+    assert rows[6] == (None, "Total", 5, 4, 3, 0.6, 0.82, 2, 120, 0, 0, 0.64)
+    assert len(rows) == 7
+
+
 def test_a_province_book_has_no_list_of_names(commune_report: Report) -> None:
-    assert len(_book(replace(commune_report, unit_level=1))) == 3
+    assert len(_book(replace(commune_report, unit_level=1))) == 4
 
 
 def test_a_province_sheet_counts_villages_per_commune(commune_report: Report) -> None:

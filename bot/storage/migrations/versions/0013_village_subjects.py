@@ -72,5 +72,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Foreign keys are off while migrating: their answers go first, by hand.
+    for table in ("answers", "answer_revisions"):
+        op.execute(
+            f"DELETE FROM {table} WHERE assessment_id IN"
+            " (SELECT id FROM assessments WHERE subject = 'village')"
+        )
     op.execute("DELETE FROM assessments WHERE subject = 'village'")
     _swap(OLD)
