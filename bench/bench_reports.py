@@ -44,18 +44,32 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import CTE
 
 from bot.i18n import set_locale
 from bot.reports import chart, xlsx
 from bot.reports import text as text_report
-from bot.services.context import CDHT, GDHT
+from bot.services.context import (
+    CDHT,
+    CDHT_PUPILS,
+    CDHT_STAFF,
+    CDHT_WORKERS,
+    CDONG,
+    DHHT,
+    DVHT,
+    GDHT,
+)
 from bot.services.reports import Report, build_report
 from bot.storage.db import create_engine, make_sessionmaker, upgrade
 from bot.storage.geography import fill_paths
 from bot.storage.models import (
+    Answer,
     Assessment,
+    Clan,
+    ClanHousehold,
     Household,
+    Organisation,
     Person,
     Registration,
     Unit,
@@ -233,16 +247,25 @@ async def _people(session: AsyncSession, year: int, count: int, salt: int) -> No
     lowest = await session.scalar(select(func.min(villages.subquery().c.id)))
     count_villages = COMMUNES * VILLAGES_PER_COMMUNE
     day = _moment(year, 7, 1)
+    # The four groups' forms in proportion (60 / 20 / 10 / 10 %); of those passing, two in
+    # three confirmed (recognised), each with an answer to the digital indicator.
+    group = _hash(Person.id, salt + 1)
+    form = case(
+        (group < 600, CDHT), (group < 800, CDHT_WORKERS), (group < 900, CDHT_STAFF),
+        else_=CDHT_PUPILS,
+    )  # fmt: skip
+    passed = _hash(Person.id, salt) < 600
+    state = case((_hash(Person.id, salt) < 400, "recognised"), else_="submitted")
     rows = select(
-        literal(CDHT),
+        form,
         literal(1),
         literal(year),
         literal("person"),
         Person.id,
         literal(lowest) + Person.id % count_villages,
         Person.id,
-        literal("submitted"),
-        _hash(Person.id, salt) < 600,
+        state,
+        passed,
         day,
         day,
         day,
@@ -262,6 +285,75 @@ async def _people(session: AsyncSession, year: int, count: int, salt: int) -> No
         "submitted_at",
     ]
     await session.execute(insert(Assessment).from_select(columns, rows))
+    level = case((_hash(Assessment.id, salt + 2) < 500, "thuong-xuyen"),
+                 (_hash(Assessment.id, salt + 2) < 800, "kha"), else_="hiem-khi")  # fmt: skip
+    answers = select(Assessment.id, literal("cs5"), level, day).where(
+        Assessment.subject == "person", Assessment.year == year, Assessment.state == "recognised"
+    )
+    await session.execute(
+        insert(Answer).from_select(
+            ["assessment_id", "question_id", "value", "answered_at"], answers
+        )
+    )
+
+
+UNITS_PER_COMMUNE, CLANS_PER_COMMUNE = 5, 10
+
+
+async def _subjects(session: AsyncSession) -> None:
+    """Every other title in proportion: the province's learning units (5 a commune) and clans
+    (10 a commune, with 30 % of the households as members)."""
+    province = await _province_path(session)
+    communes = select(Unit.id).where(Unit.path.startswith(province), Unit.level == 2).subquery()
+    made = _moment(2023, 1, 2)
+    for count, model, values in (
+        (UNITS_PER_COMMUNE, Organisation, {"kind": literal("school"), "staff": literal(30)}),
+        (CLANS_PER_COMMUNE, Clan, {}),
+    ):
+        seq = _numbers(f"n{model.__tablename__}", count)
+        columns = {"commune_id": communes.c.id, "name": literal("Bench ") +
+                   sql_cast(seq.c.i, String), "created_at": made, **values}  # fmt: skip
+        await session.execute(
+            insert(model).from_select(list(columns), select(*columns.values()).select_from(
+                communes.join(seq, literal(True))))
+        )  # fmt: skip
+    village = aliased(Unit)
+    first_clan = await session.scalar(select(func.min(Clan.id)))
+    members = (
+        select(Household.id, literal(first_clan) + (village.parent_id - select(func.min(Unit.id))
+               .where(Unit.level == 2).scalar_subquery()) * CLANS_PER_COMMUNE
+               + Household.id % CLANS_PER_COMMUNE, made)
+        .join(village, village.id == Household.village_id)
+        .where(_hash(Household.id, 7) < 300)
+    )  # fmt: skip
+    await session.execute(
+        insert(ClanHousehold).from_select(["household_id", "clan_id", "added_at"], members)
+    )
+
+
+async def _subject_assessments(session: AsyncSession, year: int, leader: int) -> None:
+    """A year's assessments of the villages (80 % assessed, 65 % recognised), the learning
+    units and the clans (the same shares)."""
+    province = await _province_path(session)
+    day = _moment(year, 11, 20)
+    for subject, form, source, column in (
+        ("village", CDONG, select(Unit.id.label("id"), Unit.id.label("unit"))
+         .where(Unit.path.startswith(province), Unit.level == 3), "unit_id"),
+        ("organisation", DVHT, select(Organisation.id.label("id"),
+         Organisation.commune_id.label("unit")), "organisation_id"),
+        ("clan", DHHT, select(Clan.id.label("id"), Clan.commune_id.label("unit")), "clan_id"),
+    ):  # fmt: skip
+        found = source.subquery()
+        chance = _hash(found.c.id, year + len(subject))
+        state = case((chance < 650, "recognised"), else_="submitted")
+        own = [found.c.id] if column != "unit_id" else []
+        rows = select(literal(form), literal(1), literal(year), literal(subject), found.c.unit,
+                      *own, literal(leader), state, literal(True), day, day, day
+                      ).where(chance < 800)  # fmt: skip
+        columns = ["form_key", "form_version", "year", "subject", "unit_id",
+                   *([column] if own else []), "created_by", "state", "passed", "created_at",
+                   "updated_at", "submitted_at"]  # fmt: skip
+        await session.execute(insert(Assessment).from_select(columns, rows))
 
 
 async def generate(sessions: async_sessionmaker[AsyncSession], households: int) -> None:
@@ -271,6 +363,7 @@ async def generate(sessions: async_sessionmaker[AsyncSession], households: int) 
         ("units", _units),
         ("households", partial(_households, per_village=per_village)),
         ("leader", _leader),
+        ("units and clans", _subjects),
     ]
     for number, year in enumerate(YEARS):
         share = 850 + number * 30  # registered per thousand households
@@ -278,6 +371,7 @@ async def generate(sessions: async_sessionmaker[AsyncSession], households: int) 
             (f"registrations {year}", partial(_registrations, year=year, share=share)),
             (f"assessments {year}", partial(_assessments_as_leader, year=year)),
             (f"self-checks {year}", partial(_people, year=year, count=households // 8, salt=year)),
+            (f"other titles {year}", partial(_subjects_as_leader, year=year)),
         ]
     for label, step in steps:
         started = time.perf_counter()
@@ -296,6 +390,12 @@ async def _assessments_as_leader(session: AsyncSession, year: int) -> None:
     leader = await session.scalar(select(Person.id).where(Person.display_name == "Bench leader"))
     assert leader is not None
     await _assessments(session, year, leader, year)
+
+
+async def _subjects_as_leader(session: AsyncSession, year: int) -> None:
+    leader = await session.scalar(select(Person.id).where(Person.display_name == "Bench leader"))
+    assert leader is not None
+    await _subject_assessments(session, year, leader)
 
 
 RENDERERS: dict[str, Callable[[Report], object]] = {

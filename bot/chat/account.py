@@ -16,7 +16,7 @@ from bot.rich import bold, lines, t
 from bot.services import audit, invites, privacy
 from bot.services.people import Conversation, is_transient
 from bot.services.words import role_name, words_of
-from bot.storage.models import Assessment, Invite, Organisation, Unit
+from bot.storage.models import Assessment, Clan, Invite, Organisation, Unit
 from conversations.text import fold, vietnamese_key
 
 COMMUNE, VILLAGE = 2, 3  # unit levels of communes and villages (villages: and deeper)
@@ -36,12 +36,15 @@ async def on_join(turn: Turn) -> None:
     if unit.level >= VILLAGE and turn.person.home_unit_id is None:
         turn.person.home_unit_id = unit.id  # a village leader usually lives in the village
     used = await turn.session.scalar(select(Invite).where(Invite.code == invites.normalise(code)))
-    headed = (
-        await turn.session.get(Organisation, used.organisation_id)
-        if used is not None and used.organisation_id is not None
-        else None
-    )
-    if headed is not None:  # the head of a learning unit: its assessment is in the menu
+    headed: Organisation | Clan | None = None  # the head of a learning unit or a clan
+    if used is not None and used.organisation_id is not None:
+        headed = await turn.session.get(Organisation, used.organisation_id)
+    elif used is not None and used.clan_id is not None:
+        headed = await turn.session.get(Clan, used.clan_id)
+    if isinstance(headed, Clan):  # the head of a clan: its assessment is in the menu
+        said = t(_("Welcome! You are now the head of the clan {clan} in hoctap."),
+                 clan=headed.name)  # fmt: skip
+    elif headed is not None:  # the head of a learning unit: its assessment is in the menu
         said = t(_("Welcome! You are now the head of {unit} in hoctap."), unit=headed.name)
     else:
         said = t(_("Welcome! You are now registered for {unit}."), unit=unit.name)

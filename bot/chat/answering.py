@@ -21,10 +21,10 @@ from bot.chat.messages import Button, Reply
 from bot.chat.turn import Turn
 from bot.i18n import _
 from bot.rich import Text, lines, t
-from bot.services import assessing, audit, communities, organisations
+from bot.services import assessing, audit, clans, communities, figures, organisations
 from bot.services.context import CDHT_FORMS
 from bot.services.people import Conversation, villages_led
-from bot.storage.models import Assessment, Household, Organisation, Unit
+from bot.storage.models import Assessment, Clan, Household, Organisation, Unit
 from conversations.engine import Input, Outcome, Problem, Prompt, Result, Review
 from conversations.model import Form
 from conversations.text import fold
@@ -122,7 +122,7 @@ async def _step(
     problem: Problem | None = None,
 ) -> None:
     form = await assessing.form_of(turn.session, turn.services.forms, assessment)
-    if await communities.fill_figures(turn.session, form, assessment, turn.person.id, turn.now):
+    if await figures.fill(turn.session, form, assessment, turn.person.id, turn.now):
         answers = None  # the figures just stored are read with the rest
     outcome = await assessing.apply(
         turn.session, assessment, form, inp, turn.lang, turn.now, answers, by=turn.person.id
@@ -219,6 +219,9 @@ async def _header(session: AsyncSession, assessment: Assessment, title: str) -> 
         if assessment.household_id is not None
         else None
     )
+    if assessment.clan_id is not None:
+        clan = await session.get(Clan, assessment.clan_id)
+        return "👪 " + t("{clan} · {title}", clan=clan.name if clan else "", title=title)
     if assessment.organisation_id is not None:
         unit = await session.get(Organisation, assessment.organisation_id)
         return "🏫 " + t("{unit} · {title}", unit=unit.name if unit else "", title=title)
@@ -245,6 +248,10 @@ async def _allowed(turn: Turn, assessment_id: int) -> assessing.Locked | None:
         mine = unit is not None and await organisations.may_assess(
             turn.session, turn.person.id, unit
         )
+        return locked if mine else None
+    if assessment.subject == "clan" and assessment.clan_id is not None:
+        clan = await turn.session.get(Clan, assessment.clan_id)
+        mine = clan is not None and await clans.may_assess(turn.session, turn.person.id, clan)
         return locked if mine else None
     if assessment.subject == "village":
         village = await turn.session.get(Unit, assessment.unit_id)

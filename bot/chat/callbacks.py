@@ -25,6 +25,7 @@ HOME = "v"  # v:<action>:<id>  (a person saying which village they live in)
 GROUP = "g"  # g:<group>:<then>  (a citizen's group of Công dân học tập)
 COMMUNITY = "k"  # k:<action>:<village id>  (a village's own Cộng đồng học tập assessment)
 ORGANISATION = "d"  # d:<action>:<id>  (the commune's learning units, Đơn vị học tập)
+CLAN = "q"  # q:<action>:<id>  (the commune's clans, Dòng họ học tập)
 # Buttons of an older release that still sit on people's screens carry fewer fields: these
 # prefixes read the missing ones as "".
 SHORTER = {CONSENT: 1}
@@ -43,6 +44,7 @@ ARITY = {
     GROUP: 2,
     COMMUNITY: 2,
     ORGANISATION: 2,
+    CLAN: 2,
 }
 
 

@@ -12,13 +12,13 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat import answering, communities, presenting
-from bot.chat.callbacks import HOUSEHOLD, MENU, Callback, pack
+from bot.chat.callbacks import CLAN, HOUSEHOLD, MENU, Callback, pack
 from bot.chat.menus import menu_reply
 from bot.chat.messages import Button, Reply
 from bot.chat.turn import Turn
 from bot.i18n import _, format_number, format_percent
 from bot.rich import lines, t
-from bot.services import assessing, audit, privacy, registration, units
+from bot.services import assessing, audit, clans, privacy, registration, units
 from bot.services.context import GDHT
 from bot.services.people import Conversation, villages_led
 from bot.storage.models import Answer, Assessment, Household, Registration, Unit
@@ -222,6 +222,9 @@ async def card(turn: Turn, household: Household) -> Reply:
     buttons.append(
         (Button("👥 " + _("Change the number of people"), pack(HOUSEHOLD, "size", household.id)),)
     )
+    clan = await clans.clan_of(turn.session, household)
+    clan_label = _("Clan: {clan}").format(clan=clan.name) if clan else _("Clan: none")
+    buttons.append((Button("👪 " + clan_label, pack(CLAN, "pick", household.id)),))
     buttons.append(
         (Button("🗑 " + _("Remove from the list"), pack(HOUSEHOLD, "del", household.id)),)
     )

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 
 from bot.chat import officer, review
-from bot.chat.callbacks import CONSENT, LANGUAGE, MENU, ORGANISATION, pack
+from bot.chat.callbacks import CLAN, CONSENT, LANGUAGE, MENU, ORGANISATION, pack
 from bot.chat.messages import Button, Reply
 from bot.chat.review_callbacks import CITIZENS
 from bot.chat.review_callbacks import pack as review_pack
 from bot.chat.turn import Turn
 from bot.i18n import _, current_locale, format_date, format_number, set_locale
 from bot.rich import Text, bold, lines, t
-from bot.services import organisations, words
+from bot.services import clans, organisations, words
 from bot.services.people import Conversation, consent, villages_led
 
 
@@ -112,6 +112,8 @@ async def menu_reply(turn: Turn) -> Reply:
         )
     for unit in await organisations.headed_by(turn.session, turn.person.id):  # a unit's head
         rows.append((Button("🏫 " + unit.name, pack(ORGANISATION, "go", unit.id)),))
+    for clan in await clans.headed_by(turn.session, turn.person.id):  # a clan's head
+        rows.append((Button("👪 " + clan.name, pack(CLAN, "go", clan.id)),))
     communes = await officer.communes_of(turn)
     turn.out.commands = command_pairs(_command_lines(bool(villages), bool(communes)))
     for commune in communes:

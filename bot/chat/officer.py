@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.chat import activity, broadcasts, presenting
-from bot.chat.callbacks import MENU, OFFICER, ORGANISATION, Callback, pack
+from bot.chat.callbacks import CLAN, MENU, OFFICER, ORGANISATION, Callback, pack
 from bot.chat.messages import Button, Reply
 from bot.chat.turn import Turn
 from bot.i18n import _, format_datetime, format_number, format_percent
@@ -46,7 +46,10 @@ def menu_rows(commune: Unit) -> list[tuple[Button, ...]]:
                 pack(OFFICER, "villages", commune.id),
             ),
         ),
-        (Button("🏫 " + _("Learning units"), pack(ORGANISATION, "list", commune.id)),),
+        (
+            Button("🏫 " + _("Learning units"), pack(ORGANISATION, "list", commune.id)),
+            Button("👪 " + _("Clans"), pack(CLAN, "list", commune.id)),
+        ),
         (
             Button("📨 " + _("Review submissions"), pack(MENU, "review")),
             Button("📊 " + _("Report"), pack(MENU, "report")),

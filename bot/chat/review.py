@@ -33,7 +33,7 @@ from bot.chat.review_callbacks import (
 from bot.chat.turn import Turn
 from bot.i18n import Words, _, format_date, format_number, local_time, ngettext
 from bot.rich import Text, bold, lines, t
-from bot.services import communities, review, scope, titles
+from bot.services import figures, review, scope, titles
 from bot.services.people import Conversation
 from bot.services.words import words_of
 from bot.storage.models import Unit
@@ -229,6 +229,8 @@ def _item_label(item: review.ReviewItem) -> str:
         return f"{mark} 🏘 {title} · {score}"
     if item.subject == "organisation":  # a learning unit, listed under its commune
         return f"{mark} 🏫 {item.head_name} · {score}"
+    if item.subject == "clan":  # a clan, listed under its commune
+        return f"{mark} 👪 {item.head_name} · {score}"
     # The village is the list's own heading: the label keeps to what tells households apart.
     return f"{mark} {item.household_code} · {item.head_name} · {score}"
 
@@ -276,6 +278,8 @@ def _card(item: review.ReviewItem, history: Sequence[Text | str] = ()) -> Reply:
         if item.subject == "village"
         else "🏫 " + t(_("Learning unit: {unit}"), unit=item.head_name)
         if item.subject == "organisation"
+        else "👪 " + t(_("Learning clan: {clan}"), clan=item.head_name)
+        if item.subject == "clan"
         else "🏠 "
         + t(_("Household {code} · {name}"), code=item.household_code, name=item.head_name)
     )
@@ -434,7 +438,7 @@ async def _decide(turn: Turn, action: str, ident: int, text: str) -> bool:
     number, day = parsed
     if action == RECOGNISE:
         # A village's figures are counted again first (a household recognised since).
-        _done, changes = await communities.recognise(
+        _done, changes = await figures.recognise(
             turn.session, turn.services.forms, turn.person.id, ident, number, day, turn.now
         )
         message = _("Recognised under decision {number} of {date}.")

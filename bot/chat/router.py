@@ -21,6 +21,7 @@ from bot.chat import (
     account,
     answering,
     broadcasts,
+    clans,
     communities,
     households,
     linking,
@@ -36,6 +37,7 @@ from bot.chat.callbacks import (
     ACCOUNT,
     ANSWER,
     BULLETIN,
+    CLAN,
     COMMUNITY,
     CONSENT,
     GROUP,
@@ -307,6 +309,8 @@ async def _choice(turn: Turn, data: str) -> None:
         await communities.on_button(turn, callback)
     elif callback.prefix == ORGANISATION:
         await organisations.on_button(turn, callback)
+    elif callback.prefix == CLAN:
+        await clans.on_button(turn, callback)
     else:
         await _menu_button(turn, callback.fields[0])
 
@@ -355,6 +359,8 @@ async def _text(turn: Turn, text: str) -> None:
         await account.on_home_text(turn, text)
     elif flow == organisations.FLOW:
         await organisations.on_text(turn, text)
+    elif flow == clans.FLOW:
+        await clans.on_text(turn, text)
     else:
         turn.out.add(Reply(t(_("Please choose from the menu."))))
         await _menu(turn)

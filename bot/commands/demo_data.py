@@ -22,7 +22,9 @@ from bot.i18n import TIMEZONE, _
 from bot.rich import Refusal
 from bot.services import (
     assessing,
+    clans,
     communities,
+    figures,
     groups,
     organisations,
     review,
@@ -33,6 +35,7 @@ from bot.services.context import GDHT
 from bot.storage.models import (
     Answer,
     Assessment,
+    ClanHousehold,
     Household,
     Identity,
     Person,
@@ -287,6 +290,7 @@ async def fill(
         await _citizens(session, forms, village, leader, year, rng, now, tally)
         await _community(session, forms, village, leader, officer, year, rng, now)
     await _learning_units(session, forms, commune, officer, year, rng, now)
+    await _clans(session, forms, commune, officer, year, rng, now)
     return DemoSummary(
         len(names),
         tally.households,
@@ -452,7 +456,7 @@ async def _community(
     when = _moment(rng, year, (11, 15), (12, 10), now)
     assessment = await communities.open_assessment(session, forms, village, year, leader.id, when)
     form = forms.get(assessment.form_key, assessment.form_version)
-    await communities.fill_figures(session, form, assessment, leader.id, when)
+    await figures.fill(session, form, assessment, leader.id, when)
     await _store(session, assessment, walk(form, rng, 0.85), when)
     answers = await assessing.stored_answers(session, assessment.id)
     assessing.submit(assessment, evaluate(form, answers, "vi"), when)
@@ -460,9 +464,54 @@ async def _community(
     if assessment.passed and rng.random() < 0.8:
         decided = _moment(rng, year, (12, 1), (12, 10), now).astimezone(TIMEZONE).date()
         number = f"{rng.randint(10, 250)}/QĐ-UBND"
-        await communities.recognise(
-            session, forms, officer.id, assessment.id, number, decided, now
-        )
+        await figures.recognise(session, forms, officer.id, assessment.id, number, decided, now)
+
+
+CLAN_NAMES = ("Họ Nguyễn Văn", "Họ Trần Đình", "Họ Lê Văn", "Họ Phạm Quang", "Họ Đỗ Đức")
+
+
+async def _clans(
+    session: AsyncSession,
+    forms: FormRegistry,
+    commune: Unit,
+    officer: Person,
+    year: int,
+    rng: random.Random,
+    now: dt.datetime,
+) -> None:
+    """The commune's big clans, their households in several villages; most assessed, the
+    commune recognised most of those that met the criteria."""
+    found = [await clans.add(session, officer.id, commune, name, now) for name in CLAN_NAMES]
+    households = await session.scalars(
+        select(Household.id)
+        .join(Unit, Unit.id == Household.village_id)
+        .where(Unit.parent_id == commune.id, Household.removed_at.is_(None))
+        .order_by(Household.id)
+    )
+    rows = [
+        {"household_id": household, "clan_id": rng.choice(found).id, "added_at": now}
+        for household in households
+        if rng.random() < 0.4
+    ]
+    if rows:
+        await session.execute(insert(table_of(ClanHousehold)), rows)
+    for clan in found:
+        if rng.random() < 0.2:
+            continue  # not assessed yet
+        when = _moment(rng, year, (11, 15), (12, 10), now)
+        assessment = await clans.open_assessment(session, forms, clan, year, officer.id, when)
+        form = forms.get(assessment.form_key, assessment.form_version)
+        await figures.fill(session, form, assessment, officer.id, when)
+        await _store(session, assessment, walk(form, rng, 0.85), when)
+        answers = await assessing.stored_answers(session, assessment.id)
+        assessing.submit(assessment, evaluate(form, answers, "vi"), when)
+        await session.flush()
+        if assessment.passed and rng.random() < 0.8:
+            decided = _moment(rng, year, (12, 1), (12, 10), now).astimezone(TIMEZONE).date()
+            number = f"{rng.randint(10, 250)}/QĐ-UBND"
+            await figures.recognise(
+                session, forms, officer.id, assessment.id, number, decided, now
+            )
 
 
 UNIT_NAMES = (

@@ -115,6 +115,12 @@ class Line:
     organisation_target: Goal | None = None
     unit_staff: int = 0
     staff_target: Goal | None = None
+    # Dòng họ học tập: on a village's line, the clans with households there; on a commune's
+    # (and the totals), the clans of the commune, each once.
+    clans: int = 0
+    clans_assessed: int = 0
+    clans_recognised: int = 0
+    clan_target: Goal | None = None
 
     @property
     def family_share(self) -> float | None:
@@ -179,6 +185,16 @@ class Line:
     def organisation_needed(self) -> int | None:
         """How many more units must be recognised to reach the target."""
         return _needed(self.organisation_target, self.organisations, self.organisations_recognised)
+
+    @property
+    def clan_share(self) -> float | None:
+        """Clans recognised, of the clans in scope."""
+        return _ratio(self.clans_recognised, self.clans)
+
+    @property
+    def clan_needed(self) -> int | None:
+        """How many more clans must be recognised to reach the target."""
+        return _needed(self.clan_target, self.clans, self.clans_recognised)
 
     @property
     def staff_titles(self) -> int:
@@ -273,7 +289,7 @@ def _line_of(data: dict[str, Any]) -> Line:
     values = {name: value for name, value in data.items() if name in known}
     for goal in (
         "family_target", "citizen_target", "community_target", "digital_target",
-        "proficient_target", "organisation_target", "staff_target",
+        "proficient_target", "organisation_target", "staff_target", "clan_target",
     ):  # fmt: skip
         if values.get(goal) is not None:
             values[goal] = Goal(**values[goal])

@@ -74,6 +74,7 @@ def render(report: Report) -> Text:
         )
     parts += citizen_lines(report.total)
     parts += community_lines(report)
+    parts += clan_lines(report.total)
     if report.unit_level < 3:
         parts += organisation_lines(report.total)
     if report.unit_level < 3:
@@ -215,6 +216,29 @@ def _goal_line(goal: Goal | None, needed: int | None, more: Text) -> Text:
         )
     return "🎯 " + t(_("Target {target} ({origin}): {more}"), target=_percent(goal),
                     origin=origin(goal), more=more)  # fmt: skip
+
+
+def clan_lines(total: Line) -> Parts:
+    """The Dòng họ học tập totals: clans recognised against the target, each clan once."""
+    parts: Parts = ["👪 " + bold(t(_("Learning clans")))]
+    if not total.clans:
+        return [*parts, t(_("No clans added yet."))]
+    parts.append(
+        t(
+            _("Recognised: {count} of {total} clans ({share}); assessed: {assessed}"),
+            count=format_number(total.clans_recognised),
+            total=format_number(total.clans),
+            share=_share(total.clan_share),
+            assessed=format_number(total.clans_assessed),
+        )
+    )
+    needed = total.clan_needed or 0
+    more = t(
+        ngettext("{count} more clan needed.", "{count} more clans needed.", needed),
+        count=format_number(needed),
+    )
+    parts.append(_goal_line(total.clan_target, total.clan_needed, more))
+    return parts
 
 
 def organisation_lines(total: Line) -> Parts:

@@ -111,6 +111,18 @@ def community_columns(report: Report) -> list[Column]:
     ]
 
 
+def clan_columns() -> list[Column]:
+    """The Dòng họ học tập columns."""
+    return [
+        Column(_("Number of clans"), lambda x: x.clans, width=14),
+        Column(_("Assessed"), lambda x: x.clans_assessed),
+        Column(_("Recognised"), lambda x: x.clans_recognised),
+        Column(_("Share recognised"), lambda x: x.clan_share, PERCENT),
+        Column(_("Target"), lambda x: _goal(x.clan_target), TARGET),
+        Column(_("Clans still needed"), lambda x: x.clan_needed, width=14),
+    ]
+
+
 def organisation_columns() -> list[Column]:
     """The Đơn vị học tập columns, then the staff's Công dân học tập share."""
     return [
@@ -165,6 +177,12 @@ def render(report: Report) -> bytes:
     villages = book.create_sheet(_sheet_name(_("Learning communities")))
     title = _("Learning communities: results for {year}").format(year=report.year)
     _fill(villages, report, title, community_columns(report), report.total.community_target)
+    clans = book.create_sheet(_sheet_name(_("Learning clans")))
+    title = _("Learning clans: results for {year}").format(year=report.year)
+    _fill(clans, report, title, clan_columns(), report.total.clan_target)
+    clans.cell(HEADER_ROW + len(report.lines) + 2, 1, _(
+        "A clan with households in several villages is in each of their lines, and once in "
+        "the total."))  # fmt: skip
     units = book.create_sheet(_sheet_name(_("Learning units")))
     title = _("Learning units: results for {year}").format(year=report.year)
     # A commune's units are the commune's own, not its villages': only the totals row then.

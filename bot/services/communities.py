@@ -3,32 +3,25 @@ recognition by the commune.
 
 The village is the subject (``Assessment.subject == "village"``, ``unit_id`` the village): its
 branch leader or its commune's officer assesses it, as a leader assesses a household, and the
-commune reviews it with the households (``bot/services/review.py``). The criteria that are
-figures hoctap already holds (the form's ``figure`` questions: the share of households
-recognised, the share of working-age people holding Công dân học tập) are never typed: they are
-filled from the year's results whenever the assessment is opened or answered, and counted again
-just before the commune recognises it, so a household recognised late still counts. Every
-change of a figure keeps the earlier value as a revision. Functions never commit. Must not
-import any platform library.
+commune reviews it with the households (``bot/services/review.py``). Its figures (the share of
+households recognised, the share of working-age people holding Công dân học tập) are counted
+here and kept current by ``bot/services/figures.py``. Functions never commit. Must not import
+any platform library.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import _
-from bot.services import assessing, review, scope
+from bot.services import scope
 from bot.services.context import CDONG
 from bot.services.reports import HOUSEHOLD_FORMS, PERSON_FORMS
 from bot.storage import queries
 from bot.storage.models import Assessment, Unit
-from conversations.engine import evaluate
 from conversations.loader import FormRegistry
-from conversations.model import Form
 
 ASSESSORS = ("leader", "officer")
 
@@ -79,69 +72,3 @@ async def open_assessment(
     session.add(assessment)
     await session.flush()
     return assessment
-
-
-@dataclass(frozen=True)
-class FigureChange:
-    """A figure counted again that differs from the one stored (None: there was none)."""
-
-    question_id: str
-    before: str | None
-    after: str
-
-
-async def fill_figures(
-    session: AsyncSession, form: Form, assessment: Assessment, by: int, now: dt.datetime
-) -> list[FigureChange]:
-    """Count the form's figures for the assessment's village and year and store those that
-    changed (earlier values kept as revisions); return what changed."""
-    asked = [q for q in form.questions if q.figure]
-    if not asked or assessment.subject != "village" or assessment.unit_id is None:
-        return []
-    village = await session.get(Unit, assessment.unit_id)
-    assert village is not None  # a foreign key
-    counted = await figures(session, village, assessment.year)
-    stored = await assessing.stored_answers(session, assessment.id)
-    changes = [
-        FigureChange(q.id, stored.get(q.id), str(counted[q.figure]))
-        for q in asked
-        if q.figure in counted and stored.get(q.id) != str(counted[q.figure])
-    ]
-    if changes:
-        changed: dict[str, str | None] = {c.question_id: c.after for c in changes}
-        await assessing.write_answers(session, assessment, changed, now, by)
-    return changes
-
-
-async def recognise(
-    session: AsyncSession,
-    forms: FormRegistry,
-    actor_id: int,
-    assessment_id: int,
-    decision_no: str,
-    decision_date: dt.date,
-    now: dt.datetime,
-) -> tuple[Assessment, list[FigureChange]]:
-    """Count the village's figures again, score it on them, then recognise it as the commune
-    recognises a household (``ReviewError`` if it no longer meets the criteria)."""
-    item = await review.review_item(session, actor_id, assessment_id)  # the officer's, or refused
-    assessment = await session.get(Assessment, assessment_id)
-    assert assessment is not None
-    changes: list[FigureChange] = []
-    if item.subject == "village" and assessment.state == "submitted":
-        form = await assessing.form_of(session, forms, assessment)
-        changes = await fill_figures(session, form, assessment, actor_id, now)
-        if changes:
-            answers = await assessing.stored_answers(session, assessment.id)
-            assessing.score(assessment, evaluate(form, answers))
-            if not assessment.passed:
-                raise review.ReviewError(
-                    _(
-                        "The village's figures changed since it was submitted, and it no longer "
-                        "meets the criteria: return it to the branch leader."
-                    )
-                )
-    return (
-        await review.recognise(session, actor_id, assessment_id, decision_no, decision_date, now),
-        changes,
-    )

@@ -21,6 +21,7 @@ CDHT_STAFF = "cong-dan-hoc-tap-can-bo"
 CDHT_PUPILS = "cong-dan-hoc-tap-hoc-sinh"
 CDHT_FORMS = (CDHT, CDHT_WORKERS, CDHT_STAFF, CDHT_PUPILS)
 CDONG = "cong-dong-hoc-tap"  # Cộng đồng học tập cấp thôn: a village's own assessment
+DHHT = "dong-ho-hoc-tap"  # Dòng họ học tập: a clan's
 DVHT = "don-vi-hoc-tap"  # Đơn vị học tập: a school's, agency's, enterprise's or cooperative's
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import _
 from bot.rich import Refusal
 from bot.services import audit, scope
-from bot.storage.models import Invite, Organisation, Person, RoleAssignment, Unit
+from bot.storage.models import Clan, Invite, Organisation, Person, RoleAssignment, Unit
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
 CODE_LENGTH = 8
@@ -98,11 +98,15 @@ async def join(session: AsyncSession, person: Person, typed: str, now: dt.dateti
     if unit is None or not unit.active:
         raise InviteError(_("The unit of that code no longer exists. Ask for a new one."))
     invite.used_at, invite.used_by = now, person.id
-    if invite.organisation_id is not None:  # the head of a learning unit: it is theirs
-        organisation = await session.get(Organisation, invite.organisation_id)
-        if organisation is None or organisation.removed_at is not None:
+    headed: Organisation | Clan | None = None  # the head of a learning unit or a clan
+    if invite.organisation_id is not None:
+        headed = await session.get(Organisation, invite.organisation_id)
+    elif invite.clan_id is not None:
+        headed = await session.get(Clan, invite.clan_id)
+    if invite.organisation_id is not None or invite.clan_id is not None:
+        if headed is None or headed.removed_at is not None:
             raise InviteError(_("The unit of that code no longer exists. Ask for a new one."))
-        organisation.head_id = person.id
+        headed.head_id = person.id
     else:
         session.add(
             RoleAssignment(person_id=person.id, role=invite.role, unit_id=unit.id, created_at=now)

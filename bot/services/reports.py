@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.model import Goal, GroupCounts, Line, RecognisedSubject, Report
 from bot.services import groups, scope, targets, words
-from bot.services.context import CDHT_FORMS, CDONG, DVHT, GDHT
+from bot.services.context import CDHT_FORMS, CDONG, DHHT, DVHT, GDHT
 from bot.services.review import find_unit
 from bot.storage import queries
 from bot.storage.models import Unit, utcnow
@@ -31,8 +31,9 @@ TITLE_COMMUNITY = "cong_dong"  # its target (bot/services/targets.py)
 TITLE_DIGITAL, TITLE_PROFICIENT = "digital", "digital_proficient"  # QĐ 677/QĐ-TTg's
 ORGANISATION_FORMS = (DVHT,)  # a learning unit's: Đơn vị học tập
 TITLE_ORGANISATION, TITLE_STAFF = "dvht", "cdht_staff"
+CLAN_FORMS, TITLE_CLAN = (DHHT,), "dhht"  # a clan's: Dòng họ học tập
 TITLES = (queries.TITLE_FAMILY, queries.TITLE_CITIZEN, TITLE_COMMUNITY, TITLE_DIGITAL,
-          TITLE_PROFICIENT, TITLE_ORGANISATION, TITLE_STAFF)  # fmt: skip
+          TITLE_PROFICIENT, TITLE_ORGANISATION, TITLE_STAFF, TITLE_CLAN)  # fmt: skip
 VIEWERS = ("leader", "officer", "province")
 MAX_UNITS = 5  # reports sent for one /report; more would flood the chat
 
@@ -55,6 +56,7 @@ def _line(
     community: tuple[int, int],
     digital: tuple[int, int, int],
     units: queries.OrganisationCounts,
+    families: queries.ClanCounts,
 ) -> Line:
     return Line(
         code=code,
@@ -77,6 +79,10 @@ def _line(
         organisation_target=goals[(unit_path, TITLE_ORGANISATION)],
         unit_staff=units.staff,
         staff_target=goals[(unit_path, TITLE_STAFF)],
+        clans=families.clans,
+        clans_assessed=families.assessed,
+        clans_recognised=families.recognised,
+        clan_target=goals[(unit_path, TITLE_CLAN)],
     )
 
 
@@ -111,10 +117,12 @@ async def build_report(
         groups.DIGITAL_PROFICIENT,
     )  # fmt: skip
     units, all_units = await queries.organisation_counts(session, found, year, ORGANISATION_FORMS)
+    clans, all_clans = await queries.clan_counts(session, found, year, CLAN_FORMS)
     lines = [
         _line(row.path, row.code, row.name, row.counts, goals, _groups_of(row.unit_id, by_group),
               villages.get(row.unit_id, (0, 0)), digital.get(row.unit_id, (0, 0, 0)),
-              units.get(row.unit_id, queries.OrganisationCounts()))
+              units.get(row.unit_id, queries.OrganisationCounts()),
+              clans.get(row.unit_id, queries.ClanCounts()))
         for row in rows
     ]  # fmt: skip
     community = (sum(x.communities_assessed for x in lines),
@@ -138,6 +146,7 @@ async def build_report(
             community,
             skills,
             all_units,
+            all_clans,
         ),
         generated_at=now or utcnow(),
         words=await words.words_for(session, found),

@@ -24,7 +24,15 @@ from bot.i18n import _
 from bot.rich import Refusal
 from bot.services import audit, scope
 from bot.services.context import GDHT
-from bot.storage.models import Answer, AnswerRevision, Assessment, Household, Organisation, Unit
+from bot.storage.models import (
+    Answer,
+    AnswerRevision,
+    Assessment,
+    Clan,
+    Household,
+    Organisation,
+    Unit,
+)
 from bot.storage.queries import deciding
 from conversations.text import vietnamese_key
 
@@ -165,6 +173,30 @@ async def _fetch_organisations(
     ]  # fmt: skip
 
 
+CLAN_COLUMNS = (
+    Assessment.id, Assessment.year, Unit.id, Unit.name, Clan.name, Assessment.score,
+    Assessment.max_score, Assessment.passed, Assessment.state, Assessment.review_comment,
+    Assessment.form_key, Assessment.form_version, Assessment.submissions,
+)  # fmt: skip
+
+
+async def _fetch_clans(session: AsyncSession, *where: ColumnElement[bool]) -> list[ReviewItem]:
+    """Clans' assessments as review items, listed under their commune."""
+    rows = await session.execute(
+        select(*CLAN_COLUMNS)
+        .join(Clan, Clan.id == Assessment.clan_id)
+        .join(Unit, Unit.id == Clan.commune_id)
+        .where(Assessment.subject == "clan", *where)
+        .order_by(Assessment.year, Clan.name)
+    )
+    return [
+        ReviewItem(aid, year, cid, commune, "", name, score, top, bool(passed), state, comment,
+                   key, version, rounds, subject="clan")
+        for aid, year, cid, commune, name, score, top, passed, state, comment, key, version,
+        rounds in rows
+    ]  # fmt: skip
+
+
 async def pending_reviews(
     session: AsyncSession, actor_id: int, commune: str | int | Unit, year: int | None = None
 ) -> list[ReviewItem]:
@@ -191,8 +223,12 @@ async def pending_reviews(
         session, Unit.path.startswith(unit.path), a.state == "submitted", in_year,
         Organisation.removed_at.is_(None),
     )  # fmt: skip
+    families = await _fetch_clans(
+        session, Unit.path.startswith(unit.path), a.state == "submitted", in_year,
+        Clan.removed_at.is_(None),
+    )  # fmt: skip
     return sorted(
-        [*villages, *found, *units],
+        [*villages, *found, *units, *families],
         key=lambda item: (
             vietnamese_key(item.village),
             item.village_id,
@@ -204,9 +240,12 @@ async def pending_reviews(
 async def review_item(session: AsyncSession, actor_id: int, assessment_id: int) -> ReviewItem:
     """One household assessment, for an officer of its commune."""
     assessment, _village = await _load(session, actor_id, assessment_id, lock=False)
-    fetch = {"village": _fetch_villages, "organisation": _fetch_organisations}.get(
-        assessment.subject, _fetch
-    )
+    fetchers = {
+        "village": _fetch_villages,
+        "organisation": _fetch_organisations,
+        "clan": _fetch_clans,
+    }
+    fetch = fetchers.get(assessment.subject, _fetch)
     [item] = await fetch(session, Assessment.id == assessment_id)
     return item
 
@@ -261,7 +300,7 @@ async def _load(
     assessment = await session.scalar(query.with_for_update() if lock else query)
     if (
         assessment is not None
-        and assessment.subject in ("village", "organisation")
+        and assessment.subject in ("village", "organisation", "clan")
         and (assessment.unit_id)
     ):
         own = await session.get(Unit, assessment.unit_id)
@@ -290,6 +329,8 @@ def require(assessment: Assessment | ReviewItem, *states: str) -> None:
             if assessment.subject == "village"
             else _("This unit is already recognised; the result can no longer change.")
             if assessment.subject == "organisation"
+            else _("This clan is already recognised; the result can no longer change.")
+            if assessment.subject == "clan"
             else _("This household is already recognised; the result can no longer change.")
         )
     if assessment.state not in states:

@@ -47,7 +47,7 @@ NAMING_CONVENTION = {
 
 UNIT_LEVELS = {"province": 1, "commune": 2, "village": 3}
 ROLES = ("citizen", "leader", "officer", "province", "admin")
-SUBJECTS = ("household", "person", "village", "organisation")
+SUBJECTS = ("household", "person", "village", "organisation", "clan")
 ORGANISATION_KINDS = ("school", "agency", "enterprise", "cooperative")
 ASSESSMENT_STATES = ("draft", "submitted", "returned", "recognised", "not_recognised")
 
@@ -188,6 +188,32 @@ class Organisation(Base):
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class Clan(Base):
+    """A clan of a commune (Dòng họ học tập): its name, its head (who assesses it) and, in
+    ``clan_households``, its member households, which may live in several villages."""
+
+    __tablename__ = "clans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    head_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ClanHousehold(Base):
+    """A household's clan: one clan per household (a member of none has no row)."""
+
+    __tablename__ = "clan_households"
+
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id"), primary_key=True, autoincrement=False
+    )
+    clan_id: Mapped[int] = mapped_column(ForeignKey("clans.id"), index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Registration(Base):
     """A household registered for the titles of one calendar year."""
 
@@ -298,8 +324,8 @@ class FormSetting(Base):
 
 class Assessment(Base):
     """One assessment of a household, a person, a village (its Cộng đồng học tập title:
-    ``unit_id`` is the village) or an organisation (Đơn vị học tập: ``unit_id`` is its commune)
-    against one form version, for one year."""
+    ``unit_id`` is the village), an organisation (Đơn vị học tập) or a clan (Dòng họ học tập;
+    for both, ``unit_id`` is the commune) against one form version, for one year."""
 
     __tablename__ = "assessments"
     __table_args__ = (
@@ -310,7 +336,8 @@ class Assessment(Base):
             " OR (subject = 'person' AND person_id IS NOT NULL)"
             " OR (subject = 'village' AND unit_id IS NOT NULL AND household_id IS NULL"
             " AND person_id IS NULL)"
-            " OR (subject = 'organisation' AND organisation_id IS NOT NULL)",
+            " OR (subject = 'organisation' AND organisation_id IS NOT NULL)"
+            " OR (subject = 'clan' AND clan_id IS NOT NULL)",
             name="subject_given",
         ),
         Index("ix_assessments_unit_id_year_form_key", "unit_id", "year", "form_key"),
@@ -335,6 +362,7 @@ class Assessment(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    clan_id: Mapped[int | None] = mapped_column(ForeignKey("clans.id"), index=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     state: Mapped[str] = mapped_column(String(16), default="draft")
     cursor: Mapped[str | None] = mapped_column(String(64))
@@ -604,8 +632,9 @@ class Invite(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    # For the head of a learning unit ("head"): the organisation they will assess.
+    # For the head of a learning unit or a clan ("head"): what they will assess.
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    clan_id: Mapped[int | None] = mapped_column(ForeignKey("clans.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

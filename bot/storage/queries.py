@@ -56,6 +56,8 @@ from bot.storage.models import (
     UNIT_LEVELS,
     Answer,
     Assessment,
+    Clan,
+    ClanHousehold,
     Household,
     Organisation,
     Registration,
@@ -539,19 +541,20 @@ async def recognised_subjects(
     """The households (in scope) and villages of `unit` recognised in the year, for the list
     a commune attaches to its recognition decision (two statements)."""
     a, h = Assessment, Household
-    in_area = or_(Unit.id == unit.id, Unit.path.startswith(unit.path))
+    # The area's villages first, so the assessments are found by their (unit, year, form) index.
+    area = list(await session.scalars(select(_tree(unit).c.member_id)))
     households = await session.execute(
         select(Unit.name, h.code, h.head_name, a.score, a.decision_no, a.decision_date)
         .join(h, h.id == a.household_id)
         .join(Unit, Unit.id == h.village_id)
-        .where(in_area, h.removed_at.is_(None), h.created_at < year_end(year), a.year == year,
-               a.form_key.in_(household_forms), a.state == "recognised")
+        .where(a.unit_id.in_(area), a.year == year, a.form_key.in_(household_forms),
+               a.state == "recognised", h.removed_at.is_(None), h.created_at < year_end(year))
     )  # fmt: skip
     villages = await session.execute(
         select(Unit.name, a.score, a.decision_no, a.decision_date)
         .join(Unit, Unit.id == a.unit_id)
-        .where(in_area, a.subject == "village", a.year == year, a.form_key.in_(village_forms),
-               a.state == "recognised")
+        .where(a.unit_id.in_(area), a.year == year, a.form_key.in_(village_forms),
+               a.subject == "village", a.state == "recognised")
     )  # fmt: skip
     return [
         *(Recognised("village", name, "", name, score, number, day)
@@ -618,6 +621,90 @@ async def organisation_counts(
         )
     ).one()
     return by_group, OrganisationCounts(*(int(n or 0) for n in whole))
+
+
+@dataclass(frozen=True)
+class ClanCounts:
+    """Clans (Dòng họ học tập): in scope, assessed and recognised."""
+
+    clans: int = 0
+    assessed: int = 0
+    recognised: int = 0
+
+
+async def clan_counts(
+    session: AsyncSession, unit: Unit, year: int, forms: Sequence[str]
+) -> tuple[dict[int, ClanCounts], ClanCounts]:
+    """Clans per child of `unit` and for `unit` as a whole, as the return counts them: in a
+    village's line, every clan with a household (in scope) there; in a commune's, every clan of
+    the commune; so a clan with households in two villages is in both villages' lines and once
+    in the commune's total. Each by its deciding assessment (a recognised one, else the newest)."""
+    c, a, other = Clan, Assessment, aliased(Assessment)
+    won = other.state == "recognised"
+    better = or_(and_(won, a.state != "recognised"),
+                 and_(other.id > a.id, or_(won, a.state != "recognised")))  # fmt: skip
+    decided = (
+        select(a.clan_id, a.state)
+        .where(a.subject == "clan", a.year == year, a.form_key.in_(forms),
+               ~select(other.id).where(other.clan_id == a.clan_id, other.year == a.year,
+                                       other.form_key.in_(forms), better).exists())
+        .subquery("decided")
+    )  # fmt: skip
+    per_clan = (
+        select(
+            c.id.label("clan_id"),
+            c.commune_id.label("commune_id"),
+            case((decided.c.state.in_(SUBMITTED), c.id)).label("assessed"),
+            case((decided.c.state == "recognised", c.id)).label("recognised"),
+        )
+        .outerjoin(decided, decided.c.clan_id == c.id)
+        .where(c.removed_at.is_(None), c.created_at < year_end(year))
+        .subquery("per_clan")
+    )
+    numbers = (per_clan.c.clan_id.distinct(), per_clan.c.assessed.distinct(),
+               per_clan.c.recognised.distinct())  # fmt: skip
+    counted = tuple(func.count(n) for n in numbers)
+    h = Household
+    lives = (
+        select(ClanHousehold.clan_id, h.village_id)
+        .join(h, h.id == ClanHousehold.household_id)
+        .where(h.removed_at.is_(None), h.created_at < year_end(year))
+        .subquery("lives")
+    )
+    tree = _tree(unit)
+    # Villages' lines by where the clan's households live; communes' lines by the clan's commune.
+    group = aliased(Unit, name="grp")
+    by_village = (
+        select(tree.c.group_id, *counted)
+        .join(group, group.id == tree.c.group_id)
+        .join(lives, lives.c.village_id == tree.c.member_id)
+        .join(per_clan, per_clan.c.clan_id == lives.c.clan_id)
+        .where(group.level >= VILLAGE)
+        .group_by(tree.c.group_id)
+    )
+    by_commune = (
+        select(tree.c.group_id, *counted)
+        .join(group, group.id == tree.c.group_id)
+        .join(per_clan, per_clan.c.commune_id == tree.c.member_id)
+        .where(group.level < VILLAGE)
+        .group_by(tree.c.group_id)
+    )
+    by_group: dict[int, ClanCounts] = {}
+    for query in (by_village, by_commune):
+        for gid, *found in await session.execute(query):
+            by_group[gid] = ClanCounts(*(int(n or 0) for n in found))
+    if unit.level >= VILLAGE:
+        return by_group, by_group.get(unit.id, ClanCounts())
+    commune = aliased(Unit)
+    whole = (
+        await session.execute(
+            select(*counted)
+            .select_from(per_clan)
+            .join(commune, commune.id == per_clan.c.commune_id)
+            .where(or_(commune.id == unit.id, commune.path.startswith(unit.path)))
+        )
+    ).one()
+    return by_group, ClanCounts(*(int(n or 0) for n in whole))
 
 
 def _unit_counts(row: Any) -> UnitCounts:

@@ -37,6 +37,7 @@ def test_demo_fills_a_commune_once_and_the_report_agrees(tmp_path: Path) -> None
         "Gia đình học tập",
         "Công dân học tập",
         "Cộng đồng học tập",
+        "Dòng họ học tập",
         "Đơn vị học tập",
         "Được công nhận",
     ]
@@ -45,7 +46,7 @@ def test_demo_fills_a_commune_once_and_the_report_agrees(tmp_path: Path) -> None
     assert total[1] == "Tổng cộng" and total[2] >= 10  # the demo's 10 to 15 villages
     assert 0 < total[4] <= total[3] <= total[2]  # recognised of assessed of villages
     # The list for the decision: every household recognised, and the villages recognised.
-    listed = [row for row in book.worksheets[4].iter_rows(min_row=7, values_only=True)]
+    listed = [row for row in book.worksheets[5].iter_rows(min_row=7, values_only=True)]
     assert sum(1 for row in listed if row[1] == "Gia đình học tập") == households_recognised
     assert sum(1 for row in listed if row[1] == "Cộng đồng học tập") == total[4]
     chart = hoctap(

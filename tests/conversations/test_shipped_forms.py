@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from conversations.loader import FORMS_DIR, load_forms
 from conversations.model import Form
 
@@ -21,6 +23,7 @@ def test_every_shipped_form_loads_and_names_its_source() -> None:
         "cong-dan-hoc-tap-lao-dong",
         "cong-dong-hoc-tap",
         "don-vi-hoc-tap",
+        "dong-ho-hoc-tap",
         "gia-dinh-hoc-tap",
     ]
     # Earlier versions stay shipped: stored assessments keep the version they were made with.
@@ -129,14 +132,19 @@ def test_each_group_form_keeps_the_framework_and_says_its_wording_is_not_officia
             ), (key, question.id)
 
 
-def test_the_village_community_form_marks_every_amount_unconfirmed_and_fills_its_figures() -> None:
-    form = load_forms().get("cong-dong-hoc-tap")
+@pytest.mark.parametrize("key", ["cong-dong-hoc-tap", "dong-ho-hoc-tap"])
+def test_the_village_and_clan_forms_mark_every_amount_unconfirmed_and_fill_their_figures(
+    key: str,
+) -> None:
+    form = load_forms().get(key)
     assert "448/QĐ-KHVN" in form.source and "chưa công khai" in form.source
     assert not any(p.confirmed for p in form.parameters.values())  # no public text says
-    assert {q.id: q.figure for q in form.questions if q.figure} == {
-        "gdht": "family_share",
-        "cdht": "citizen_share",
-    }
+    figures = {q.id: q.figure for q in form.questions if q.figure}
+    assert figures == (
+        {"gdht": "family_share", "cdht": "citizen_share"}
+        if key == "cong-dong-hoc-tap"
+        else {"gdht": "family_share"}  # a clan's members' CDHT titles are not linked to it
+    )
     assert sum(s.max_points for s in form.sections) == form.max_points == 100
 
 

@@ -114,6 +114,10 @@ def commune_report() -> Report:
         organisation_target=Goal(82.0, "default", documents="QĐ 387/QĐ-TTg"),
         unit_staff=120,
         staff_target=Goal(64.0, "default", documents="QĐ 387/QĐ-TTg, QĐ 677/QĐ-TTg"),
+        clans=4,
+        clans_assessed=3,
+        clans_recognised=2,
+        clan_target=Goal(67.0, "default", documents="QĐ 387/QĐ-TTg"),
     )
     return Report(
         "00070",

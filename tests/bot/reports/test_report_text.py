@@ -39,6 +39,10 @@ def test_the_text_reads_as_worked_out_by_hand(commune_report: Report) -> None:
         "🏘 Learning communities",
         "Recognised: 1 of 3 residential groups (33.3%); assessed: 2",
         "🎯 Target 67% (national default, QĐ 387/QĐ-TTg): 2 more residential groups needed.",
+        # Clans: 67 % of 4 is 2.68, so 3 clans, 1 more than the 2 recognised.
+        "👪 Learning clans",
+        "Recognised: 2 of 4 clans (50.0%); assessed: 3",
+        "🎯 Target 67% (national default, QĐ 387/QĐ-TTg): 1 more clan needed.",
         # Units: 82 % of 5 is 4.1, so 5 units, 2 more than the 3 recognised.
         "🏫 Learning units (TT 22/2020/TT-BGDĐT)",
         "Recognised: 3 of 5 units (60.0%); assessed: 4",

@@ -140,7 +140,7 @@ def test_the_recognised_sheet_lists_the_decision_names_as_text(commune_report: R
 
 
 def test_the_unit_sheet_holds_the_communes_own_units_only(commune_report: Report) -> None:
-    _families, _citizens, _villages, units, _recognised = _book(commune_report)
+    _families, _citizens, _villages, _clans, units, _recognised = _book(commune_report)
     assert units.title == "Learning units"
     rows = _rows(units)
     assert rows[5] == (
@@ -153,8 +153,18 @@ def test_the_unit_sheet_holds_the_communes_own_units_only(commune_report: Report
     assert len(rows) == 7
 
 
+def test_the_clan_sheet_says_a_clan_counts_once_in_the_total(commune_report: Report) -> None:
+    clans = _book(commune_report)[3]
+    assert clans.title == "Learning clans"
+    rows = _rows(clans)
+    assert rows[5][2:] == ("Number of clans", "Assessed", "Recognised", "Share recognised",
+                           "Target", "Clans still needed")  # fmt: skip
+    assert rows[9] == (None, "Total", 4, 3, 2, 0.5, 0.67, 1)
+    assert rows[10][0].startswith("A clan with households in several villages")
+
+
 def test_a_province_book_has_no_list_of_names(commune_report: Report) -> None:
-    assert len(_book(replace(commune_report, unit_level=1))) == 4
+    assert len(_book(replace(commune_report, unit_level=1))) == 5
 
 
 def test_a_province_sheet_counts_villages_per_commune(commune_report: Report) -> None:
