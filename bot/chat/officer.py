@@ -24,7 +24,9 @@ from conversations.text import vietnamese_key
 
 FLOW = "officer"
 OFFICER_ROLES = ("officer",)
-TARGET_TITLES = (TITLE_FAMILY, TITLE_CITIZEN)  # the titles the commune counts in chat
+# Every title a commune reports, families first (targets.NATIONAL holds them all).
+TARGET_TITLES = (TITLE_FAMILY, "dhht", "cong_dong", "dvht", TITLE_CITIZEN, "cdht_staff",
+                 "digital", "digital_proficient")  # fmt: skip
 
 
 async def communes_of(turn: Turn) -> list[Unit]:
@@ -83,6 +85,9 @@ async def on_button(turn: Turn, callback: Callback) -> None:
     action, ident = callback.fields
     if action == "settarget":
         await _ask_target(turn, ident)
+        return
+    if action == "famb":
+        await _family_base(turn, ident)
         return
     if action in ("mergeto", "mergeok"):
         await _merge_step(turn, action, ident)
@@ -405,7 +410,13 @@ async def _log(turn: Turn, commune: Unit) -> None:
 def _title_name(title: str) -> str:
     names = {
         TITLE_FAMILY: _("Learning families"),
+        "dhht": _("Learning clans"),
+        "cong_dong": _("Learning communities"),
+        "dvht": _("Learning units"),
         TITLE_CITIZEN: _("Learning citizens (of working-age people)"),
+        "cdht_staff": _("Learning citizens (of the units' staff)"),
+        "digital": _("Title holders with digital skills"),
+        "digital_proficient": _("Title holders proficient in digital skills"),
     }
     return names.get(title, title)
 
@@ -426,6 +437,12 @@ async def _targets(turn: Turn, commune: Unit) -> None:
                 origin=report_text.origin(goal) if goal else "—",
             )
         )
+        if title == TITLE_FAMILY and goal is not None:
+            parts.append(
+                t(_("   of the households registered for the year"))
+                if goal.base == "registered"
+                else t(_("   of every household in scope"))
+            )
     parts.append(
         t(
             _(
@@ -444,8 +461,39 @@ async def _targets(turn: Turn, commune: Unit) -> None:
         )
         for title in TARGET_TITLES
     ]
+    family = found.get((commune.path, TITLE_FAMILY))
+    if family is not None:  # local plans count families both ways
+        other = "all" if family.base == "registered" else "registered"
+        label = (
+            _("Count families of every household")
+            if other == "all"
+            else _("Count families of the households registered")
+        )
+        buttons.insert(1, (Button("🔁 " + label, pack(OFFICER, "famb", f"{commune.id}-{other}")),))
     buttons.append((Button("◀ " + _("Menu"), pack(MENU, "menu")),))
     turn.out.add(Reply(lines(*parts), tuple(buttons), edit=turn.tapped))
+
+
+async def _family_base(turn: Turn, ident: str) -> None:
+    """Count the commune's family target on all households or on those registered, keeping
+    its percentage (the commune's own target from then on)."""
+    commune_id, _sep, base = ident.partition("-")
+    commune = await _unit_in_scope(turn, commune_id)
+    if commune is None:
+        return
+    year = turn.services.year()
+    goal = (await targets.goals(turn.session, [commune.path], (TITLE_FAMILY,), year)).get(
+        (commune.path, TITLE_FAMILY)
+    )
+    if goal is None:
+        return
+    try:
+        await targets.set_target(turn.session, turn.person.id, commune.code, TITLE_FAMILY, year,
+                                 goal.percent, turn.now, base=base)  # fmt: skip
+    except review.ReviewError as error:
+        turn.out.notice = error.text
+        return
+    await _targets(turn, commune)
 
 
 async def _ask_target(turn: Turn, ident: str) -> None:
@@ -467,6 +515,10 @@ async def _ask_target(turn: Turn, ident: str) -> None:
 
 async def _set_target(turn: Turn, commune: Unit, title: str, text: str) -> None:
     typed = text.strip().rstrip("%").strip().replace(",", ".")
+    year = turn.services.year()
+    current = (await targets.goals(turn.session, [commune.path], (title,), year)).get(
+        (commune.path, title)
+    )
     try:
         percent = float(typed)
         await targets.set_target(
@@ -474,9 +526,10 @@ async def _set_target(turn: Turn, commune: Unit, title: str, text: str) -> None:
             turn.person.id,
             commune.code,
             title,
-            turn.services.year(),
+            year,
             percent,
             turn.now,
+            base=current.base if current is not None else "all",  # a new figure, same base
         )
     except (ValueError, review.ReviewError) as error:
         turn.conversation = Conversation(

@@ -18,7 +18,7 @@ from bot.reports import text
 from bot.reports.model import Report
 from bot.services.reports import build_report
 from bot.services.review import ReviewError
-from bot.services.targets import TITLES, set_target
+from bot.services.targets import BASES, TITLES, set_target
 from bot.storage.db import DatabaseUnavailable
 
 FORMATS = ("text", "xlsx", "png")
@@ -54,6 +54,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     target.add_argument("--year", type=int, required=True)
     target.add_argument("percent", type=float, help=_("the share to reach, in percent"))
+    target.add_argument(
+        "--base",
+        choices=BASES,
+        default="all",
+        help=_("what the share is of: all households in scope, or those registered (gdht only)"),
+    )
     target.set_defaults(handler=run_target)
 
 
@@ -64,7 +70,9 @@ async def run_target(args: argparse.Namespace, settings: Settings) -> int:
         async with database(settings) as (_engine, sessions), sessions() as session:
             unit = await find_unit(session, args.unit) if args.unit else None
             code = unit.code if unit is not None else None
-            await set_target(session, None, code, args.title, args.year, args.percent, now)
+            await set_target(
+                session, None, code, args.title, args.year, args.percent, now, base=args.base
+            )
             await session.commit()
     except (ReviewError, NotFound, DatabaseUnavailable) as error:
         return fail(str(error))

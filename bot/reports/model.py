@@ -36,6 +36,7 @@ class Goal:
     origin: str
     unit_name: str = ""
     documents: str = ""
+    base: str = "all"  # of "all" the subjects in scope, or of those "registered"
 
     @property
     def share(self) -> float:
@@ -123,9 +124,16 @@ class Line:
     clan_target: Goal | None = None
 
     @property
+    def family_base(self) -> int:
+        """What the families' share is of: the households in scope, or those registered when
+        the target counts on them (local plans count both ways)."""
+        registered = self.family_target is not None and self.family_target.base == "registered"
+        return self.registered if registered else self.households
+
+    @property
     def family_share(self) -> float | None:
-        """Households recognised as a share (0..1) of the households in scope."""
-        return _ratio(self.recognised, self.households)
+        """Households recognised as a share (0..1) of the families' base."""
+        return _ratio(self.recognised, self.family_base)
 
     @property
     def family_gap(self) -> float | None:
@@ -137,7 +145,7 @@ class Line:
     @property
     def family_needed(self) -> int | None:
         """How many more households must be recognised to reach the target."""
-        return _needed(self.family_target, self.households, self.recognised)
+        return _needed(self.family_target, self.family_base, self.recognised)
 
     @property
     def citizen_pass_rate(self) -> float | None:

@@ -87,11 +87,14 @@ def family_lines(total: Line) -> Parts:
     parts: Parts = ["🏠 " + bold(t(_("Learning families")))]
     if not total.households:
         return [*parts, t(_("No households in scope yet."))]
+    registered = total.family_target is not None and total.family_target.base == "registered"
     parts.append(
         t(
-            _("Recognised: {count} of {total} households ({share})"),
+            _("Recognised: {count} of {total} registered households ({share})")
+            if registered
+            else _("Recognised: {count} of {total} households ({share})"),
             count=format_number(total.recognised),
-            total=format_number(total.households),
+            total=format_number(total.family_base),
             share=_share(total.family_share),
         )
     )

@@ -257,7 +257,7 @@ def _fill(
     if goal is not None:
         sheet["A4"] = _("Target {target}: {origin}").format(
             target=f"{goal.percent:g}%", origin=origin(goal).plain()
-        )
+        ) + (" · " + _("of the households registered") if goal.base == "registered" else "")
     words = report.words.placeholders()
     unit_heading = words["Village_word"] if report.by_village else _("Commune")
     headings = [_("No."), unit_heading, *(column.heading for column in columns)]

@@ -162,9 +162,16 @@ async def _recognised(
     if unit.level < queries.VILLAGE - 1:
         return ()
     rows = await queries.recognised_subjects(session, unit, year, HOUSEHOLD_FORMS, VILLAGE_FORMS)
-    found = [RecognisedSubject(**asdict(row)) for row in rows]
-    return tuple(sorted(found, key=lambda r: (vietnamese_key(r.village), r.subject != "village",
-                                              vietnamese_key(r.code))))  # fmt: skip
+    # Field by field: ``asdict`` copies deeply, and a commune recognises thousands a year.
+    found = [
+        RecognisedSubject(r.subject, r.village, r.code, r.name, r.score, r.decision_no,
+                          r.decision_date)
+        for r in rows
+    ]  # fmt: skip
+    # Villages in Vietnamese order (each name's key made once), then codes as the leader
+    # numbered them (H002 before H010: the codes are zero-padded, or compared as text).
+    keys = {name: vietnamese_key(name) for name in {r.village for r in found}}
+    return tuple(sorted(found, key=lambda r: (keys[r.village], r.subject != "village", r.code)))
 
 
 async def units_in_view(session: AsyncSession, person_id: int) -> list[Unit]:

@@ -53,6 +53,10 @@ NATIONAL = {
     "digital_proficient": NationalGoal(60, 80, "QĐ 677/QĐ-TTg"),
 }
 TITLES = tuple(NATIONAL)
+BASES = ("all", "registered")
+# The titles whose subjects register for the year in hoctap: only they may count on those
+# registered (villages, clans, units and citizens have no registration step here).
+REGISTERING = ("gdht",)
 
 
 def national_default(title: str, year: int) -> float | None:
@@ -72,7 +76,7 @@ async def goals(
     """The target of each title for each unit (by its path), with its origin."""
     paths = list(paths)
     found = await queries.targets(session, paths, titles, year)
-    setters = {unit_id for _percent, unit_id in filter(None, found.values()) if unit_id}
+    setters = {unit_id for _percent, unit_id, _base in filter(None, found.values()) if unit_id}
     names = dict(
         (await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(setters)))).all()
     )
@@ -82,10 +86,10 @@ async def goals(
             row = found.get((path, title))
             default = national_default(title, year)
             if row is not None:
-                percent, unit_id = row
+                percent, unit_id, base = row
                 origin = "unit" if unit_id is not None else "national"
                 name = names.get(unit_id, "") if unit_id is not None else ""
-                result[(path, title)] = Goal(percent, origin, name)
+                result[(path, title)] = Goal(percent, origin, name, base=base)
             elif default is not None:
                 result[(path, title)] = Goal(default, "default", documents=_documents(title))
             else:
@@ -105,9 +109,11 @@ async def set_target(
     year: int,
     percent: float,
     now: dt.datetime,
+    base: str = "all",
 ) -> Target:
-    """Set a unit's target share for a title and year; no unit is the whole country.
-    ``actor_id`` None is the administrator at the command line."""
+    """Set a unit's target share for a title and year, of all its subjects in scope or of those
+    registered; no unit is the whole country. ``actor_id`` None is the administrator at the
+    command line."""
     if title not in NATIONAL:
         raise ReviewError(
             t(_("Unknown title {title}; use one of: {titles}."), title=title,
@@ -115,6 +121,11 @@ async def set_target(
         )  # fmt: skip
     if not 0 < percent <= 100:
         raise ReviewError(_("A target is a percentage above 0 and at most 100."))
+    if base not in BASES or (base == "registered" and title not in REGISTERING):
+        raise ReviewError(
+            t(_("Only families register in hoctap: a target of {title} counts all of them."),
+              title=title)
+        )  # fmt: skip
     unit = await find_unit(session, unit_code) if unit_code is not None else None
     allowed = actor_id is None or (
         await scope.is_admin(session, actor_id)
@@ -129,9 +140,9 @@ async def set_target(
         select(Target).where(same_unit, Target.title == title, Target.year == year)
     )
     if target is None:
-        target = Target(unit_id=unit_id, title=title, year=year, percent=percent)
+        target = Target(unit_id=unit_id, title=title, year=year, percent=percent, base=base)
         session.add(target)
-    target.percent = percent
+    target.percent, target.base = percent, base
     await session.flush()
     await audit.record(
         session,
@@ -141,6 +152,6 @@ async def set_target(
         target.id,
         now,
         unit_id,
-        detail=f"{title} {year} {percent:g}%",
+        detail=f"{title} {year} {percent:g}% {base}",
     )
     return target

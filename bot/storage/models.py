@@ -477,6 +477,9 @@ class Target(Base):
     title: Mapped[str] = mapped_column(String(64))
     year: Mapped[int] = mapped_column(Integer)
     percent: Mapped[float] = mapped_column(Float)
+    # What the share is of: "all" the subjects in scope, or those "registered" for the year
+    # (local plans count both ways; only households register in hoctap).
+    base: Mapped[str] = mapped_column(String(16), default="all", server_default=text("'all'"))
 
 
 class Reminder(Base):

@@ -463,7 +463,13 @@ async def community_counts(
             _count_if(a.state == "recognised"),
         )
         .join(a, a.unit_id == tree.c.member_id)
-        .where(a.subject == "village", a.year == year, a.form_key.in_(forms), deciding_one)
+        .where(
+            a.subject == "village",
+            a.year == year,
+            a.form_key.in_(forms),
+            a.household_id.is_(None),
+            deciding_one,
+        )
         .group_by(tree.c.group_id)
     )
     return {group_id: (int(done or 0), int(won_ or 0)) for group_id, done, won_ in rows}
@@ -586,7 +592,9 @@ async def organisation_counts(
                  and_(other.id > a.id, or_(won, a.state != "recognised")))  # fmt: skip
     decided = (
         select(a.organisation_id, a.state)
-        .where(a.subject == "organisation", a.year == year, a.form_key.in_(forms),
+        # "IS NOT NULL" lets the planner read the assessments by their organisation index.
+        .where(a.organisation_id.is_not(None), a.subject == "organisation", a.year == year,
+               a.form_key.in_(forms),
                ~select(other.id).where(other.organisation_id == a.organisation_id,
                                        other.year == a.year, other.form_key.in_(forms),
                                        better).exists())
@@ -645,7 +653,8 @@ async def clan_counts(
                  and_(other.id > a.id, or_(won, a.state != "recognised")))  # fmt: skip
     decided = (
         select(a.clan_id, a.state)
-        .where(a.subject == "clan", a.year == year, a.form_key.in_(forms),
+        .where(a.clan_id.is_not(None), a.subject == "clan", a.year == year,
+               a.form_key.in_(forms),
                ~select(other.id).where(other.clan_id == a.clan_id, other.year == a.year,
                                        other.form_key.in_(forms), better).exists())
         .subquery("decided")
@@ -665,34 +674,42 @@ async def clan_counts(
                per_clan.c.recognised.distinct())  # fmt: skip
     counted = tuple(func.count(n) for n in numbers)
     h = Household
-    lives = (
-        select(ClanHousehold.clan_id, h.village_id)
-        .join(h, h.id == ClanHousehold.household_id)
-        .where(h.removed_at.is_(None), h.created_at < year_end(year))
-        .subquery("lives")
-    )
     tree = _tree(unit)
-    # Villages' lines by where the clan's households live; communes' lines by the clan's commune.
-    group = aliased(Unit, name="grp")
-    by_village = (
-        select(tree.c.group_id, *counted)
-        .join(group, group.id == tree.c.group_id)
-        .join(lives, lives.c.village_id == tree.c.member_id)
-        .join(per_clan, per_clan.c.clan_id == lives.c.clan_id)
-        .where(group.level >= VILLAGE)
-        .group_by(tree.c.group_id)
-    )
-    by_commune = (
-        select(tree.c.group_id, *counted)
-        .join(group, group.id == tree.c.group_id)
-        .join(per_clan, per_clan.c.commune_id == tree.c.member_id)
-        .where(group.level < VILLAGE)
-        .group_by(tree.c.group_id)
-    )
-    by_group: dict[int, ClanCounts] = {}
-    for query in (by_village, by_commune):
-        for gid, *found in await session.execute(query):
-            by_group[gid] = ClanCounts(*(int(n or 0) for n in found))
+    # Villages' lines (a commune's or a village's report) by where the clan's households live,
+    # read from the villages' households; communes' lines (a province's) by the clan's commune.
+    if unit.level >= VILLAGE - 1:
+        # The tree's few (line, village) pairs as constants, so that the planner reads only
+        # those villages' households (it cannot see how small a recursive CTE is); then the
+        # (line, clan) pairs, then each clan's standing joined on.
+        found = (await session.execute(select(tree.c.member_id, tree.c.group_id))).all()
+        if not found:
+            return {}, ClanCounts()
+        line_of = case(dict(((member, group) for member, group in found)), value=h.village_id)
+        pairs = (
+            select(line_of.label("group_id"), ClanHousehold.clan_id.label("clan_id"))
+            .select_from(h)
+            .join(ClanHousehold, ClanHousehold.household_id == h.id)
+            .where(h.village_id.in_([member for member, _group in found]))
+            .where(h.removed_at.is_(None), h.created_at < year_end(year))
+            .distinct()
+            .subquery("pairs")
+        )
+        query = (
+            select(pairs.c.group_id, *counted)
+            .join(per_clan, per_clan.c.clan_id == pairs.c.clan_id)
+            .group_by(pairs.c.group_id)
+        )
+    else:
+        query = (
+            select(tree.c.group_id, *counted)
+            .select_from(tree)
+            .join(per_clan, per_clan.c.commune_id == tree.c.member_id)
+            .group_by(tree.c.group_id)
+        )
+    by_group = {
+        gid: ClanCounts(*(int(n or 0) for n in found))
+        for gid, *found in await session.execute(query)
+    }
     if unit.level >= VILLAGE:
         return by_group, by_group.get(unit.id, ClanCounts())
     commune = aliased(Unit)
@@ -715,25 +732,25 @@ def _unit_counts(row: Any) -> UnitCounts:
 
 async def targets(
     session: AsyncSession, paths: Iterable[str], titles: Sequence[str], year: int
-) -> dict[tuple[str, str], tuple[float, int | None] | None]:
-    """The stored target per (path, title) for the year, with the unit that set it: the nearest
-    unit up the tree with one, else the country's (unit None), else None."""
+) -> dict[tuple[str, str], tuple[float, int | None, str] | None]:
+    """The stored target per (path, title) for the year, with the unit that set it and its
+    base: the nearest unit up the tree with one, else the country's (unit None), else None."""
     paths = list(paths)
     ids = {unit_id for path in paths for unit_id in path_ids(path)}
     rows = await session.execute(
-        select(Target.unit_id, Target.title, Target.percent).where(
+        select(Target.unit_id, Target.title, Target.percent, Target.base).where(
             Target.title.in_(titles),
             Target.year == year,
             or_(Target.unit_id.in_(ids), Target.unit_id.is_(None)),
         )
     )
-    local: dict[tuple[int, str], float] = {}
-    national: dict[str, float] = {}
-    for unit_id, title, percent in rows:
+    local: dict[tuple[int, str], tuple[float, str]] = {}
+    national: dict[str, tuple[float, str]] = {}
+    for unit_id, title, percent, base in rows:
         if unit_id is None:
-            national[title] = percent
+            national[title] = (percent, base)
         else:
-            local[(unit_id, title)] = percent
+            local[(unit_id, title)] = (percent, base)
     return {
         (path, title): _nearest(path, title, local, national.get(title))
         for path in paths
@@ -742,9 +759,13 @@ async def targets(
 
 
 def _nearest(
-    path: str, title: str, local: dict[tuple[int, str], float], national: float | None
-) -> tuple[float, int | None] | None:
+    path: str,
+    title: str,
+    local: dict[tuple[int, str], tuple[float, str]],
+    national: tuple[float, str] | None,
+) -> tuple[float, int | None, str] | None:
     for unit_id in reversed(path_ids(path)):
         if (unit_id, title) in local:
-            return local[(unit_id, title)], unit_id
-    return None if national is None else (national, None)
+            percent, base = local[(unit_id, title)]
+            return percent, unit_id, base
+    return None if national is None else (national[0], None, national[1])

@@ -184,4 +184,10 @@ async def test_an_officer_sets_the_communes_target_in_chat(
     assert officer.last_reply() == "Chỉ tiêu là tỷ lệ phần trăm lớn hơn 0 và không quá 100."
     await officer.send("85%")
     assert "Gia đình học tập: 85% (do Phường Hoàn Kiếm đặt)" in officer.last_reply()
+    assert "   trên tổng số hộ trong địa bàn" in officer.last_reply()
+    # Local plans count families of the registered households too: one tap, the same 85 %.
+    await officer.click("🔁 Tính gia đình trên số hộ đã đăng ký")
+    assert "Gia đình học tập: 85% (do Phường Hoàn Kiếm đặt)" in officer.last_reply()
+    assert "   trên số hộ đã đăng ký năm nay" in officer.last_reply()
+    assert "Dòng họ học tập: 67%" in officer.last_reply()  # every title has its target
     assert "Công dân học tập (trong số người độ tuổi lao động): 44%" in officer.last_reply()

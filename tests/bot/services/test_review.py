@@ -12,14 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import use_locale
+from bot.reports import text as text_report
 from bot.services import assessing, review, targets
 from bot.services.context import GDHT
+from bot.services.reports import build_report
 from bot.services.units import add_village
 from bot.storage.models import (
     Assessment,
     AuditEntry,
     Household,
     Person,
+    Registration,
     RoleAssignment,
     Target,
     Unit,
@@ -314,3 +317,37 @@ async def test_targets_are_set_by_the_units_that_own_them(
     assert len(mine) == 3
     actions = [e.action for e in await _audit(session)]
     assert actions == ["target.set"] * 5
+
+
+async def test_a_family_target_counted_on_the_registered_households_changes_the_share(
+    session: AsyncSession, place: Place
+) -> None:
+    """Four households, two registered, one of them recognised: 25 % of all households, 50 %
+    of those registered; 70 % of the two registered needs one more (2), of all four two more."""
+    officer = place.people["officer"]
+    recognised = await place.submitted("H001", state="recognised")
+    registered = [recognised.household_id, (await place.household("H002")).id]
+    await place.household("H003")
+    await place.household("H004")
+    session.add_all(Registration(household_id=h, year=YEAR) for h in registered if h)
+    await targets.set_target(session, officer, HOAN_KIEM, TITLE_FAMILY, YEAR, 70, NOW)
+    await session.commit()
+    report = await build_report(session, HOAN_KIEM, YEAR, NOW)
+    assert (report.total.family_share, report.total.family_needed) == (0.25, 2)
+
+    await targets.set_target(session, officer, HOAN_KIEM, TITLE_FAMILY, YEAR, 70, NOW,
+                             base="registered")  # fmt: skip
+    await session.commit()
+    report = await build_report(session, HOAN_KIEM, YEAR, NOW)
+    total = report.total
+    assert total.family_target is not None and total.family_target.base == "registered"
+    assert (total.family_base, total.family_share, total.family_needed) == (2, 0.5, 1)
+    with use_locale("en"):
+        assert (
+            "Recognised: 1 of 2 registered households (50.0%)"
+            in text_report.render(report).plain()
+        )
+    # Villages, clans, units and citizens do not register in hoctap: no such base for them.
+    with pytest.raises(review.ReviewError):
+        await targets.set_target(session, officer, HOAN_KIEM, "cong_dong", YEAR, 70, NOW,
+                                 base="registered")  # fmt: skip
