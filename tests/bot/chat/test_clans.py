@@ -12,53 +12,21 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.chat import router
 from bot.chat.callbacks import ANSWER, CLAN, pack
-from bot.chat.messages import Actor, Inbound, Outbound
 from bot.chat.review_callbacks import RECOGNISE
 from bot.chat.review_callbacks import pack as review_pack
-from bot.services.context import GDHT, Services
-from bot.services.people import LEADER, OFFICER, grant
+from bot.services.context import GDHT
+from bot.services.people import LEADER, OFFICER
 from bot.services.reports import build_report
 from bot.services.units import add_village
-from bot.storage.models import Assessment, Clan, Household, Identity, Person, Unit
-from conversations.loader import load_forms
+from bot.storage.models import Assessment, Clan, Household, Person, Unit
+from tests.bot.chat.turns import someone
 
 pytestmark = pytest.mark.usefixtures("geography")
 
 HOAN_KIEM, CUA_NAM = "00070", "00073"
 NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
 Sessions = async_sessionmaker[AsyncSession]
-
-
-class Someone:
-    def __init__(self, sessions: Sessions, login: str) -> None:
-        self.sessions, self.actor = sessions, Actor("terminal", login, login, login, "vi")
-        self.last = Outbound()
-
-    async def send(self, **what: object) -> Outbound:
-        services = Services(self.sessions, load_forms(), clock=lambda: NOW)
-        self.last = await router.handle(services, Inbound(self.actor, **what))  # type: ignore[arg-type]
-        return self.last
-
-    def text(self) -> str:
-        return "\n".join(reply.text.plain() for reply in self.last.replies)
-
-    def buttons(self) -> list[str]:
-        return [b.data for reply in self.last.replies for row in reply.buttons for b in row]
-
-
-async def _someone(sessions: Sessions, login: str, role: str | None, unit: Unit | None) -> Someone:
-    async with sessions() as session:
-        person = Person(display_name=login, locale="vi", consent_at=NOW, created_at=NOW)
-        session.add(person)
-        await session.flush()
-        session.add(Identity(person_id=person.id, channel="terminal", external_id=login,
-                             chat_id=login, created_at=NOW))  # fmt: skip
-        if role is not None and unit is not None:
-            await grant(session, person.id, role, unit.id, NOW)
-        await session.commit()
-    return Someone(sessions, login)
 
 
 async def _households(sessions: Sessions, village: Unit, recognised: list[bool]) -> list[int]:
@@ -90,9 +58,9 @@ async def test_a_clan_in_two_villages_is_assessed_on_both_and_counted_once_in_th
         await add_village(session, HOAN_KIEM, "Thôn Bắc")
         await session.commit()
     assert commune is not None
-    officer = await _someone(session_factory, "thu", OFFICER, commune)
-    leader_dong = await _someone(session_factory, "binh", LEADER, dong)
-    leader_tay = await _someone(session_factory, "cuc", LEADER, tay)
+    officer = await someone(session_factory, "thu", OFFICER, commune)
+    leader_dong = await someone(session_factory, "binh", LEADER, dong)
+    leader_tay = await someone(session_factory, "cuc", LEADER, tay)
     in_dong = await _households(session_factory, dong, [True, True, False])
     in_tay = await _households(session_factory, tay, [True, False])
 
@@ -117,7 +85,7 @@ async def test_a_clan_in_two_villages_is_assessed_on_both_and_counted_once_in_th
     await officer.send(choice=pack(CLAN, "invite", clan.id))
     found = re.search(r"/join ([A-Z0-9]+)", officer.text())
     assert found is not None
-    head = await _someone(session_factory, "truong-ho", None, None)
+    head = await someone(session_factory, "truong-ho", None, None)
     await head.send(command="join", argument=found.group(1))
     assert "Bạn là trưởng họ Họ Nguyễn <Văn> & 🌾 trên hoctap." in head.text()
     await head.send(choice=pack(CLAN, "go", clan.id))
@@ -157,10 +125,10 @@ async def test_a_clan_of_another_commune_is_refused_for_a_household(
         clan = Clan(commune_id=other.id, name="Họ Lê", created_at=NOW)
         session.add(clan)
         await session.commit()
-    leader = await _someone(session_factory, "binh", LEADER, dong)
+    leader = await someone(session_factory, "binh", LEADER, dong)
     [household] = await _households(session_factory, dong, [False])
     out = await leader.send(choice=pack(CLAN, "set", f"{household}-{clan.id}"))
     assert out.notice is not None and "không thuộc xã này" in out.notice.plain()
-    outsider = await _someone(session_factory, "lan", OFFICER, other)
+    outsider = await someone(session_factory, "lan", OFFICER, other)
     out = await outsider.send(choice=pack(CLAN, "go", 999))
     assert out.notice is not None

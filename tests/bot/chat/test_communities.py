@@ -11,13 +11,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.chat import router
 from bot.chat.callbacks import ANSWER, COMMUNITY, pack
-from bot.chat.messages import Actor, Inbound, Outbound
 from bot.chat.review_callbacks import OPEN, RECOGNISE
 from bot.chat.review_callbacks import pack as review_pack
-from bot.services.context import GDHT, Services
-from bot.services.people import LEADER, OFFICER, grant
+from bot.services.context import GDHT
+from bot.services.people import LEADER, OFFICER
 from bot.services.reports import build_report
 from bot.services.units import add_village
 from bot.storage.models import (
@@ -25,53 +23,16 @@ from bot.storage.models import (
     AnswerRevision,
     Assessment,
     Household,
-    Identity,
     Person,
     Unit,
 )
-from conversations.loader import load_forms
+from tests.bot.chat.turns import Someone, someone
 
 pytestmark = pytest.mark.usefixtures("geography")
 
 HOAN_KIEM = "00070"
 NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)  # 10:00 in Vietnam, year 2026
 Sessions = async_sessionmaker[AsyncSession]
-
-
-class Someone:
-    """A person with a role, talking to the bot through the router."""
-
-    def __init__(self, sessions: Sessions, login: str) -> None:
-        self.sessions, self.actor = sessions, Actor("terminal", login, login, login, "vi")
-        self.last = Outbound()
-
-    async def tap(self, data: str) -> Outbound:
-        services = Services(self.sessions, load_forms(), clock=lambda: NOW)
-        self.last = await router.handle(services, Inbound(self.actor, choice=data))
-        return self.last
-
-    async def type(self, text: str) -> Outbound:
-        services = Services(self.sessions, load_forms(), clock=lambda: NOW)
-        self.last = await router.handle(services, Inbound(self.actor, text=text))
-        return self.last
-
-    def text(self) -> str:
-        return "\n".join(reply.text.plain() for reply in self.last.replies)
-
-    def buttons(self) -> list[str]:
-        return [b.data for reply in self.last.replies for row in reply.buttons for b in row]
-
-
-async def _someone(sessions: Sessions, login: str, role: str, unit: Unit) -> Someone:
-    async with sessions() as session:
-        person = Person(display_name=login, locale="vi", consent_at=NOW, created_at=NOW)
-        session.add(person)
-        await session.flush()
-        session.add(Identity(person_id=person.id, channel="terminal", external_id=login,
-                             chat_id=login, created_at=NOW))  # fmt: skip
-        await grant(session, person.id, role, unit.id, NOW)
-        await session.commit()
-    return Someone(sessions, login)
 
 
 async def _households(session: AsyncSession, village: Unit, count: int, recognised: int) -> None:
@@ -98,8 +59,8 @@ async def _village_with_people(sessions: Sessions) -> tuple[Unit, Someone, Someo
         commune = await session.scalar(select(Unit).where(Unit.code == HOAN_KIEM))
         await session.commit()
     assert commune is not None
-    leader = await _someone(sessions, "binh", LEADER, village)
-    officer = await _someone(sessions, "thu", OFFICER, commune)
+    leader = await someone(sessions, "binh", LEADER, village)
+    officer = await someone(sessions, "thu", OFFICER, commune)
     async with sessions() as session:
         await _households(session, village, 10, recognised=7)
         await session.commit()
@@ -158,7 +119,7 @@ async def test_only_its_leader_and_its_commune_officer_may_assess_a_village(
     async with session_factory() as session:
         other = await add_village(session, HOAN_KIEM, "Thôn Tây")
         await session.commit()
-    stranger = await _someone(session_factory, "lan", LEADER, other)
+    stranger = await someone(session_factory, "lan", LEADER, other)
     out = await stranger.tap(pack(COMMUNITY, "go", village.id))
     assert out.notice is not None and "Chỉ chi hội trưởng của thôn này" in out.notice.plain()
     assert out.replies == []

@@ -12,18 +12,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.chat import router
 from bot.chat.callbacks import ANSWER, ORGANISATION, pack
-from bot.chat.messages import Actor, Inbound, Outbound
 from bot.chat.review_callbacks import OPEN, RECOGNISE
 from bot.chat.review_callbacks import pack as review_pack
 from bot.services import organisations
-from bot.services.context import Services
-from bot.services.people import LEADER, OFFICER, grant
+from bot.services.people import LEADER, OFFICER
 from bot.services.reports import build_report
 from bot.services.units import add_village
-from bot.storage.models import Assessment, Identity, Organisation, Person, Unit
+from bot.storage.models import Assessment, Organisation, Person, Unit
 from conversations.loader import load_forms
+from tests.bot.chat.turns import someone
 
 pytestmark = pytest.mark.usefixtures("geography")
 
@@ -31,38 +29,6 @@ HOAN_KIEM, CUA_NAM = "00070", "00073"
 NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
 Sessions = async_sessionmaker[AsyncSession]
 ALL_MET = ["du"] * 8 + ["yes", "yes"]  # c1a … c3a fully, then c3b and c3c "Có"
-
-
-class Someone:
-    """A person talking to the bot through the router (the terminal channel: typed keys)."""
-
-    def __init__(self, sessions: Sessions, login: str) -> None:
-        self.sessions, self.actor = sessions, Actor("terminal", login, login, login, "vi")
-        self.last = Outbound()
-
-    async def send(self, **what: object) -> Outbound:
-        services = Services(self.sessions, load_forms(), clock=lambda: NOW)
-        self.last = await router.handle(services, Inbound(self.actor, **what))  # type: ignore[arg-type]
-        return self.last
-
-    def text(self) -> str:
-        return "\n".join(reply.text.plain() for reply in self.last.replies)
-
-    def buttons(self) -> list[str]:
-        return [b.data for reply in self.last.replies for row in reply.buttons for b in row]
-
-
-async def _someone(sessions: Sessions, login: str, role: str | None, unit: Unit | None) -> Someone:
-    async with sessions() as session:
-        person = Person(display_name=login, locale="vi", consent_at=NOW, created_at=NOW)
-        session.add(person)
-        await session.flush()
-        session.add(Identity(person_id=person.id, channel="terminal", external_id=login,
-                             chat_id=login, created_at=NOW))  # fmt: skip
-        if role is not None and unit is not None:
-            await grant(session, person.id, role, unit.id, NOW)
-        await session.commit()
-    return Someone(sessions, login)
 
 
 async def _commune(sessions: Sessions, code: str = HOAN_KIEM) -> Unit:
@@ -83,7 +49,7 @@ async def test_an_officer_adds_a_school_its_head_assesses_it_and_the_commune_rec
     session_factory: Sessions,
 ) -> None:
     commune = await _commune(session_factory)
-    officer = await _someone(session_factory, "thu", OFFICER, commune)
+    officer = await someone(session_factory, "thu", OFFICER, commune)
     await officer.send(choice=pack(ORGANISATION, "add", commune.id))
     assert "Đơn vị thuộc loại nào?" in officer.text()
     await officer.send(choice=pack(ORGANISATION, "kind", f"{commune.id}-school"))
@@ -99,7 +65,7 @@ async def test_an_officer_adds_a_school_its_head_assesses_it_and_the_commune_rec
     await officer.send(choice=pack(ORGANISATION, "invite", unit.id))
     found = re.search(r"/join ([A-Z0-9]+)", officer.text())
     assert found is not None
-    head = await _someone(session_factory, "hieu-truong", None, None)
+    head = await someone(session_factory, "hieu-truong", None, None)
     await head.send(command="join", argument=found.group(1))
     assert "Bạn là thủ trưởng Trường <Tiểu học> & 🌾 trên hoctap." in head.text()
     assert pack(ORGANISATION, "go", unit.id) in head.buttons()
@@ -140,8 +106,8 @@ async def test_only_the_head_and_the_communes_officer_reach_a_unit(
         unit = await organisations.add(session, None, commune, "agency", "Trạm Y tế", 9, NOW)
         village = await add_village(session, HOAN_KIEM, "Thôn Đông")
         await session.commit()
-    leader = await _someone(session_factory, "binh", LEADER, village)
-    stranger = await _someone(session_factory, "lan", OFFICER, other)
+    leader = await someone(session_factory, "binh", LEADER, village)
+    stranger = await someone(session_factory, "lan", OFFICER, other)
     out = await leader.send(choice=pack(ORGANISATION, "go", unit.id))
     assert out.notice is not None and "Chỉ thủ trưởng đơn vị này" in out.notice.plain()
     out = await stranger.send(choice=pack(ORGANISATION, "list", commune.id))
