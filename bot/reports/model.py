@@ -230,10 +230,10 @@ class RecognisedSubject:
     """A household or village recognised in the year: one line of the list attached to the
     commune's recognition decision."""
 
-    subject: str  # "household" | "village"
-    village: str
-    code: str  # the household's code; "" for a village
-    name: str  # the household's head, or the village
+    subject: str  # "household", "village", "clan" or "organisation"
+    village: str  # for a clan or a learning unit: its commune
+    code: str  # the household's code; "" for the others
+    name: str  # the household's head, or the village's, clan's or unit's name
     score: float | None
     decision_no: str | None
     decision_date: dt.date | None

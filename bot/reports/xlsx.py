@@ -219,7 +219,12 @@ def _recognised_sheet(sheet: Worksheet, report: Report) -> None:
         cell = sheet.cell(HEADER_ROW, number, heading)
         cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-    titles = {"household": _("Learning family"), "village": _("Learning community")}
+    titles = {
+        "household": _("Learning family"),
+        "village": _("Learning community"),
+        "clan": _("Learning clan"),
+        "organisation": _("Learning unit"),
+    }
     for offset, item in enumerate(report.recognised, start=1):
         values = [offset, titles.get(item.subject, item.subject), item.village, item.code,
                   item.name, item.score, item.decision_no or "", item.decision_date]  # fmt: skip

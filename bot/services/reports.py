@@ -171,7 +171,19 @@ async def _recognised(
     # Villages in Vietnamese order (each name's key made once), then codes as the leader
     # numbered them (H002 before H010: the codes are zero-padded, or compared as text).
     keys = {name: vietnamese_key(name) for name in {r.village for r in found}}
-    return tuple(sorted(found, key=lambda r: (keys[r.village], r.subject != "village", r.code)))
+    order = {"clan": 0, "organisation": 1, "village": 2, "household": 3}  # the commune's first
+    return tuple(
+        sorted(
+            found,
+            key=lambda r: (
+                order[r.subject] > 1,
+                keys[r.village],
+                order[r.subject],
+                r.code,
+                vietnamese_key(r.name),
+            ),
+        )
+    )
 
 
 async def units_in_view(session: AsyncSession, person_id: int) -> list[Unit]:

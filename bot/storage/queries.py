@@ -528,10 +528,10 @@ async def digital_counts(
 class Recognised:
     """A household or village recognised in the year: a line of the recognition decision."""
 
-    subject: str  # "household" | "village"
-    village: str
-    code: str  # the household's code; "" for a village
-    name: str  # the head of the household, or the village
+    subject: str  # "household", "village", "clan" or "organisation"
+    village: str  # the village; for a clan or a learning unit, its commune
+    code: str  # the household's code; "" for the others
+    name: str  # the head of the household, or the village's, clan's or unit's name
     score: float | None
     decision_no: str | None
     decision_date: dt.date | None
@@ -544,8 +544,8 @@ async def recognised_subjects(
     household_forms: Sequence[str],
     village_forms: Sequence[str],
 ) -> list[Recognised]:
-    """The households (in scope) and villages of `unit` recognised in the year, for the list
-    a commune attaches to its recognition decision (two statements)."""
+    """The households (in scope), villages, clans and learning units of `unit` recognised in
+    the year, for the list a commune attaches to its recognition decision."""
     a, h = Assessment, Household
     # The area's villages first, so the assessments are found by their (unit, year, form) index.
     area = list(await session.scalars(select(_tree(unit).c.member_id)))
@@ -562,7 +562,34 @@ async def recognised_subjects(
         .where(a.unit_id.in_(area), a.year == year, a.form_key.in_(village_forms),
                a.subject == "village", a.state == "recognised")
     )  # fmt: skip
+    # The clans and learning units of the area's communes (a village's report has none).
+    commune = aliased(Unit)
+    in_area = or_(commune.id == unit.id, commune.path.startswith(unit.path))
+    own: list[Recognised] = []
+    if unit.level < VILLAGE:
+        for subject, model, key in (
+            ("clan", Clan, a.clan_id),
+            ("organisation", Organisation, a.organisation_id),
+        ):
+            rows = await session.execute(
+                select(commune.name, model.name, a.score, a.decision_no, a.decision_date)
+                .join(model, model.id == key)
+                .join(commune, commune.id == model.commune_id)
+                .where(
+                    key.is_not(None),
+                    a.subject == subject,
+                    a.year == year,
+                    a.state == "recognised",
+                    model.removed_at.is_(None),
+                    in_area,
+                )
+            )
+            own += [
+                Recognised(subject, where, "", name, score, number, day)
+                for where, name, score, number, day in rows
+            ]
     return [
+        *own,
         *(Recognised("village", name, "", name, score, number, day)
           for name, score, number, day in villages),
         *(Recognised("household", village, code, head, score, number, day)

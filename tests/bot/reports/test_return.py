@@ -152,11 +152,12 @@ async def test_the_return_adds_up_as_counted_by_hand(session: AsyncSession) -> N
     # The school: the commune's own (no village lines); 20 staff, no staff title yet.
     units = sheets["Learning units"]
     _same(units[6], (None, "Total", 1, 1, 1, 1.0, 0.82, 0, 20, 0, 0.0, 0.64))
-    # The list for the decision: the village first in its village, then its households.
     listed = [row[:7] for row in sheets["Recognised"][6:]]
+    # The commune's own (its units; the clan is not recognised yet) first, then by village.
     assert listed == [
-        (1, "Learning community", "Thôn Đông", None, "Thôn Đông", 90, "7/QĐ-UBND"),
-        (2, "Learning family", "Thôn Đông", "H000", "An", 90, "7/QĐ-UBND"),
-        (3, "Learning family", "Thôn Đông", "H001", "An", 90, "7/QĐ-UBND"),
-        (4, "Learning family", "Thôn Tây", "H000", "An", 90, "7/QĐ-UBND"),
+        (1, "Learning unit", "Phường Hoàn Kiếm", None, "Trường Tiểu học", 90, "7/QĐ-UBND"),
+        (2, "Learning community", "Thôn Đông", None, "Thôn Đông", 90, "7/QĐ-UBND"),
+        (3, "Learning family", "Thôn Đông", "H000", "An", 90, "7/QĐ-UBND"),
+        (4, "Learning family", "Thôn Đông", "H001", "An", 90, "7/QĐ-UBND"),
+        (5, "Learning family", "Thôn Tây", "H000", "An", 90, "7/QĐ-UBND"),
     ]
