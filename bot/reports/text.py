@@ -295,25 +295,13 @@ def community_lines(report: Report) -> Parts:
             **said,
         )
     )
-    goal, needed = total.community_target, total.community_needed
-    if goal is None or needed is None:
-        parts.append(t(_("No target set for this year.")))
-    elif needed == 0:
-        parts.append(
-            "✅ " + t(_("Target {target} ({origin}) reached."), target=_percent(goal),
-                      origin=origin(goal))
-        )  # fmt: skip
-    else:
-        parts.append(
-            "🎯 " + t(
-                ngettext(
-                    "Target {target} ({origin}): {count} more {village_word} needed.",
-                    "Target {target} ({origin}): {count} more {villages_word} needed.",
-                    needed,
-                ),
-                target=_percent(goal), origin=origin(goal), count=format_number(needed), **said,
-            )
-        )  # fmt: skip
+    needed = total.community_needed or 0
+    more = t(
+        ngettext("{count} more {village_word} needed.", "{count} more {villages_word} needed.",
+                 needed),
+        count=format_number(needed), **said,
+    )  # fmt: skip
+    parts.append(_goal_line(total.community_target, total.community_needed, more))
     return parts
 
 

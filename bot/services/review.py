@@ -147,54 +147,42 @@ async def _fetch_villages(session: AsyncSession, *where: ColumnElement[bool]) ->
     ]  # fmt: skip
 
 
-ORGANISATION_COLUMNS = (
-    Assessment.id, Assessment.year, Unit.id, Unit.name, Organisation.name, Assessment.score,
-    Assessment.max_score, Assessment.passed, Assessment.state, Assessment.review_comment,
-    Assessment.form_key, Assessment.form_version, Assessment.submissions,
-)  # fmt: skip
+async def _fetch_headed(
+    session: AsyncSession, model: type[Organisation] | type[Clan], *where: ColumnElement[bool]
+) -> list[ReviewItem]:
+    """Learning units' or clans' assessments as review items, listed under their commune
+    (``head_name`` holds the unit's or clan's name)."""
+    subject, key = (
+        ("organisation", Assessment.organisation_id)
+        if model is Organisation
+        else ("clan", Assessment.clan_id)
+    )
+    rows = await session.execute(
+        select(Assessment.id, Assessment.year, Unit.id, Unit.name, model.name, Assessment.score,
+               Assessment.max_score, Assessment.passed, Assessment.state,
+               Assessment.review_comment, Assessment.form_key, Assessment.form_version,
+               Assessment.submissions)
+        .join(model, model.id == key)
+        .join(Unit, Unit.id == model.commune_id)
+        .where(Assessment.subject == subject, *where)
+        .order_by(Assessment.year, model.name)
+    )  # fmt: skip
+    return [
+        ReviewItem(aid, year, cid, commune, "", name, score, top, bool(passed), state, comment,
+                   form, version, rounds, subject=subject)
+        for aid, year, cid, commune, name, score, top, passed, state, comment, form, version,
+        rounds in rows
+    ]  # fmt: skip
 
 
 async def _fetch_organisations(
     session: AsyncSession, *where: ColumnElement[bool]
 ) -> list[ReviewItem]:
-    """Learning units' assessments as review items, listed under their commune."""
-    rows = await session.execute(
-        select(*ORGANISATION_COLUMNS)
-        .join(Organisation, Organisation.id == Assessment.organisation_id)
-        .join(Unit, Unit.id == Organisation.commune_id)
-        .where(Assessment.subject == "organisation", *where)
-        .order_by(Assessment.year, Organisation.name)
-    )
-    return [
-        ReviewItem(aid, year, cid, commune, "", name, score, top, bool(passed), state, comment,
-                   key, version, rounds, subject="organisation")
-        for aid, year, cid, commune, name, score, top, passed, state, comment, key, version,
-        rounds in rows
-    ]  # fmt: skip
-
-
-CLAN_COLUMNS = (
-    Assessment.id, Assessment.year, Unit.id, Unit.name, Clan.name, Assessment.score,
-    Assessment.max_score, Assessment.passed, Assessment.state, Assessment.review_comment,
-    Assessment.form_key, Assessment.form_version, Assessment.submissions,
-)  # fmt: skip
+    return await _fetch_headed(session, Organisation, *where)
 
 
 async def _fetch_clans(session: AsyncSession, *where: ColumnElement[bool]) -> list[ReviewItem]:
-    """Clans' assessments as review items, listed under their commune."""
-    rows = await session.execute(
-        select(*CLAN_COLUMNS)
-        .join(Clan, Clan.id == Assessment.clan_id)
-        .join(Unit, Unit.id == Clan.commune_id)
-        .where(Assessment.subject == "clan", *where)
-        .order_by(Assessment.year, Clan.name)
-    )
-    return [
-        ReviewItem(aid, year, cid, commune, "", name, score, top, bool(passed), state, comment,
-                   key, version, rounds, subject="clan")
-        for aid, year, cid, commune, name, score, top, passed, state, comment, key, version,
-        rounds in rows
-    ]  # fmt: skip
+    return await _fetch_headed(session, Clan, *where)
 
 
 async def pending_reviews(
