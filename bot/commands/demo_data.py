@@ -455,9 +455,26 @@ async def _community(
         return  # not assessed yet
     when = _moment(rng, year, (11, 15), (12, 10), now)
     assessment = await communities.open_assessment(session, forms, village, year, leader.id, when)
+    await _decided(session, forms, assessment, leader, officer, 0.85, year, when, rng, now)
+
+
+async def _decided(
+    session: AsyncSession,
+    forms: FormRegistry,
+    assessment: Assessment,
+    assessor: Person,
+    officer: Person,
+    care: float,
+    year: int,
+    when: dt.datetime,
+    rng: random.Random,
+    now: dt.datetime,
+) -> None:
+    """A village's, clan's or unit's own assessment answered (its figures filled first) and
+    submitted; the commune recognised most of those that met the criteria."""
     form = forms.get(assessment.form_key, assessment.form_version)
-    await figures.fill(session, form, assessment, leader.id, when)
-    await _store(session, assessment, walk(form, rng, 0.85), when)
+    await figures.fill(session, form, assessment, assessor.id, when)
+    await _store(session, assessment, walk(form, rng, care), when)
     answers = await assessing.stored_answers(session, assessment.id)
     assessing.submit(assessment, evaluate(form, answers, "vi"), when)
     await session.flush()
@@ -500,18 +517,7 @@ async def _clans(
             continue  # not assessed yet
         when = _moment(rng, year, (11, 15), (12, 10), now)
         assessment = await clans.open_assessment(session, forms, clan, year, officer.id, when)
-        form = forms.get(assessment.form_key, assessment.form_version)
-        await figures.fill(session, form, assessment, officer.id, when)
-        await _store(session, assessment, walk(form, rng, 0.85), when)
-        answers = await assessing.stored_answers(session, assessment.id)
-        assessing.submit(assessment, evaluate(form, answers, "vi"), when)
-        await session.flush()
-        if assessment.passed and rng.random() < 0.8:
-            decided = _moment(rng, year, (12, 1), (12, 10), now).astimezone(TIMEZONE).date()
-            number = f"{rng.randint(10, 250)}/QĐ-UBND"
-            await figures.recognise(
-                session, forms, officer.id, assessment.id, number, decided, now
-            )
+        await _decided(session, forms, assessment, officer, officer, 0.85, year, when, rng, now)
 
 
 UNIT_NAMES = (
@@ -548,15 +554,7 @@ async def _learning_units(
         assessment = await organisations.open_assessment(
             session, forms, unit, year, officer.id, when
         )
-        form = forms.get(assessment.form_key, assessment.form_version)
-        answers = walk(form, rng, 0.8)
-        await _store(session, assessment, answers, when)
-        assessing.submit(assessment, evaluate(form, answers, "vi"), when)
-        await session.flush()
-        if assessment.passed and rng.random() < 0.8:
-            decided = _moment(rng, year, (12, 1), (12, 10), now).astimezone(TIMEZONE).date()
-            await review.recognise(session, officer.id, assessment.id,
-                                   f"{rng.randint(10, 250)}/QĐ-UBND", decided, now)  # fmt: skip
+        await _decided(session, forms, assessment, officer, officer, 0.8, year, when, rng, now)
 
 
 async def _citizens(

@@ -19,17 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
 from bot.rich import Refusal
-from bot.services import audit, invites, scope
+from bot.services import audit, heads, scope
 from bot.services.context import DHHT, GDHT
 from bot.services.review import find_unit
 from bot.storage import queries
 from bot.storage.models import Assessment, Clan, ClanHousehold, Household, Invite, Unit
 from conversations.loader import FormRegistry
 
-MANAGERS = ("officer",)
+MANAGERS = heads.MANAGERS
 COMMUNE = 2
 NAME_MAX = 200
-HEAD = "head"
+HEAD = heads.HEAD
 
 
 class ClanError(Refusal):
@@ -85,12 +85,7 @@ async def of_commune(session: AsyncSession, commune: Unit) -> list[Clan]:
 
 async def headed_by(session: AsyncSession, person_id: int) -> list[Clan]:
     """The clans this person is the head of."""
-    rows = await session.scalars(
-        select(Clan)
-        .where(Clan.head_id == person_id, Clan.removed_at.is_(None))
-        .order_by(Clan.name)
-    )
-    return list(rows)
+    return await heads.headed_by(session, Clan, person_id)
 
 
 async def clan_of(session: AsyncSession, household: Household) -> Clan | None:
@@ -155,29 +150,17 @@ async def figures(session: AsyncSession, clan: Clan, year: int) -> dict[str, int
 
 
 async def may_assess(session: AsyncSession, person_id: int, clan: Clan) -> bool:
-    """True for the clan's head and its commune's officer (and administrators)."""
-    if clan.removed_at is not None:
-        return False
-    if clan.head_id == person_id:
-        return True
-    commune = await session.get(Unit, clan.commune_id)
-    return commune is not None and await scope.may(session, person_id, commune, MANAGERS)
+    """True for its head and its commune's officer (and administrators)."""
+    return await heads.may_assess(session, person_id, clan)
 
 
 async def invite_head(
     session: AsyncSession, actor_id: int | None, clan_id: int, now: dt.datetime
 ) -> Invite:
-    """A one-time code that makes whoever uses it the clan's head."""
+    """A one-time code that makes whoever uses it the head."""
     clan = await get(session, clan_id)
     commune = await commune_of(session, actor_id, clan.commune_id)
-    invite = Invite(code=invites.new_code(), role=HEAD, unit_id=commune.id, clan_id=clan.id,
-                    created_by=actor_id, created_at=now,
-                    expires_at=now + dt.timedelta(days=invites.DEFAULT_DAYS))  # fmt: skip
-    session.add(invite)
-    await session.flush()
-    await audit.record(session, actor_id, "invite.created", "invite", invite.id, now,
-                       commune.id, detail=HEAD)  # fmt: skip
-    return invite
+    return await heads.invite(session, actor_id, commune, clan, now)
 
 
 async def open_assessment(

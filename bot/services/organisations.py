@@ -18,17 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _
 from bot.rich import Refusal
-from bot.services import assessing, audit, invites, scope
+from bot.services import assessing, audit, heads, scope
 from bot.services.context import DVHT
 from bot.services.review import find_unit
 from bot.storage.models import ORGANISATION_KINDS, Assessment, Invite, Organisation, Unit
 from conversations.loader import FormRegistry
 from conversations.model import Form
 
-MANAGERS = ("officer",)
+MANAGERS = heads.MANAGERS
 COMMUNE = 2  # the unit level a learning unit belongs to
 NAME_MAX = 200
-HEAD = "head"  # an invite's role for a unit's head (not a role over a unit: see invites.join)
+HEAD = heads.HEAD
 
 
 class OrganisationError(Refusal):
@@ -123,38 +123,21 @@ async def of_commune(session: AsyncSession, commune: Unit) -> list[Organisation]
 
 async def headed_by(session: AsyncSession, person_id: int) -> list[Organisation]:
     """The units this person is the head of."""
-    rows = await session.scalars(
-        select(Organisation)
-        .where(Organisation.head_id == person_id, Organisation.removed_at.is_(None))
-        .order_by(Organisation.name)
-    )
-    return list(rows)
+    return await heads.headed_by(session, Organisation, person_id)
 
 
 async def may_assess(session: AsyncSession, person_id: int, organisation: Organisation) -> bool:
-    """True for the unit's head and its commune's officer (and administrators)."""
-    if organisation.removed_at is not None:
-        return False
-    if organisation.head_id == person_id:
-        return True
-    commune = await session.get(Unit, organisation.commune_id)
-    return commune is not None and await scope.may(session, person_id, commune, MANAGERS)
+    """True for its head and its commune's officer (and administrators)."""
+    return await heads.may_assess(session, person_id, organisation)
 
 
 async def invite_head(
     session: AsyncSession, actor_id: int | None, organisation_id: int, now: dt.datetime
 ) -> Invite:
-    """A one-time code that makes whoever uses it the unit's head."""
+    """A one-time code that makes whoever uses it the head."""
     organisation = await get(session, organisation_id)
     commune = await _commune(session, actor_id, organisation.commune_id)
-    invite = Invite(code=invites.new_code(), role=HEAD, unit_id=commune.id,
-                    organisation_id=organisation.id, created_by=actor_id, created_at=now,
-                    expires_at=now + dt.timedelta(days=invites.DEFAULT_DAYS))  # fmt: skip
-    session.add(invite)
-    await session.flush()
-    await audit.record(session, actor_id, "invite.created", "invite", invite.id, now,
-                       commune.id, detail=HEAD)  # fmt: skip
-    return invite
+    return await heads.invite(session, actor_id, commune, organisation, now)
 
 
 async def open_assessment(
